@@ -1,0 +1,288 @@
+"""Read-only access to one repository at one commit, from git objects only.
+
+The working tree is never read and a symlink is never followed out of the tree. Limits bound
+what a scan may read, so that a hostile repository costs bounded time and memory.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+import git
+
+DEFAULT_CACHE = Path(os.environ.get("PRR_CACHE_DIR", Path.home() / ".cache" / "prr" / "repos"))
+MODE_SYMLINK = "120000"
+MODE_SUBMODULE = "160000"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_files: int = 100_000  # entries listed; the rest are ignored and reported
+    max_file_bytes: int = 4 * 1024 * 1024  # real dashboards reach 1 MB
+    max_total_bytes: int = 256 * 1024 * 1024  # read by one process over one scan
+
+
+class RepoError(Exception):
+    """The repository itself cannot be read (missing, not git, unknown ref)."""
+
+
+class FileReadError(Exception):
+    """One file cannot be read; the message says why. Other files still can."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+class HistoryUnavailable(Exception):
+    """Git history cannot date a path (shallow clone)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    mode: str
+    sha: str
+    size: int
+
+
+@dataclass
+class RepoSnapshot:
+    """A read-only view of one repository at one commit.
+
+    It holds only plain data (paths, shas) so it crosses a process boundary by pickling;
+    each process opens its own git object reader on first use.
+    """
+
+    git_dir: str
+    commit: str
+    location: str  # what the user named: a path or URL, for reports
+    limits: Limits = field(default_factory=Limits)
+    _entries: dict[str, Entry] | None = field(default=None, repr=False)
+    truncated: bool = False
+    _bytes_read: int = field(default=0, repr=False)
+    # Parsed files, shared by the checks that run in one process (see checks.formats.files).
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # -- listing -------------------------------------------------------------------------------
+    @property
+    def entries(self) -> dict[str, Entry]:
+        if self._entries is None:
+            self._entries, self.truncated = _list_tree(self.git_dir, self.commit, self.limits)
+        return self._entries
+
+    def files(self) -> list[str]:
+        """Every regular file and in-tree symlink, sorted."""
+        return sorted(p for p, e in self.entries.items() if e.mode != MODE_SUBMODULE)
+
+    def exists(self, path: str) -> bool:
+        return _normalise(path) in self.entries
+
+    def is_dir(self, path: str) -> bool:
+        prefix = _normalise(path).rstrip("/") + "/"
+        return any(p.startswith(prefix) for p in self.entries)
+
+    def glob(self, *patterns: str) -> list[str]:
+        """Paths matching any of the patterns (``**`` spans folders; case-sensitive)."""
+        regexes = [_glob_regex(p) for p in patterns]
+        return [p for p in self.files() if any(r.fullmatch(p) for r in regexes)]
+
+    # -- reading -------------------------------------------------------------------------------
+    def read_bytes(self, path: str) -> bytes:
+        path = _normalise(path)
+        entry = self._resolve(path, hops=0)
+        if entry.size > self.limits.max_file_bytes:
+            raise FileReadError(
+                path, f"file is {entry.size} bytes, over the {self.limits.max_file_bytes}-byte limit"
+            )
+        if self._bytes_read + entry.size > self.limits.max_total_bytes:
+            raise FileReadError(path, "the scan's read budget is spent (too much data read)")
+        self._bytes_read += entry.size
+        return _odb(self.git_dir).stream(bytes.fromhex(entry.sha)).read()
+
+    def read_text(self, path: str) -> str:
+        data = self.read_bytes(path)
+        if b"\0" in data[:8192]:
+            raise FileReadError(_normalise(path), "binary file, not text")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise FileReadError(_normalise(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+
+    def _resolve(self, path: str, hops: int) -> Entry:
+        entry = self.entries.get(path)
+        if entry is None:
+            raise FileReadError(path, "no such file at this commit")
+        if entry.mode == MODE_SUBMODULE:
+            raise FileReadError(path, "a git submodule, not a file")
+        if entry.mode != MODE_SYMLINK:
+            return entry
+        if hops >= 8:
+            raise FileReadError(path, "too many levels of symbolic links")
+        target = _odb(self.git_dir).stream(bytes.fromhex(entry.sha)).read(4096).decode("utf-8", "replace")
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        if target.startswith("/") or joined == ".." or joined.startswith("../"):
+            raise FileReadError(path, f"symbolic link to {target!r} leaves the repository; not followed")
+        return self._resolve(joined, hops + 1)
+
+    # -- history -------------------------------------------------------------------------------
+    def last_changed(self, path: str) -> datetime:
+        """When the commit that last changed ``path`` (at or before this commit) was made."""
+        repo = _repo(self.git_dir)
+        out = repo.git.log("-1", "--format=%H %cI", self.commit, "--", _normalise(path))
+        if not out:
+            raise HistoryUnavailable(f"{path}: no commit in the history touches it")
+        sha, iso = out.split()
+        if sha in _shallow_boundary(self.git_dir):
+            raise HistoryUnavailable(
+                f"{path}: the clone is shallow; its history cannot tell when the file last changed"
+            )
+        return datetime.fromisoformat(iso)
+
+    def commit_time(self) -> datetime:
+        return _repo(self.git_dir).commit(self.commit).committed_datetime
+
+
+def _normalise(path: str) -> str:
+    return posixpath.normpath(path.lstrip("/")) if path else path
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "{":
+            end = pattern.index("}", i)
+            out.append("(?:" + "|".join(re.escape(a) for a in pattern[i + 1 : end].split(",")) + ")")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+# Git readers are per process (a snapshot may be unpickled in a worker process).
+_readers: dict[tuple[int, str], git.Repo] = {}
+
+
+def _repo(git_dir: str) -> git.Repo:
+    key = (os.getpid(), git_dir)
+    if key not in _readers:
+        _readers[key] = git.Repo(git_dir)
+    return _readers[key]
+
+
+def _odb(git_dir: str):
+    return _repo(git_dir).odb
+
+
+def _shallow_boundary(git_dir: str) -> set[str]:
+    shallow = Path(git_dir) / "shallow"
+    return set(shallow.read_text().split()) if shallow.exists() else set()
+
+
+def _list_tree(git_dir: str, commit: str, limits: Limits) -> tuple[dict[str, Entry], bool]:
+    repo = _repo(git_dir)
+    entries: dict[str, Entry] = {}
+    proc = repo.git.ls_tree("-r", "-l", "-z", "--full-tree", commit, as_process=True)
+    truncated = False
+    buf = b""
+    for chunk in iter(lambda: proc.stdout.read(65536), b""):
+        buf += chunk
+        *records, buf = buf.split(b"\0")
+        for rec in records:
+            if len(entries) >= limits.max_files:
+                truncated = True
+                break
+            meta, _, raw_path = rec.partition(b"\t")
+            mode, _kind, sha, size = meta.split()
+            path = raw_path.decode("utf-8", "surrogateescape")
+            entries[path] = Entry(path, mode.decode(), sha.decode(), int(size) if size != b"-" else 0)
+        if truncated:
+            break
+    proc.stdout.close()
+    proc.wait()
+    return entries, truncated
+
+
+# -- opening a location ------------------------------------------------------------------------
+def is_url(location: str) -> bool:
+    return bool(re.match(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:", location))
+
+
+def open_snapshot(location: str, ref: str | None = None, cache_dir: Path | None = None,
+                  limits: Limits | None = None) -> RepoSnapshot:
+    """A snapshot of a local repository path or a git URL at ``ref`` (default HEAD)."""
+    git_dir = _mirror(location, cache_dir or DEFAULT_CACHE) if is_url(location) else _local_git_dir(location)
+    repo = _repo(git_dir)
+    try:
+        commit = repo.commit(ref or "HEAD").hexsha
+    except (git.BadName, ValueError, git.GitCommandError) as exc:
+        raise RepoError(f"{location}: cannot resolve {ref or 'HEAD'!r}: {exc}") from None
+    return RepoSnapshot(git_dir=git_dir, commit=commit, location=location, limits=limits or Limits())
+
+
+def _local_git_dir(location: str) -> str:
+    path = Path(location).expanduser()
+    if not path.exists():
+        raise RepoError(f"{location}: no such directory")
+    try:
+        repo = git.Repo(path, search_parent_directories=False)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise RepoError(f"{location}: not a git repository") from None
+    return str(Path(repo.git_dir).resolve())
+
+
+def _mirror(url: str, cache_dir: Path) -> str:
+    """Clone ``url`` once as a bare mirror under the cache, then fetch incrementally."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^\w.-]+", "_", url.rstrip("/").rsplit("/", 1)[-1])[:60]
+    target = cache_dir / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:12]}.git"
+    try:
+        if target.exists():
+            git.Repo(target).git.fetch("--prune", "origin")
+        else:
+            git.Repo.clone_from(url, target, mirror=True)
+    except git.GitCommandError as exc:
+        raise RepoError(f"{url}: cannot fetch: {exc.stderr.strip() or exc}") from None
+    return str(target)
+
+
+def working_tree_dirty(location: str) -> bool:
+    """True when a local checkout has uncommitted changes (which a scan ignores)."""
+    if is_url(location):
+        return False
+    try:
+        repo = git.Repo(location)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return False
+    return not repo.bare and repo.is_dirty(untracked_files=False)
+
+
+def iter_local_repos(pattern: str) -> Iterator[str]:
+    """Expand a glob of local paths into the git repositories among them."""
+    import glob
+
+    for match in sorted(glob.glob(os.path.expanduser(pattern))):
+        if (Path(match) / ".git").exists() or (Path(match) / "HEAD").is_file():
+            yield match

@@ -1,0 +1,1 @@
+"""The built-in readiness checks, one per module, registered under the ``prr.checks`` entry point."""

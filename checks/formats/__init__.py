@@ -1,0 +1,1 @@
+"""Parsers for the formats service repositories keep (PRODUCT.md §4), shared by the checks."""

@@ -1,0 +1,59 @@
+"""Reading and parsing repo files once per process, with errors kept beside the results."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.repo import FileReadError, RepoSnapshot
+from checks.formats.yamlfile import FormatError, load_documents
+
+# Folders whose manifests and specs are examples, not the service's own (configurable later).
+NON_PRODUCTION_DIRS = ("examples", "example", "docs", "test", "tests", "testdata", "fixtures",
+                       "e2e", "hack", "node_modules", "vendor", "third_party")
+YAML_PATTERNS = ("**/*.yaml", "**/*.yml")
+
+
+@dataclass
+class Parsed:
+    """The documents of every YAML file of a repo that parsed, and the errors of those that didn't."""
+
+    documents: dict[str, list[Any]] = field(default_factory=dict)
+    errors: dict[str, FormatError] = field(default_factory=dict)
+
+
+def read_yaml(repo: RepoSnapshot, path: str) -> list[Any]:
+    """The documents of one YAML file, cached. Raises FormatError (unreadable files included)."""
+    key = ("yaml", path)
+    if key not in repo.cache:
+        try:
+            repo.cache[key] = load_documents(repo.read_text(path), path)
+        except FileReadError as exc:
+            repo.cache[key] = FormatError(path, None, exc.message)
+        except FormatError as exc:
+            repo.cache[key] = exc
+    value = repo.cache[key]
+    if isinstance(value, FormatError):
+        raise value
+    return value
+
+
+def all_yaml(repo: RepoSnapshot, include_non_production: bool = False) -> Parsed:
+    """Every YAML file in the repo, parsed (outside example/test folders unless asked)."""
+    parsed = Parsed()
+    for path in repo.glob(*YAML_PATTERNS):
+        if not include_non_production and is_non_production(path):
+            continue
+        try:
+            parsed.documents[path] = read_yaml(repo, path)
+        except FormatError as exc:
+            parsed.errors[path] = exc
+    return parsed
+
+
+def is_non_production(path: str) -> bool:
+    parts = path.split("/")[:-1]
+    return any(p in NON_PRODUCTION_DIRS or p.startswith(".") and p != ".github" for p in parts)
+
+
+def first_existing(repo: RepoSnapshot, *paths: str) -> str | None:
+    return next((p for p in paths if repo.exists(p)), None)

@@ -1,0 +1,165 @@
+"""YAML loading that remembers line numbers and refuses YAML bombs.
+
+Every mapping is a :class:`YMap` and every sequence a :class:`YList`; both carry the 1-based
+``line`` they start on, and ``line_of(key_or_index)`` for their members, so findings can name the
+file and line. Timestamps stay strings (as JSON would have them).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
+
+MAX_EXPANDED_NODES = 200_000  # a real manifest is a few thousand; a billion-laughs file is 10^9
+
+
+class FormatError(Exception):
+    """A file that cannot be understood: names the file, the line and what is wrong."""
+
+    def __init__(self, path: str, line: int | None, message: str):
+        self.path, self.line, self.message = path, line, message
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+
+
+class YMap(dict):
+    line: int = 0
+    key_lines: dict[Any, int]
+
+    def line_of(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class YList(list):
+    line: int = 0
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+
+class _Composer(Composer):
+    """Counts nodes as aliases expand them, so a bomb is refused before anyone walks it."""
+
+    def compose_document(self):
+        self._sizes: dict[int, int] = {}
+        self._alive: list[Node] = []
+        return super().compose_document()
+
+    def compose_node(self, parent, index):
+        node = super().compose_node(parent, index)
+        if id(node) in self._sizes:  # an alias: the anchored node again
+            size = self._sizes[id(node)]
+        elif isinstance(node, ScalarNode):
+            size = 1
+        elif isinstance(node, SequenceNode):
+            size = 1 + sum(self._sizes.get(id(c), 1) for c in node.value)
+        else:
+            size = 1 + sum(self._sizes.get(id(k), 1) + self._sizes.get(id(v), 1) for k, v in node.value)
+        if size > MAX_EXPANDED_NODES:
+            raise yaml.YAMLError(
+                f"line {node.start_mark.line + 1}: document expands to over {MAX_EXPANDED_NODES} "
+                "nodes through aliases (a YAML bomb?)"
+            )
+        self._sizes[id(node)] = size
+        self._alive.append(node)
+        return node
+
+
+class _Constructor(SafeConstructor):
+    def construct_ymap(self, node: MappingNode):
+        data = YMap()
+        data.line = node.start_mark.line + 1
+        data.key_lines = {}
+        yield data
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool, type(None))):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found an unhashable key", key_node.start_mark
+                )
+            data[key] = self.construct_object(value_node, deep=True)
+            data.key_lines[key] = key_node.start_mark.line + 1
+
+    def construct_ylist(self, node: SequenceNode):
+        data = YList()
+        data.line = node.start_mark.line + 1
+        data.item_lines = [n.start_mark.line + 1 for n in node.value]
+        yield data
+        data.extend(self.construct_object(n, deep=True) for n in node.value)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_ymap)
+_Constructor.add_constructor("tag:yaml.org,2002:seq", _Constructor.construct_ylist)
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
+
+
+class _Loader(Reader, Scanner, Parser, _Composer, _Constructor, Resolver):
+    def __init__(self, stream: str):
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _Composer.__init__(self)
+        _Constructor.__init__(self)
+        Resolver.__init__(self)
+
+
+def load_documents(text: str, path: str) -> list[Any]:
+    """Every YAML document in ``text`` (empty documents dropped). Raises :class:`FormatError`."""
+    loader = _Loader(text)
+    docs = []
+    try:
+        while loader.check_data():
+            doc = loader.get_data()
+            if doc is not None:
+                docs.append(doc)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise FormatError(path, line, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        match = re.match(r"line (\d+): (.*)", str(exc))
+        raise FormatError(path, int(match[1]) if match else None, match[2] if match else str(exc)) from None
+    except RecursionError:
+        raise FormatError(path, None, "invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
+    return docs
+
+
+TEMPLATE_LINE = re.compile(r"^\s*(\{\{-?|\{%)|^[^#\"']*:\s*\{\{[^}]*\}\}\s*$|\$\{[^}]+\}", re.M)
+
+
+def looks_templated(text: str) -> bool:
+    """Helm / Jinja / Terraform templating outside quoted strings: not plain YAML."""
+    return bool(TEMPLATE_LINE.search(text))
+
+
+@dataclass
+class YamlFile:
+    path: str
+    documents: list[Any]
+
+
+def get(node: Any, *keys: Any, default: Any = None) -> Any:
+    """Walk nested mappings; ``default`` when any step is missing or not a mapping."""
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return default
+        node = node[key]
+    return node
+
+
+def line_of(node: Any, key: Any = None) -> int | None:
+    if key is not None and isinstance(node, (YMap, YList)):
+        return node.line_of(key)
+    return getattr(node, "line", None)

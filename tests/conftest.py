@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from app.plugin import CheckContext, Result, load_registry
+from app.repo import RepoSnapshot, open_snapshot
+from app.service import ServiceInfo
+from tests.gitrepo import GitRepoBuilder
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[..., GitRepoBuilder]:
+    """``make_repo({"path": "content"}, days_ago=10)`` → a committed git repo."""
+    counter = iter(range(10_000))
+
+    def build(files: dict[str, str | bytes] | None = None, days_ago: float = 1, name: str | None = None) -> GitRepoBuilder:
+        repo = GitRepoBuilder(tmp_path / (name or f"repo{next(counter)}"))
+        repo.commit(files or {"README.md": "# service\n"}, "initial", days_ago=days_ago)
+        return repo
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def registry():
+    return load_registry()
+
+
+def run_check(check_id: str, repo: GitRepoBuilder | str | Path, *, params: dict[str, Any] | None = None,
+              tier: str = "1", settings: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
+              now: datetime | None = None) -> Result:
+    """Run one installed check in-process against a repo at HEAD, as the engine would."""
+    registry = load_registry()
+    check = registry.get(check_id)
+    snapshot: RepoSnapshot = open_snapshot(str(getattr(repo, "path", repo)))
+    service = ServiceInfo.resolve(snapshot, tier_override=None, known_tiers={"0", "1", "2"}, default_tier=tier)
+    if not service.tier_declared:
+        service.tier = tier
+    ctx = CheckContext(repo=snapshot, service=service, params=check.resolve_params(params),
+                       now=now or datetime.now(timezone.utc), settings=settings or {}, config=config or {})
+    return check.run(ctx)
+
+
+def fixture_repo(name: str, tmp_path: Path, days_ago: float = 1) -> GitRepoBuilder:
+    """Commit the fixture folder ``tests/fixtures/repos/<name>/`` into a fresh git repo."""
+    source = FIXTURES / "repos" / name
+    files = {str(p.relative_to(source)): p.read_bytes() for p in source.rglob("*") if p.is_file()}
+    repo = GitRepoBuilder(tmp_path / name)
+    repo.commit(files, f"fixture {name}", days_ago=days_ago)
+    return repo
