@@ -233,6 +233,8 @@ def is_url(location: str) -> bool:
 def open_snapshot(location: str, ref: str | None = None, cache_dir: Path | None = None,
                   limits: Limits | None = None) -> RepoSnapshot:
     """A snapshot of a local repository path or a git URL at ``ref`` (default HEAD)."""
+    if not is_url(location):
+        location = str(Path(location).expanduser().resolve())
     git_dir = _mirror(location, cache_dir or DEFAULT_CACHE) if is_url(location) else _local_git_dir(location)
     repo = _repo(git_dir)
     try:

@@ -163,3 +163,18 @@ def line_of(node: Any, key: Any = None) -> int | None:
     if key is not None and isinstance(node, (YMap, YList)):
         return node.line_of(key)
     return getattr(node, "line", None)
+
+
+def line_at(document: Any, path: list[Any]) -> int | None:
+    """The line of the node at ``path`` (keys and indexes), or of its nearest parent that has one."""
+    node, line = document, getattr(document, "line", None)
+    for step in path:
+        if isinstance(node, (YMap, YList)):
+            try:
+                line = node.line_of(step)
+                node = node[step]
+            except (KeyError, IndexError, TypeError):
+                break
+        else:
+            break
+    return line

@@ -1,0 +1,216 @@
+"""The ``prr`` command line (PRODUCT.md §7).
+
+Exit codes: 0 ready, 1 not ready, 2 bad usage or configuration, 3 could not evaluate.
+Progress and diagnostics go to stderr; reports to stdout or ``--output``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from app import formats
+from app.config import Config, load_config
+from app.engine import evaluate, ScanRequest
+from app.plugin import ConfigError, Registry, load_registry
+from app.repo import RepoError, open_snapshot, working_tree_dirty
+from app.scorecard import load_scorecard
+from app.scoring import only_errors_block
+
+EXIT_READY, EXIT_NOT_READY, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
+
+
+def _diag(message: str, **style: Any) -> None:
+    click.echo(click.style(message, **style) if sys.stderr.isatty() else message, err=True)
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn configuration and repository errors into a clear message and the §7 exit code."""
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            _diag(f"prr: configuration error: {exc}", fg="red")
+            sys.exit(EXIT_USAGE)
+        except RepoError as exc:
+            _diag(f"prr: cannot read the repository: {exc}", fg="red")
+            sys.exit(EXIT_UNDECIDED)
+    return wrapper
+
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), default=None,
+    help="Portal config file (default: $PRR_CONFIG, else built-in defaults).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="prr-portal")
+def main() -> None:
+    """PRR Portal: production readiness reviews and tiered scorecards."""
+
+
+def _scorecard_and_registry(config: Config, scorecard: str | None) -> tuple[Any, Registry]:
+    registry = load_registry()
+    return load_scorecard(scorecard or config.scorecard, registry), registry
+
+
+@main.command()
+@click.argument("location")
+@click.option("--ref", default=None, help="Commit, branch or tag to evaluate (default HEAD).")
+@click.option("--tier", default=None, help="Evaluate as this tier, whatever the repo declares.")
+@click.option("--scorecard", default=None, help="Shipped scorecard id or a scorecard file.")
+@click.option("--format", "fmt", type=click.Choice(list(formats.RENDERERS)), default="text", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report here instead of stdout.")
+@config_option
+@handles_errors
+def gate(location: str, ref: str | None, tier: str | None, scorecard: str | None, fmt: str,
+         output: str | None, config_path: str | None) -> None:
+    """Evaluate one repo (a path or git URL) at one commit, without a database.
+
+    Exit 0 ready, 1 not ready, 2 bad usage or configuration, 3 could not evaluate.
+    """
+    from app.fleet import snapshot_limits
+
+    config = load_config(config_path)
+    card, registry = _scorecard_and_registry(config, scorecard)
+    snapshot = open_snapshot(location, ref, limits=snapshot_limits(config))
+    if ref is None and working_tree_dirty(location):
+        _diag(f"prr: note: {location} has uncommitted changes; evaluating the last commit "
+              f"{snapshot.commit[:12]} (commit them to have them counted)", fg="yellow")
+    if tier is not None and tier not in card.required_levels:
+        raise ConfigError(f"--tier {tier!r}: the scorecard defines tiers {', '.join(card.tiers)}")
+    _diag(f"prr: evaluating {location} @ {snapshot.commit[:12]} against {card.id}")
+    report = evaluate(ScanRequest(snapshot=snapshot, scorecard=card, registry=registry,
+                                  config=config.check_config(), tier_override=tier,
+                                  tier_override_source="--tier", waivers=config.waivers_for))
+    text = formats.render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
+    if output:
+        Path(output).write_text(text)
+        _diag(f"prr: report written to {output}")
+    else:
+        click.echo(text, nl=False)
+    if report["ready"]:
+        sys.exit(EXIT_READY)
+    if only_errors_block(card, report["service"]["tier"], report["checks"]):
+        _diag("prr: only checks that could not decide (error) stand between this service and ready")
+        sys.exit(EXIT_UNDECIDED)
+    sys.exit(EXIT_NOT_READY)
+
+
+@main.command()
+@config_option
+@click.option("--workers", type=int, default=None, help="Services scanned in parallel.")
+@handles_errors
+def scan(config_path: str | None, workers: int | None) -> None:
+    """Scan the configured fleet into the database and print the fleet table."""
+    from app.fleet import expand_fleet, scan_fleet
+    from app.storage.db import migrate
+
+    config = load_config(config_path)
+    card, registry = _scorecard_and_registry(config, None)
+    entries = expand_fleet(config)
+    if not entries:
+        raise ConfigError("the config names no fleet to scan (add `fleet: [{repo: PATH}]`)")
+    engine = migrate(config.database_url)
+    workers = workers or config.data.get("workers") or min(4, os.cpu_count() or 1)
+    _diag(f"prr: scanning {len(entries)} services with {workers} workers")
+    with click.progressbar(length=len(entries), label="scanning", file=sys.stderr,
+                           show_pos=True) as bar:
+        outcomes = scan_fleet(config, card, registry, engine, workers=workers,
+                              on_done=lambda outcome: bar.update(1))
+    for outcome in outcomes:
+        if outcome.error:
+            _diag(f"prr: {outcome.entry.location}: {outcome.error}", fg="red")
+    click.echo(fleet_table([o.report for o in outcomes if o.report]))
+    if any(o.error for o in outcomes):
+        sys.exit(EXIT_UNDECIDED)
+
+
+def fleet_table(reports: list[dict[str, Any]]) -> str:
+    """A plain table of services, worst first within each tier."""
+    header = f"{'SERVICE':<40} {'TIER':<5} {'LEVEL':<8} {'SCORE':>6}  {'READY':<6} OWNER"
+    rows = [header, "-" * len(header)]
+    for r in sorted(reports, key=lambda r: (r["service"]["tier"], r["ready"], r["score"] or 0)):
+        score = "—" if r["score"] is None else f"{r['score']:.1f}"
+        rows.append(f"{r['service']['ref']:<40} {r['service']['tier']:<5} {r['level'] or 'none':<8} "
+                    f"{score:>6}  {'yes' if r['ready'] else 'no':<6} {r['service']['owner'] or '—'}")
+    ready = sum(r["ready"] for r in reports)
+    rows.append(f"\n{ready} of {len(reports)} services ready")
+    return "\n".join(rows)
+
+
+@main.command("checks")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+def list_checks(fmt: str) -> None:
+    """List the installed checks (built-in and plugins)."""
+    from app.checkdocs import checks_markdown
+
+    registry = load_registry()
+    if fmt == "json":
+        click.echo(json.dumps([c.metadata() for c in registry], indent=2))
+    elif fmt == "markdown":
+        click.echo(checks_markdown(registry), nl=False)
+    else:
+        for c in registry:
+            click.echo(f"{c.id:<28} {c.kind:<7} {c.category:<18} {c.title}")
+    for name, problem in sorted(registry.load_errors.items()):
+        _diag(f"prr: plugin {name} not loaded: {problem}", fg="yellow")
+
+
+@main.group()
+def scorecard() -> None:
+    """Scorecards as code."""
+
+
+@scorecard.command("validate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@handles_errors
+def scorecard_validate(file: str) -> None:
+    """Validate a scorecard file against the schema and the installed checks."""
+    card = load_scorecard(file, load_registry())
+    click.echo(f"{file}: valid scorecard {card.id!r} ({len(card.checks)} checks, levels "
+               f"{' < '.join(card.levels)})")
+
+
+@main.group()
+def demo() -> None:
+    """The demo fleet of example service repos."""
+
+
+@demo.command("create")
+@click.argument("dest", type=click.Path(file_okay=False), default=".demo")
+@click.option("--force", is_flag=True, help="Replace an existing demo fleet.")
+def demo_create(dest: str, force: bool) -> None:
+    """Generate the demo fleet under DEST and write DEST/prr.yaml to scan it."""
+    from app.demo import create_demo_fleet
+
+    config = create_demo_fleet(Path(dest), force=force)
+    click.echo(str(config))
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@config_option
+@handles_errors
+def db_upgrade(config_path: str | None) -> None:
+    """Apply the database migrations (alembic upgrade head)."""
+    from app.storage.db import migrate
+
+    config = load_config(config_path)
+    migrate(config.database_url)
+    _diag("prr: database schema is up to date")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Scanning the configured fleet into the database, several services at a time."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from sqlalchemy import Engine
+
+from app.config import Config
+from app.engine import ScanRequest, evaluate
+from app.plugin import Registry
+from app.repo import Limits, RepoError, is_url, iter_local_repos, open_snapshot
+from app.scorecard import Scorecard
+from app.storage.db import store_report
+
+
+@dataclass(frozen=True)
+class FleetEntry:
+    location: str
+    ref: str | None = None
+    tier: str | None = None
+
+
+@dataclass
+class ScanOutcome:
+    entry: FleetEntry
+    report: dict[str, Any] | None = None
+    scan_id: int | None = None
+    error: str | None = None
+
+
+def expand_fleet(config: Config) -> list[FleetEntry]:
+    """The configured fleet with globs of local repos expanded, each repo once."""
+    entries: dict[str, FleetEntry] = {}
+    for item in config.data.get("fleet") or []:
+        location = config.resolve_path(item["repo"])
+        tier = str(item["tier"]) if item.get("tier") is not None else None
+        matches = [location] if is_url(location) or not any(c in location for c in "*?[") \
+            else list(iter_local_repos(location))
+        for match in matches:
+            entries[match] = FleetEntry(match, item.get("ref"), tier)
+    return list(entries.values())
+
+
+def snapshot_limits(config: Config) -> Limits:
+    scan = config.data.get("scan") or {}
+    defaults = Limits()
+    return Limits(max_files=scan.get("max_files", defaults.max_files),
+                  max_file_bytes=scan.get("max_file_bytes", defaults.max_file_bytes))
+
+
+def scan_entry(entry: FleetEntry, config: Config, scorecard: Scorecard, registry: Registry,
+               now: datetime | None = None, **request_options: Any) -> dict[str, Any]:
+    """Evaluate one fleet entry (raises RepoError when the repo cannot be read)."""
+    snapshot = open_snapshot(entry.location, entry.ref, limits=snapshot_limits(config))
+    request = ScanRequest(snapshot=snapshot, scorecard=scorecard, registry=registry,
+                          config=config.check_config(), tier_override=entry.tier,
+                          waivers=config.waivers_for, now=now, **request_options)
+    return evaluate(request)
+
+
+def scan_fleet(config: Config, scorecard: Scorecard, registry: Registry, engine: Engine,
+               workers: int = 2, on_done: Callable[[ScanOutcome], None] | None = None) -> list[ScanOutcome]:
+    """Scan and store every fleet entry; one unreadable repo or failed store never stops the rest."""
+    entries = expand_fleet(config)
+    now = datetime.now(timezone.utc)
+    outcomes: list[ScanOutcome] = []
+
+    def one(entry: FleetEntry) -> ScanOutcome:
+        try:
+            report = scan_entry(entry, config, scorecard, registry, now=now)
+        except RepoError as exc:
+            return ScanOutcome(entry, error=str(exc))
+        try:
+            scan_id = store_report(engine, report)
+        except Exception as exc:  # the database refused: report it, keep scanning the others
+            return ScanOutcome(entry, report, error=f"could not store the scan: {exc}")
+        return ScanOutcome(entry, {**report, "scan_id": scan_id}, scan_id)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="prr-scan") as pool:
+        for future in as_completed([pool.submit(one, e) for e in entries]):
+            outcome = future.result()
+            outcomes.append(outcome)
+            if on_done:
+                on_done(outcome)
+    return sorted(outcomes, key=lambda o: o.entry.location)

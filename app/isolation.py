@@ -1,0 +1,102 @@
+"""Run checks in a worker process that a runaway check cannot take down with it.
+
+One worker process runs a service's checks one after another (so they share parsed files).
+The parent waits on each result with a deadline: a check that hangs is killed with its process
+and becomes an ``error``; a fresh worker picks up the checks still to run. The worker's address
+space is capped, so a memory blow-up ends as a MemoryError (an ``error`` result) or, at worst, a
+dead worker (also an ``error``), never as a dead scan.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from app.plugin import CheckContext, Result, Status, errored, load_registry
+
+# forkserver: workers fork from a clean single-threaded server, safe under a threaded portal.
+_context = multiprocessing.get_context("forkserver")
+_context.set_forkserver_preload(["app.isolation", "app.plugin", "app.repo", "checks.formats.yamlfile"])
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_seconds: float = 60.0
+    memory_mb: int = 2048
+
+
+@dataclass
+class Job:
+    check_id: str
+    params: dict[str, Any]
+
+
+def run_checks(jobs: list[Job], context: CheckContext, limits: Limits) -> dict[str, Result]:
+    """Run every job against ``context`` (whose ``params`` are replaced per job)."""
+    results: dict[str, Result] = {}
+    pending = list(jobs)
+    while pending:
+        receiver, sender = _context.Pipe(duplex=False)
+        worker = _context.Process(target=_worker, args=(sender, pending, context, limits.memory_mb),
+                                  daemon=True, name="prr-check-worker")
+        worker.start()
+        sender.close()
+        try:
+            while pending:
+                current = pending[0].check_id
+                if not receiver.poll(limits.timeout_seconds):
+                    results[current] = errored(
+                        f"timed out after {limits.timeout_seconds:g}s; the check was stopped",
+                        reason="timeout")
+                    pending.pop(0)
+                    break
+                try:
+                    check_id, data = receiver.recv()
+                except EOFError:
+                    worker.join(5)
+                    results[current] = errored(_death_message(worker.exitcode, limits), reason="crash")
+                    pending.pop(0)
+                    break
+                results[check_id] = Result.from_dict(data)
+                pending.pop(0)
+        finally:
+            receiver.close()
+            if worker.is_alive():
+                worker.kill()
+            worker.join()
+    return results
+
+
+def _death_message(exitcode: int | None, limits: Limits) -> str:
+    if exitcode is not None and exitcode < 0:
+        return (f"the check's process was killed by signal {-exitcode} "
+                f"(memory limit {limits.memory_mb} MiB exceeded?)")
+    return f"the check's process died (exit code {exitcode})"
+
+
+def _worker(conn: Connection, jobs: list[Job], context: CheckContext, memory_mb: int) -> None:
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    registry = load_registry()
+    for job in jobs:
+        conn.send((job.check_id, _run_one(registry, job, context).to_dict()))
+    conn.close()
+
+
+def _run_one(registry, job: Job, context: CheckContext) -> Result:
+    try:
+        check = registry.get(job.check_id)
+        context.params = job.params
+        result = check.run(context)
+        if not isinstance(result, Result):
+            return errored(f"the check returned {type(result).__name__}, not a Result", reason="crash")
+        result.status = Status(result.status)
+        return result
+    except MemoryError:
+        return errored("the check ran out of memory and was stopped", reason="memory")
+    except Exception as exc:  # a crashing check is an error result, never a crashed scan
+        return errored(f"the check crashed: {type(exc).__name__}: {exc}", reason="crash",
+                       traceback=traceback.format_exc(limit=8))

@@ -1,0 +1,54 @@
+"""The JSON Schemas in ``schemas/``, and validation that names the file and the path inside it."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from app.plugin import ConfigError
+from checks.formats.yamlfile import line_at
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@lru_cache(maxsize=None)
+def schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
+
+
+@lru_cache(maxsize=None)
+def _registry() -> Registry:
+    """Every schema by its ``$id``, so schemas can ``$ref`` each other by file name."""
+    resources = []
+    for path in SCHEMA_DIR.glob("*.schema.json"):
+        doc = json.loads(path.read_text())
+        resources.append((doc["$id"], Resource.from_contents(doc)))
+    return Registry().with_resources(resources)
+
+
+def problems(name: str, document: Any) -> list[tuple[str, int | None, str]]:
+    """``(path inside the document, line, message)`` for every way ``document`` breaks the schema.
+
+    The line is known when the document was loaded by :mod:`checks.formats.yamlfile`.
+    """
+    validator = jsonschema.Draft202012Validator(
+        schema(name), registry=_registry(), format_checker=jsonschema.FormatChecker())
+    found = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        found.append((where, line_at(document, list(error.absolute_path)), error.message))
+    return found
+
+
+def validate(name: str, document: Any, source: str) -> None:
+    """Raise :class:`ConfigError` naming ``source``, the line and the path of the first problem."""
+    found = problems(name, document)
+    if found:
+        where, line, message = found[0]
+        more = f" (and {len(found) - 1} more problems)" if len(found) > 1 else ""
+        at = f"{source}:{line}" if line else source
+        raise ConfigError(f"{at}: at {where}: {message}{more}")

@@ -1,0 +1,55 @@
+"""The tables. A scan is stored whole with every result, so history and trends come from stored scans."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _utc_column(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class Service(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ref: str = Field(index=True, unique=True, max_length=255)
+    name: str = Field(max_length=255)
+    owner: Optional[str] = Field(default=None, index=True, max_length=255)
+    tier: str = Field(max_length=16)
+    lifecycle: Optional[str] = Field(default=None, max_length=64)
+    repo: str = Field(max_length=1024)
+    updated_at: datetime = _utc_column(nullable=False)
+
+
+class Scan(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    commit: str = Field(max_length=40)
+    repo: str = Field(max_length=1024)
+    scanned_at: datetime = _utc_column(nullable=False, index=True)
+    scorecard_id: str = Field(max_length=128)
+    scorecard_version: str = Field(max_length=64)
+    tier: str = Field(max_length=16)
+    score: Optional[float] = None
+    level: Optional[str] = Field(default=None, max_length=64)
+    ready: bool = False
+    duration_seconds: Optional[float] = None
+    report: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+class CheckResult(SQLModel, table=True):
+    __tablename__ = "check_result"
+    __table_args__ = (UniqueConstraint("scan_id", "check_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    scan_id: int = Field(foreign_key="scan.id", index=True)
+    check_id: str = Field(index=True, max_length=128)
+    level: str = Field(max_length=64)
+    status: str = Field(max_length=16, index=True)
+    met: Optional[bool] = None
+    waived: bool = False
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: list = Field(sa_column=Column(JSON, nullable=False))
+    details: dict = Field(sa_column=Column(JSON, nullable=False))
