@@ -67,7 +67,7 @@ class RepoSnapshot:
     location: str  # what the user named: a path or URL, for reports
     limits: Limits = field(default_factory=Limits)
     _entries: dict[str, Entry] | None = field(default=None, repr=False)
-    truncated: bool = False
+    _truncated: bool = field(default=False, repr=False)
     _bytes_read: int = field(default=0, repr=False)
     # Parsed files, shared by the checks that run in one process (see checks.formats.files).
     cache: dict = field(default_factory=dict, repr=False, compare=False)
@@ -76,8 +76,13 @@ class RepoSnapshot:
     @property
     def entries(self) -> dict[str, Entry]:
         if self._entries is None:
-            self._entries, self.truncated = _list_tree(self.git_dir, self.commit, self.limits)
+            self._entries, self._truncated = _list_tree(self.git_dir, self.commit, self.limits)
         return self._entries
+
+    @property
+    def truncated(self) -> bool:
+        """True when the tree holds more entries than ``limits.max_files``; the rest are ignored."""
+        return self.entries is not None and self._truncated
 
     def files(self) -> list[str]:
         """Every regular file and in-tree symlink, sorted."""
@@ -278,7 +283,7 @@ def working_tree_dirty(location: str) -> bool:
         repo = git.Repo(location)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return False
-    return not repo.bare and repo.is_dirty(untracked_files=False)
+    return not repo.bare and repo.is_dirty(untracked_files=True)
 
 
 def iter_local_repos(pattern: str) -> Iterator[str]:

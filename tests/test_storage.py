@@ -1,0 +1,101 @@
+"""Storage on SQLite and PostgreSQL: the same fleet scan reads back identically; a failed store loses nothing."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.config import Config
+from app.fleet import scan_fleet
+from app.plugin import load_registry
+from app.scorecard import load_scorecard
+from app.storage.db import latest_scans, migrate, scan_report, store_report
+from app.storage.models import CheckResult, Scan
+
+POSTGRES_URL = os.environ.get("PRR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MINI_CARD = """\
+apiVersion: prr/v1
+kind: Scorecard
+id: mini
+levels: [bronze, silver]
+tiers: {"0": {required_level: silver}, "1": {required_level: silver}, "2": {required_level: bronze}}
+default_tier: "1"
+checks:
+  - {id: ownership.catalog, level: bronze, weight: 3, blocking: true}
+  - {id: ownership.tier, level: silver}
+"""
+
+
+def catalog(name: str, tier: str | None) -> str:
+    annotation = f"  annotations:\n    prr/tier: \"{tier}\"\n" if tier else ""
+    return (f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n{annotation}"
+            f"spec:\n  type: service\n  owner: team-{name}\n  lifecycle: production\n")
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """A fresh schema in the test database, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}")
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, make_repo) -> Config:
+    make_repo({"catalog-info.yaml": catalog("checkout", "0")}, name="fleet/checkout")
+    make_repo({"catalog-info.yaml": catalog("search", None)}, name="fleet/search")
+    make_repo({"README.md": "no catalog here\n"}, name="fleet/legacy-reports")
+    (tmp_path / "card.yaml").write_text(MINI_CARD)
+    return Config({"scorecard": str(tmp_path / "card.yaml"), "fleet": [{"repo": str(tmp_path / "fleet" / "*")}]})
+
+
+def scan_into(url: str, config: Config) -> list[dict]:
+    engine = migrate(url)
+    registry = load_registry()
+    outcomes = scan_fleet(config, load_scorecard(config.scorecard, registry), registry, engine, workers=2)
+    assert all(o.error is None for o in outcomes)
+    return [scan_report(engine, scan.id) for _, scan in latest_scans(engine)]
+
+
+def normalise(reports: list[dict]) -> list[dict]:
+    """Drop what legitimately differs between two scans of the same commits."""
+    return [{**r, "scan_id": None, "duration_seconds": None,
+             "source": {**r["source"], "scanned_at": None}} for r in reports]
+
+
+def test_sqlite_and_postgres_read_back_identically(tmp_path: Path, fleet: Config, postgres_url: str) -> None:
+    on_sqlite = scan_into(f"sqlite:///{tmp_path / 'prr.db'}", fleet)
+    on_postgres = scan_into(postgres_url, fleet)
+    assert [r["service"]["ref"] for r in on_sqlite] == [
+        "component:default/checkout", "component:default/legacy-reports", "component:default/search"]
+    assert normalise(on_sqlite) == normalise(on_postgres)
+    legacy = on_sqlite[1]
+    assert legacy["level"] is None and legacy["checks"][0]["status"] == "fail"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_failed_store_leaves_the_previous_scan_intact(request, tmp_path: Path, fleet: Config, backend: str) -> None:
+    url = f"sqlite:///{tmp_path / 'prr.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    first = scan_into(url, fleet)
+    engine = migrate(url)
+    broken = {**first[0], "checks": first[0]["checks"] + [first[0]["checks"][0]]}  # duplicate result row
+    with pytest.raises(sa.exc.IntegrityError):
+        store_report(engine, broken)
+    with Session(engine) as session:
+        assert len(session.exec(select(Scan)).all()) == 3
+        assert len(session.exec(select(CheckResult)).all()) == 6
+    assert [scan_report(engine, s.id) for _, s in latest_scans(engine)] == first
