@@ -50,9 +50,11 @@ def all_yaml(repo: RepoSnapshot, include_non_production: bool = False) -> Parsed
     return parsed
 
 
-def is_non_production(path: str) -> bool:
+def is_non_production(path: str, dirs: tuple[str, ...] | list[str] | None = None) -> bool:
+    """Under an example/test folder (``dirs``, default :data:`NON_PRODUCTION_DIRS`) or a hidden one."""
+    excluded = NON_PRODUCTION_DIRS if dirs is None else dirs
     parts = path.split("/")[:-1]
-    return any(p in NON_PRODUCTION_DIRS or p.startswith(".") and p != ".github" for p in parts)
+    return any(p in excluded or p.startswith(".") and p != ".github" for p in parts)
 
 
 def first_existing(repo: RepoSnapshot, *paths: str) -> str | None:

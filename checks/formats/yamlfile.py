@@ -136,7 +136,8 @@ def load_documents(text: str, path: str) -> list[Any]:
     return docs
 
 
-TEMPLATE_LINE = re.compile(r"^\s*(\{\{-?|\{%)|^[^#\"']*:\s*\{\{[^}]*\}\}\s*$|\$\{[^}]+\}", re.M)
+# Helm/Jinja at the start of a line or as a whole value, Terraform ``${var}`` (not GitHub's ``${{ }}``).
+TEMPLATE_LINE = re.compile(r"^\s*(\{\{-?|\{%)|^[^#\"']*:\s*\{\{[^}]*\}\}\s*$|\$\{(?!\{)[^}]+\}", re.M)
 
 
 def looks_templated(text: str) -> bool:

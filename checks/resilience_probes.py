@@ -1,0 +1,59 @@
+"""resilience.probes: every container of a long-running workload has readiness and liveness probes."""
+from __future__ import annotations
+
+from app.plugin import CheckContext, Evidence, Result, check
+from checks.formats.kubernetes import all_containers, count, lack_summary, manifests_for, verdict
+
+PROBES = ("readinessProbe", "livenessProbe")
+EXAMPLE = """\
+spec:
+  template:
+    spec:
+      containers:
+        - name: checkout
+          image: registry.example.com/checkout:1.4.2
+          readinessProbe:
+            httpGet: {path: /ready, port: 8080}
+            periodSeconds: 5
+          livenessProbe:
+            httpGet: {path: /healthz, port: 8080}
+            initialDelaySeconds: 10
+            periodSeconds: 10"""
+
+
+@check(
+    id="resilience.probes",
+    title="Containers have readiness and liveness probes",
+    category="resilience",
+    description="Every container (init containers aside) of every production Deployment, "
+    "StatefulSet, DaemonSet and Argo Rollout declares a readinessProbe and a livenessProbe, so "
+    "traffic only reaches ready pods and hung ones are restarted.",
+    remediation="Add a `readinessProbe` and a `livenessProbe` to each container of the pod "
+    f"template:\n\n```yaml\n{EXAMPLE}\n```\n\n"
+    "See https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/",
+    docs_url="https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/",
+    reads=("**/*.yaml", "**/*.yml"),
+)
+def check(ctx: CheckContext) -> Result:
+    manifests = manifests_for(ctx.repo, ctx.config)
+    containers, undecided = all_containers(manifests)
+    failures: list[Evidence] = []
+    evidence: list[Evidence] = []
+    lacking = {f"a {probe}": 0 for probe in PROBES}
+    for workload, container in containers:
+        missing = [p for p in PROBES if not isinstance(container.spec.get(p), dict) or not container.spec[p]]
+        where = dict(path=container.path, line=container.line)
+        if missing:
+            failures.append(Evidence(**where, value=f"{workload.ref} container {container.name}: no "
+                                     + " and no ".join(missing)))
+        else:
+            evidence.append(Evidence(**where, value=f"{workload.ref} container {container.name}"))
+        for probe in missing:
+            lacking[f"a {probe}"] += 1
+    total = len(containers)
+    return verdict(
+        manifests, len(manifests.workloads), failures=failures, undecided=undecided, evidence=evidence,
+        fail_summary=lack_summary(lacking, total),
+        pass_summary=f"every container has readiness and liveness probes ({count(total, 'container')})",
+        containers=total, lacking={k.split()[-1]: v for k, v in lacking.items()},
+    )

@@ -1,0 +1,67 @@
+"""resilience.resources: every container requests CPU and memory and caps its memory."""
+from __future__ import annotations
+
+from app.plugin import CheckContext, Evidence, Result, check
+from checks.formats.kubernetes import Container, all_containers, count, lack_summary, manifests_for, verdict
+from checks.formats.yamlfile import get
+
+EXAMPLE = """\
+spec:
+  template:
+    spec:
+      containers:
+        - name: checkout
+          image: registry.example.com/checkout:1.4.2
+          resources:
+            requests: {cpu: 250m, memory: 256Mi}
+            limits: {memory: 512Mi}"""
+NEEDS = {"a CPU request": ("requests", "cpu"), "a memory request": ("requests", "memory"),
+         "a memory limit": ("limits", "memory")}
+
+
+@check(
+    id="resilience.resources",
+    title="Containers set resource requests and a memory limit",
+    category="resilience",
+    description="Every container (init containers aside) of every production Deployment, "
+    "StatefulSet, DaemonSet and Argo Rollout sets CPU and memory requests and a memory limit. "
+    "A limit without a request counts as the request, as Kubernetes applies it.",
+    remediation="Set `resources.requests.cpu`, `resources.requests.memory` and "
+    f"`resources.limits.memory` on each container:\n\n```yaml\n{EXAMPLE}\n```\n\n"
+    "See https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
+    docs_url="https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
+    reads=("**/*.yaml", "**/*.yml"),
+)
+def check(ctx: CheckContext) -> Result:
+    manifests = manifests_for(ctx.repo, ctx.config)
+    containers, undecided = all_containers(manifests)
+    failures: list[Evidence] = []
+    evidence: list[Evidence] = []
+    lacking = dict.fromkeys(NEEDS, 0)
+    for workload, container in containers:
+        missing = [what for what, (section, resource) in NEEDS.items()
+                   if not _set(container, section, resource)]
+        where = dict(path=container.path, line=container.line)
+        if missing:
+            failures.append(Evidence(**where, value=f"{workload.ref} container {container.name}: no "
+                                     + ", no ".join(m.removeprefix("a ") for m in missing)))
+        else:
+            evidence.append(Evidence(**where, value=f"{workload.ref} container {container.name}"))
+        for what in missing:
+            lacking[what] += 1
+    total = len(containers)
+    return verdict(
+        manifests, len(manifests.workloads), failures=failures, undecided=undecided, evidence=evidence,
+        fail_summary=lack_summary(lacking, total),
+        pass_summary=f"every container sets CPU/memory requests and a memory limit ({count(total, 'container')})",
+        containers=total, lacking=lacking,
+    )
+
+
+def _set(container: Container, section: str, resource: str) -> bool:
+    """Whether the container sets ``resources.<section>.<resource>``; a request defaults to the limit."""
+    resources = container.spec.get("resources")
+    value = get(resources, section, resource)
+    if section == "requests" and value in (None, ""):
+        value = get(resources, "limits", resource)
+    return value not in (None, "")
