@@ -22,6 +22,9 @@ _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(["app.isolation", "app.plugin", "app.repo", "checks.formats.yamlfile"])
 
 
+STARTUP_SECONDS = 120  # a worker that cannot start a check in this long is taken as dead
+
+
 @dataclass(frozen=True)
 class Limits:
     timeout_seconds: float = 60.0
@@ -47,20 +50,21 @@ def run_checks(jobs: list[Job], context: CheckContext, limits: Limits) -> dict[s
         try:
             while pending:
                 current = pending[0].check_id
-                if not receiver.poll(limits.timeout_seconds):
+                # The deadline runs from the moment the check starts, not from the worker's start-up.
+                started = receiver.poll(STARTUP_SECONDS) and _receive(receiver) == ("start", current)
+                if started and not receiver.poll(limits.timeout_seconds):
                     results[current] = errored(
                         f"timed out after {limits.timeout_seconds:g}s; the check was stopped",
                         reason="timeout")
                     pending.pop(0)
                     break
-                try:
-                    check_id, data = receiver.recv()
-                except EOFError:
+                message = _receive(receiver) if started else None
+                if message is None:
                     worker.join(5)
                     results[current] = errored(_death_message(worker.exitcode, limits), reason="crash")
                     pending.pop(0)
                     break
-                results[check_id] = Result.from_dict(data)
+                results[current] = Result.from_dict(message[2])
                 pending.pop(0)
         finally:
             receiver.close()
@@ -68,6 +72,14 @@ def run_checks(jobs: list[Job], context: CheckContext, limits: Limits) -> dict[s
                 worker.kill()
             worker.join()
     return results
+
+
+def _receive(receiver: Connection) -> tuple | None:
+    """The worker's next message, or None when it died."""
+    try:
+        return receiver.recv()
+    except EOFError:
+        return None
 
 
 def _death_message(exitcode: int | None, limits: Limits) -> str:
@@ -82,7 +94,8 @@ def _worker(conn: Connection, jobs: list[Job], context: CheckContext, memory_mb:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     registry = load_registry()
     for job in jobs:
-        conn.send((job.check_id, _run_one(registry, job, context).to_dict()))
+        conn.send(("start", job.check_id))
+        conn.send(("done", job.check_id, _run_one(registry, job, context).to_dict()))
     conn.close()
 
 

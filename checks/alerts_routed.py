@@ -1,0 +1,130 @@
+"""alerts.routed: every paging alert reaches a paging receiver through the Alertmanager routes."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
+from checks.formats.alertmanager import (AlertmanagerConfig, RouteMatch, find_alertmanager_configs,
+                                         load_alertmanager_config)
+from checks.formats.promrules import DEFAULT_PAGING_SEVERITIES, AlertRule, is_paging, load_alert_rules
+from checks.formats.yamlfile import FormatError
+
+DOCS = "https://prometheus.io/docs/alerting/latest/configuration/#route"
+EXAMPLE = """\
+route:
+  receiver: team-slack                # the default: does not page
+  routes:
+    - matchers:
+        - severity=~"page|critical"
+      receiver: team-pagerduty
+    # ...routes that may catch the same alerts go after this one,
+    # or the earlier sibling sets `continue: true`
+receivers:
+  - name: team-slack
+    slack_configs:
+      - channel: "#checkout-alerts"
+  - name: team-pagerduty
+    pagerduty_configs:
+      - routing_key: <PagerDuty Events API v2 integration key>"""
+
+
+@check(
+    id="alerts.routed",
+    title="Paging alerts reach a pager",
+    category="alerting",
+    description="Every paging alert (its `severity` or `sloth_severity` is a paging severity, or it "
+    "carries `pager: pagerduty`) is routed by Alertmanager to a receiver that pages: one with "
+    "`pagerduty_configs`, `opsgenie_configs`, `victorops_configs` or `incidentio_configs`. Routing "
+    "is simulated with Alertmanager's semantics on the repo's Alertmanager config, or else the "
+    "central one named in the portal config (`routing.alertmanager_config`). The alert's labels are "
+    "its rule's static labels, `alertname` and the portal's `routing.extra_labels`; labels that "
+    "come from the series are not known here (`live.alerts-routed` checks the live routing).",
+    remediation="Add a route that sends the paging alerts to a PagerDuty / Opsgenie receiver, in "
+    "the Alertmanager config the alerts go through. Routes are tried in order and the first match "
+    "wins, so put it before any sibling route that would catch the same alerts (or give that "
+    f"sibling `continue: true`):\n\n```yaml\n{EXAMPLE}\n```\n\nSee {DOCS}.",
+    docs_url=DOCS,
+    reads=("Alertmanager config files (top-level `route` and `receivers`)",
+           "Prometheus rule files, PrometheusRule resources, Sloth and Pyrra specs",
+           "portal config `routing.alertmanager_config`, `routing.extra_labels`"),
+)
+def check(ctx: CheckContext) -> Result:
+    routing = ctx.config.get("routing") or {}
+    configs, config_errors = _alertmanager_configs(ctx, routing.get("alertmanager_config"))
+    if config_errors:
+        return errored(f"could not read the Alertmanager config: {config_errors[0]}",
+                       [Evidence(path=e.path, line=e.line, value=e.message) for e in config_errors])
+    if not configs:
+        return not_applicable("no Alertmanager config in the repo (a file with `route` and "
+                              "`receivers`) and none named in the portal config "
+                              "(routing.alertmanager_config)")
+    alerts, rule_errors = load_alert_rules(ctx.repo)
+    severities = ctx.settings.get("paging_severities") or DEFAULT_PAGING_SEVERITIES
+    paging = [a for a in alerts if is_paging(a, severities)]
+    extra = {str(k): str(v) for k, v in (routing.get("extra_labels") or {}).items()}
+    details: dict[str, Any] = {"alertmanager_configs": [c.path for c in configs],
+                               "paging_alerts": len(paging),
+                               "unreadable": [str(e) for e in rule_errors.values()]}
+    routed: list[Evidence] = []
+    routes: dict[tuple[str, int | None], Evidence] = {}  # the routes that page them, once each
+    unrouted: list[AlertRule] = []
+    swallowed: list[Evidence] = []  # each unrouted alert, then the routes that took it
+    for alert in paging:
+        labels = {**extra, **alert.labels, "alertname": alert.name}
+        outcomes = [(config, config.route_alert(labels)) for config in configs]
+        pager = next(((c, m) for c, matches in outcomes for m in matches if m.pages), None)
+        if pager is None:
+            unrouted.append(alert)
+            swallowed += _swallowed(alert, labels, outcomes)
+            continue
+        config, match = pager
+        integrations = ", ".join(config.receivers[match.receiver].paging_integrations)
+        routed.append(Evidence(path=alert.path, line=alert.line,
+                               value=f"{alert.name} → {match.receiver} ({integrations}) via "
+                               f"{match.route} at {config.path}:{match.line}"))
+        routes.setdefault((config.path, match.line), Evidence(
+            path=config.path, line=match.line, value=f"{match.route} → {match.receiver}"))
+    if unrouted:
+        names = ", ".join(a.name for a in unrouted[:5]) + (" ..." if len(unrouted) > 5 else "")
+        return failed(f"{len(unrouted)} of {len(paging)} paging alert(s) reach no paging receiver: "
+                      f"{names}", swallowed, **details)
+    if rule_errors:
+        first = next(iter(rule_errors.values()))
+        return errored(f"could not read {len(rule_errors)} alert rule file(s): {first}",
+                       [Evidence(path=e.path, line=e.line, value=e.message) for e in rule_errors.values()],
+                       **details)
+    if not paging:
+        return not_applicable(f"no paging alerts (severity in {', '.join(severities)}, or "
+                              f"pager: pagerduty) among the repo's {len(alerts)} alert(s)", **details)
+    return passed(f"all {len(paging)} paging alert(s) reach a paging receiver",
+                  routed + list(routes.values()), **details)
+
+
+def _alertmanager_configs(ctx: CheckContext, central: str | None
+                          ) -> tuple[list[AlertmanagerConfig], list[FormatError]]:
+    """The repo's own Alertmanager configs; when it has none, the portal's central one."""
+    found = find_alertmanager_configs(ctx.repo)
+    if found.configs or found.errors or not central:
+        return found.configs, list(found.errors.values())
+    try:
+        return [load_alertmanager_config(Path(central).read_text(encoding="utf-8"), central)], []
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [FormatError(central, None, f"cannot read the central Alertmanager config: {exc}")]
+    except FormatError as exc:
+        return [], [exc]
+
+
+def _swallowed(alert: AlertRule, labels: dict[str, str],
+               outcomes: list[tuple[AlertmanagerConfig, list[RouteMatch]]]) -> list[Evidence]:
+    """The alert rule with the labels it was routed with, then each route that took it to a
+    receiver that does not page."""
+    shown = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    evidence = [Evidence(path=alert.path, line=alert.line, value=f"{alert.name} {{{shown}}}")]
+    for config, matches in outcomes:
+        for match in matches:
+            taken_by = f"{match.route} ({', '.join(match.matchers)})" if match.matchers else match.route
+            evidence.append(Evidence(path=config.path, line=match.line,
+                                     value=f"{alert.name} is routed by {taken_by} to {match.receiver}, "
+                                     "which does not page"))
+    return evidence

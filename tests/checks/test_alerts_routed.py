@@ -1,0 +1,176 @@
+"""alerts.routed: paging alerts routed through the repo's or the central Alertmanager config."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import fixture_repo, run_check
+
+RULES = """\
+groups:
+  - name: checkout
+    rules:
+      - alert: CheckoutDown
+        expr: up{job="checkout"} == 0
+        for: 5m
+        labels:
+          severity: critical
+          team: payments
+        annotations:
+          summary: Checkout is down
+      - alert: CheckoutSlow
+        expr: histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="checkout"}[5m]))) > 1
+        for: 10m
+        labels:
+          severity: warning
+          team: payments
+"""
+WARNINGS_ONLY = RULES.replace("severity: critical", "severity: warning")
+PAGER_LABEL = RULES.replace("severity: critical", "severity: high\n          pager: pagerduty")
+BROKEN_RULES = "groups:\n  - name: checkout\n    rules:\n      - alert: X\n        expr: up ==\n"
+
+RECEIVERS = """
+receivers:
+  - name: slack
+    slack_configs:
+      - api_url: https://hooks.slack.com/services/T0000/B0000/XXXXXXXX
+        channel: "#payments"
+  - name: pagerduty
+    pagerduty_configs:
+      - routing_key: 0123456789abcdef0123456789abcdef
+"""
+PAGES = """\
+route:
+  receiver: slack
+  routes:
+    - matchers: [severity=~"critical|page"]
+      receiver: pagerduty
+""" + RECEIVERS
+SWALLOWS = """\
+route:
+  receiver: slack
+  routes:
+    - matchers: [team="payments"]
+      receiver: slack
+    - matchers: [severity=~"critical|page"]
+      receiver: pagerduty
+""" + RECEIVERS
+CONTINUES = SWALLOWS.replace("      receiver: slack\n    - matchers: [sev",
+                             "      receiver: slack\n      continue: true\n    - matchers: [sev")
+ANCHORED = PAGES.replace('severity=~"critical|page"', 'severity=~"crit"')  # must not match "critical"
+PROD_ONLY = PAGES.replace('[severity=~"critical|page"]', '[cluster="prod", severity="critical"]')
+PAGER_ROUTE = PAGES.replace('[severity=~"critical|page"]', '[pager="pagerduty"]')
+BAD_MATCHER = PAGES.replace('severity=~"critical|page"', 'severity=~"critical|page')
+BAD_SECRET = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: alertmanager-main\nstringData:\n"
+              "  alertmanager.yaml: |\n" + "".join(f"    {line}\n" for line in BAD_MATCHER.splitlines()))
+KUBE_PROMETHEUS_VALUES = "alertmanager:\n  enabled: true\n  config:\n" + "".join(
+    f"    {line}\n" for line in PAGES.splitlines())
+
+CASES = [
+    # id, repo files, central config text, portal routing extras, settings, status, evidence (path, line)
+    ("routes-to-pagerduty", {"monitoring/rules.yaml": RULES, "alertmanager/alertmanager.yml": PAGES},
+     None, {}, {}, "pass", [("monitoring/rules.yaml", 4)]),
+    ("swallowed-by-earlier-route", {"monitoring/rules.yaml": RULES, "alertmanager.yml": SWALLOWS},
+     None, {}, {}, "fail", [("monitoring/rules.yaml", 4), ("alertmanager.yml", 4)]),
+    ("earlier-route-continues", {"monitoring/rules.yaml": RULES, "alertmanager.yml": CONTINUES},
+     None, {}, {}, "pass", [("monitoring/rules.yaml", 4)]),
+    ("regex-is-anchored", {"monitoring/rules.yaml": RULES, "alertmanager.yml": ANCHORED},
+     None, {}, {}, "fail", [("monitoring/rules.yaml", 4), ("alertmanager.yml", 2)]),
+    ("pager-label-counts-as-paging", {"rules/checkout.rules.yml": PAGER_LABEL, "alertmanager.yml": PAGER_ROUTE},
+     None, {}, {}, "pass", [("rules/checkout.rules.yml", 4)]),
+    ("pager-label-unrouted", {"rules/checkout.rules.yml": PAGER_LABEL, "alertmanager.yml": PAGES},
+     None, {}, {}, "fail", [("rules/checkout.rules.yml", 4), ("alertmanager.yml", 2)]),
+    ("one-of-two-repo-configs-pages", {"monitoring/rules.yaml": RULES, "local/alertmanager.yml": SWALLOWS,
+                                       "deploy/alertmanager.yml": PAGES},
+     None, {}, {}, "pass", [("monitoring/rules.yaml", 4), ("deploy/alertmanager.yml", 4)]),
+    ("kube-prometheus-stack-values", {"monitoring/rules.yaml": RULES, "values.yaml": KUBE_PROMETHEUS_VALUES},
+     None, {}, {}, "pass", [("monitoring/rules.yaml", 4)]),
+    ("central-config", {"monitoring/rules.yaml": RULES}, PAGES, {}, {}, "pass", [("monitoring/rules.yaml", 4)]),
+    ("central-config-with-extra-labels", {"monitoring/rules.yaml": RULES}, PROD_ONLY,
+     {"extra_labels": {"cluster": "prod"}}, {}, "pass", [("monitoring/rules.yaml", 4)]),
+    ("central-config-without-the-extra-label", {"monitoring/rules.yaml": RULES}, PROD_ONLY,
+     {}, {}, "fail", [("monitoring/rules.yaml", 4), ("central.yml", 2)]),
+    ("repo-config-wins-over-central", {"monitoring/rules.yaml": RULES, "alertmanager.yml": SWALLOWS}, PAGES,
+     {}, {}, "fail", [("alertmanager.yml", 4)]),
+    ("custom-paging-severities", {"monitoring/rules.yaml": RULES, "alertmanager.yml": SWALLOWS},
+     None, {}, {"paging_severities": ["p1"]}, "not_applicable", []),
+    ("no-alertmanager-config", {"monitoring/rules.yaml": RULES}, None, {}, {}, "not_applicable", []),
+    ("example-config-is-not-the-services", {"monitoring/rules.yaml": RULES, "examples/alertmanager.yml": PAGES},
+     None, {}, {}, "not_applicable", []),
+    ("no-paging-alerts", {"monitoring/rules.yaml": WARNINGS_ONLY, "alertmanager.yml": PAGES},
+     None, {}, {}, "not_applicable", []),
+    ("bad-matcher", {"monitoring/rules.yaml": RULES, "alertmanager/config.yaml": BAD_MATCHER},
+     None, {}, {}, "error", [("alertmanager/config.yaml", 4)]),
+    ("bad-yaml", {"monitoring/rules.yaml": RULES, "alertmanager.yml": PAGES.replace("  routes:", "   routes:")},
+     None, {}, {}, "error", [("alertmanager.yml", 3)]),
+    ("unrelated-broken-yaml", {"monitoring/rules.yaml": RULES, "alertmanager.yml": PAGES,
+                               "deploy/values.yaml": "image:\n  tag: [1.2\n"},
+     None, {}, {}, "pass", [("monitoring/rules.yaml", 4)]),
+    ("bad-matcher-in-secret", {"monitoring/rules.yaml": RULES, "deploy/alertmanager-secret.yaml": BAD_SECRET},
+     None, {}, {}, "error", [("deploy/alertmanager-secret.yaml", 10)]),
+    ("bad-central-config", {"monitoring/rules.yaml": RULES}, BAD_MATCHER, {}, {}, "error", [("central.yml", 4)]),
+    ("missing-central-config", {"monitoring/rules.yaml": RULES}, "<missing>", {}, {}, "error", [("central.yml", None)]),
+    ("unreadable-rules-and-nothing-failing",
+     {"monitoring/rules.yaml": RULES, "monitoring/broken.rules.yaml": BROKEN_RULES, "alertmanager.yml": PAGES},
+     None, {}, {}, "error", [("monitoring/broken.rules.yaml", 4)]),
+    ("unreadable-rules-but-one-fails", {"monitoring/rules.yaml": RULES, "monitoring/broken.rules.yaml": BROKEN_RULES,
+                                        "alertmanager.yml": SWALLOWS},
+     None, {}, {}, "fail", [("monitoring/rules.yaml", 4)]),
+]
+
+
+def _evidence(result):
+    return {(e.path.rsplit("/", 1)[-1] if e.path.startswith("/") else e.path, e.line) for e in result.evidence}
+
+
+@pytest.mark.parametrize("case,files,central,routing,settings,status,evidence", CASES, ids=[c[0] for c in CASES])
+def test_alerts_routed(case, files, central, routing, settings, status, evidence, make_repo, tmp_path):
+    config = {}
+    if central is not None:
+        path = tmp_path / "central.yml"
+        if central != "<missing>":
+            path.write_text(central)
+        config = {"routing": {"alertmanager_config": str(path), **routing}}
+    result = run_check("alerts.routed", make_repo(files), config=config, settings=settings)
+    assert result.status.value == status, result.summary
+    assert set(evidence) <= _evidence(result), result.evidence
+
+
+def test_failure_names_the_receiver_and_the_route_that_swallowed_the_alert(make_repo):
+    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES, "alertmanager.yml": SWALLOWS}))
+    assert result.summary == "1 of 1 paging alert(s) reach no paging receiver: CheckoutDown"
+    rule, route = result.evidence
+    assert (rule.path, rule.line) == ("monitoring/rules.yaml", 4)
+    assert rule.value == 'CheckoutDown {alertname="CheckoutDown", severity="critical", team="payments"}'
+    assert (route.path, route.line) == ("alertmanager.yml", 4)
+    assert route.value == ('CheckoutDown is routed by route.routes[0] (team="payments") to slack, '
+                           "which does not page")
+
+
+def test_pass_names_the_paging_receiver(make_repo):
+    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES, "alertmanager.yml": CONTINUES}))
+    assert [(e.path, e.line, e.value) for e in result.evidence] == [
+        ("monitoring/rules.yaml", 4,
+         "CheckoutDown → pagerduty (pagerduty_configs) via route.routes[1] at alertmanager.yml:7"),
+        ("alertmanager.yml", 7, "route.routes[1] → pagerduty")]
+    assert result.details["alertmanager_configs"] == ["alertmanager.yml"]
+
+
+def test_kube_prometheus_repo_with_a_secret_and_a_prometheusrule(tmp_path):
+    result = run_check("alerts.routed", fixture_repo("routed-kube-prometheus", tmp_path))
+    assert result.status.value == "pass", result.summary
+    assert result.summary == "all 2 paging alert(s) reach a paging receiver"
+    assert [(e.path, e.line) for e in result.evidence] == [
+        ("deploy/monitoring/prometheusrule.yaml", 12), ("deploy/monitoring/prometheusrule.yaml", 21),
+        ("deploy/monitoring/alertmanager-secret.yaml", 17)]  # the route, in the Secret's embedded config
+    assert result.evidence[2].value == "route.routes[1] → payments-pagerduty"
+    assert "alertmanager-secret.yaml:17" in result.evidence[0].value
+
+
+def test_sloth_page_alert_swallowed_by_a_service_route(tmp_path):
+    result = run_check("alerts.routed", fixture_repo("routed-sloth-swallowed", tmp_path))
+    assert result.status.value == "fail", result.summary
+    assert result.summary == "1 of 1 paging alert(s) reach no paging receiver: CheckoutHighErrorRate"
+    assert [(e.path, e.line) for e in result.evidence] == [
+        ("slos/checkout.yaml", 14), ("alertmanager/alertmanager.yml", 9)]
+    assert "slack-checkout" in result.evidence[1].value
+    assert result.details["alertmanager_configs"] == ["alertmanager/alertmanager.yml"]  # not examples/

@@ -1,0 +1,275 @@
+"""The Alertmanager routing simulator, against a table checked by amtool 0.25 (the oracle).
+
+Each case is (config, labels, receivers in order). The simulator must return the table's receivers;
+the oracle test asks amtool the same question and must get the same answer, so the table cannot
+drift from Alertmanager's behaviour. Without amtool the oracle tests skip, unless CI is set.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from checks.formats.alertmanager import go_regex, load_alertmanager_config, parse_matchers
+from checks.formats.yamlfile import FormatError
+
+CONFIGS = Path(__file__).parent / "fixtures" / "alertmanager"
+
+ROUTING_CASES = [
+    # nested.yml: nested routes, match / match_re, continue inside a subtree
+    ("nested", {"alertname": "Watchdog", "severity": "none"}, ["deadmansnitch"]),
+    ("nested", {"alertname": "HighErrorRate", "severity": "critical", "team": "db", "env": "production"},
+     ["pagerduty-dba"]),
+    ("nested", {"severity": "critical", "team": "payments", "env": "production"}, ["opsgenie-payments"]),
+    ("nested", {"severity": "critical", "team": "billing", "env": "staging"}, ["opsgenie-payments", "slack-nonprod"]),
+    ("nested", {"severity": "page", "team": "search", "env": "production"}, ["pagerduty-sre"]),
+    ("nested", {"severity": "critical", "team": "search"}, ["slack-nonprod"]),  # env absent != "production"
+    ("nested", {"severity": "warning", "service": "api-gateway"}, ["slack-api"]),
+    ("nested", {"severity": "warning", "service": "web-api"}, ["slack-warnings"]),  # api-.* is anchored
+    ("nested", {"severity": "info"}, ["blackhole"]),
+    ("nested", {"severity": "information"}, ["slack-default"]),  # info|none is anchored
+    ("nested", {"severity": "Critical"}, ["slack-default"]),  # case-sensitive
+    ("nested", {}, ["slack-default"]),
+    # continue.yml: a catch-all continue child, inherited receivers, continue chains
+    ("continue", {"team": "web"}, ["audit-log"]),  # the catch-all matched: root receiver unused
+    ("continue", {"service": "checkout", "severity": "warning"}, ["audit-log", "checkout-chat"]),
+    ("continue", {"service": "checkout", "severity": "critical", "team": "core"},
+     ["audit-log", "team-email", "pager", "core-pager"]),
+    ("continue", {"severity": "critical", "team": "core"}, ["audit-log", "pager", "core-pager"]),
+    ("continue", {"severity": "critical", "team": "web"}, ["audit-log", "pager", "critical-fallback"]),
+    ("continue", {"team": "core"}, ["audit-log", "core-chat"]),
+    # inherit.yml: receivers inherited down two levels
+    ("inherit", {"cluster": "prod-eu1", "namespace": "kube-system", "severity": "critical"}, ["prod-pager"]),
+    ("inherit", {"cluster": "prod-eu1", "namespace": "kube-system", "severity": "warning"}, ["platform-chat"]),
+    ("inherit", {"cluster": "prod-eu1", "namespace": "kube-system", "severity": "info"}, ["prod-pager"]),
+    ("inherit", {"cluster": "prod-us2", "namespace": "monitoring"}, ["monitoring-chat"]),
+    ("inherit", {"cluster": "staging", "severity": "warning"}, ["ops-default"]),
+    ("inherit", {"cluster": "staging", "severity": "critical"}, ["staging-pager"]),
+    ("inherit", {"cluster": "prod", "severity": "critical"}, ["ops-default"]),  # prod-.* needs the dash
+    # operators.yml: the four operators, quoting forms, anchoring, absent vs empty labels
+    ("operators", {"severity": "crit"}, ["exact-crit"]),
+    ("operators", {"severity": "critical", "team": "platform"}, ["fallback"]),  # =~"crit" is anchored
+    ("operators", {"severity": "critical", "team": "web"}, ["not-platform"]),
+    ("operators", {"severity": "critical"}, ["not-platform"]),  # absent team != "platform"
+    ("operators", {"severity": "warning", "env": "prod"}, ["warning-prod"]),
+    ("operators", {"severity": "warning", "env": "staging"}, ["fallback"]),
+    ("operators", {"severity": "warning"}, ["warning-prod"]),  # absent env !~ "dev|staging"
+    ("operators", {"service": "api", "tier": "1"}, ["api-tier01"]),
+    ("operators", {"service": "api", "tier": "10"}, ["fallback"]),
+    ("operators", {"alertname": "DiskAlmostFULL"}, ["disk-full"]),  # (?i) flag
+    ("operators", {"alertname": "NodeDiskFull"}, ["fallback"]),
+    ("operators", {"severity": "info"}, ["unowned-info"]),  # absent owner = ""
+    ("operators", {"severity": "info", "owner": ""}, ["unowned-info"]),
+    ("operators", {"severity": "info", "owner": "team-a"}, ["owned-info"]),
+    ("operators", {"priority": "1"}, ["p1"]),  # match: {priority: 1} is the text "1"
+    ("operators", {"oncall": "yes"}, ["oncall-yes"]),  # ...and {oncall: yes} the text "yes"
+    ("operators", {"oncall": "true"}, ["fallback"]),
+    ("operators", {"description": 'say "hi", \\ok'}, ["quoted-escapes"]),
+    ("operators", {"instance": "node-12.example.com:9100"}, ["node-instance"]),  # POSIX class, \d
+    ("operators", {"instance": "node-12xexample.com:9100"}, ["fallback"]),
+    ("operators", {"severity": "none"}, ["off"]),  # a receiver named off, unquoted
+]
+
+# Configs Alertmanager refuses: (what is wrong, route snippet or whole config, message, line).
+ROOT = "route:\n  receiver: default\n  routes:\n    - receiver: other\n"
+RECEIVERS = "receivers:\n  - name: default\n  - name: other\n"
+INVALID_CASES = [
+    ("undefined receiver", "route:\n  receiver: default\n  routes:\n    - receiver: nope\n" + RECEIVERS,
+     'undefined receiver "nope"', 4),
+    ("bad matcher", ROOT + "      matchers: ['1team=db']\n" + RECEIVERS, "bad matcher format", 5),
+    ("empty matcher between commas", ROOT + "      matchers: ['a=b,,c=d']\n" + RECEIVERS, "bad matcher format", 5),
+    ("unescaped quote", ROOT + "      matchers: ['a=\"x\"y\"']\n" + RECEIVERS, "unescaped double quote", 5),
+    ("bad regex", ROOT + "      matchers: ['a=~\"(x\"']\n" + RECEIVERS, "error parsing regexp", 5),
+    ("lookahead", ROOT + "      match_re:\n        a: '(?=x)'\n" + RECEIVERS, "error parsing regexp", 6),
+    ("possessive", ROOT + "      match_re:\n        a: 'x*+'\n" + RECEIVERS, "error parsing regexp", 6),
+    ("invalid match label", ROOT + "      match:\n        team-name: db\n" + RECEIVERS,
+     'invalid label name "team-name"', 6),
+    ("matchers not a list", ROOT + "      matchers: severity=critical\n" + RECEIVERS, "", 5),
+    ("root matchers", "route:\n  receiver: default\n  matchers: [a=b]\n" + RECEIVERS,
+     "root route must not have any matchers", 2),
+    ("root continue", "route:\n  receiver: default\n  continue: true\n" + RECEIVERS,
+     "cannot have continue in root route", 3),
+    ("root without receiver", "route:\n  group_by: [a]\n" + RECEIVERS, "root route must specify a default receiver", 2),
+    ("duplicate receiver", "route:\n  receiver: default\nreceivers:\n  - name: default\n  - name: default\n",
+     'notification config name "default" is not unique', 5),
+    ("receiver without name", "route:\n  receiver: default\nreceivers:\n  - name: default\n  - webhook_configs: []\n",
+     "missing name in receiver", 5),
+    ("duplicate group_by", ROOT + "      group_by: [a, a]\n" + RECEIVERS, 'duplicated label "a" in group_by', 5),
+    ("bad YAML", "route:\n  receiver: default\n   routes: []\n" + RECEIVERS, "", 3),
+]
+
+
+def _load(name: str):
+    path = CONFIGS / f"{name}.yml"
+    return load_alertmanager_config(path.read_text(), f"{name}.yml")
+
+
+@functools.cache
+def _find_amtool() -> tuple[str | None, str | None]:
+    """amtool's path, or why it cannot be the oracle."""
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        return None, "amtool is not installed (apt install prometheus-alertmanager)"
+    version = subprocess.run([amtool, "--version"], capture_output=True, text=True, timeout=10)
+    if "version 0.25." not in version.stdout + version.stderr:
+        return None, f"amtool is not 0.25, the routing oracle: {version.stdout.splitlines()[:1]}"
+    return amtool, None
+
+
+def _amtool() -> str:
+    amtool, reason = _find_amtool()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"{reason}; the oracle tests must run in CI")
+    if reason:
+        pytest.skip(f"{reason}; set CI to make this a failure")
+    return amtool
+
+
+def _amtool_routes(config: Path, labels: dict[str, str]) -> subprocess.CompletedProcess:
+    def quote(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+    args = [f"{name}={quote(value)}" for name, value in labels.items()]
+    return subprocess.run([_amtool(), "config", "routes", "test", f"--config.file={config}", *args],
+                          capture_output=True, text=True, timeout=10)
+
+
+def _case_id(case) -> str:
+    config, labels, _ = case
+    return f"{config}:" + (",".join(f"{k}={v}" for k, v in labels.items()) or "no-labels")
+
+
+@pytest.mark.parametrize("config,labels,receivers", ROUTING_CASES, ids=map(_case_id, ROUTING_CASES))
+def test_simulator_routes_like_the_table(config, labels, receivers):
+    assert [m.receiver for m in _load(config).route_alert(labels)] == receivers
+
+
+@pytest.mark.parametrize("config,labels,receivers", ROUTING_CASES, ids=map(_case_id, ROUTING_CASES))
+def test_amtool_agrees_with_the_table(config, labels, receivers):
+    result = _amtool_routes(CONFIGS / f"{config}.yml", labels)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split(",") == receivers
+
+
+@pytest.mark.parametrize("what,text,message,line", INVALID_CASES, ids=[c[0] for c in INVALID_CASES])
+def test_simulator_refuses_what_alertmanager_refuses(what, text, message, line):
+    with pytest.raises(FormatError) as raised:
+        load_alertmanager_config(text, "alertmanager.yml")
+    assert message in raised.value.message
+    assert (raised.value.path, raised.value.line) == ("alertmanager.yml", line)
+
+
+@pytest.mark.parametrize("what,text,message,line", INVALID_CASES, ids=[c[0] for c in INVALID_CASES])
+def test_amtool_refuses_the_invalid_configs(what, text, message, line, tmp_path):
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(text)
+    result = _amtool_routes(config, {"a": "x"})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_route_matches_name_the_route_node_and_whether_it_pages():
+    matches = _load("inherit").route_alert({"cluster": "prod-eu1", "namespace": "kube-system", "severity": "info"})
+    assert [(m.receiver, m.pages, m.route, m.line) for m in matches] == [
+        ("prod-pager", True, "route.routes[0].routes[0].routes[1]", 12)]
+    assert matches[0].matchers == ('severity="info"',)
+    chat = _load("nested").route_alert({"severity": "warning", "service": "api-gateway"})
+    assert [(m.receiver, m.pages, m.route, m.line) for m in chat] == [
+        ("slack-api", False, "route.routes[2].routes[0]", 32)]
+
+
+@pytest.mark.parametrize("receiver,integrations", [
+    ("pagerduty-sre", ("pagerduty_configs",)),
+    ("opsgenie-payments", ("opsgenie_configs",)),
+    ("slack-default", ()),
+    ("deadmansnitch", ()),  # a webhook does not page
+    ("blackhole", ()),
+])
+def test_paging_receivers(receiver, integrations):
+    assert _load("nested").receivers[receiver].paging_integrations == integrations
+
+
+@pytest.mark.parametrize("yaml_receivers,pages", [
+    ("  - name: r\n    victorops_configs: [{api_key: k, routing_key: sre}]\n", True),
+    ("  - name: r\n    incidentio_configs: [{url: 'https://api.incident.io/v2/alert_events/http/x'}]\n", True),
+    ("  - name: r\n    pagerduty_configs: []\n", False),  # declared but empty
+])
+def test_paging_receiver_kinds(yaml_receivers, pages):
+    config = load_alertmanager_config("route:\n  receiver: r\nreceivers:\n" + yaml_receivers, "am.yml")
+    assert config.route_alert({"alertname": "X"})[0].pages is pages
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('severity="critical"', [("severity", "=", "critical")]),
+    ("severity = critical ", [("severity", "=", "critical")]),
+    ('{team!="a,b", env=~"prod|staging"}', [("team", "!=", "a,b"), ("env", "=~", "prod|staging")]),
+    ('job!~"node.*",instance="x:9100"', [("job", "!~", "node.*"), ("instance", "=", "x:9100")]),
+    ('msg="say \\"hi\\"\\nbye \\d"', [("msg", "=", 'say "hi"\nbye \\d')]),
+    ("namespace:label=x", [("namespace:label", "=", "x")]),
+    ('empty=""', [("empty", "=", "")]),
+])
+def test_parse_matchers(text, expected):
+    assert [(m.name, m.op, m.value) for m in parse_matchers(text)] == expected
+
+
+# Go regex semantics the simulator must reproduce: (pattern, value, matches).
+REGEX_CASES = [
+    ("crit", "critical", False),
+    ("crit|critical", "critical", True),
+    ("a(?i)b|c", "C", True),  # Go's flags last to the end of the group, across "|"
+    ("a(?i)b|c", "Ab", False),
+    ("(x(?i)y)z", "xYZ", False),
+    ("(?i)É", "é", True),  # Unicode case folding
+    ("(?U)x+", "xxx", True),
+    (r"\d+", "١٢", False),  # Go's \d is ASCII
+    (r"\w+", "héllo", False),
+    ("[[:upper:]][[:digit:]]", "A1", True),
+    (r"\Qa.b\E", "axb", False),
+    ("x{,3}", "x{,3}", True),  # not a repeat in Go
+    (r"\101\x{42}", "AB", True),  # octal and \x{} escapes
+    ("[\\]a-]+", "a]-", True),
+    ("x$", "x", True),
+]
+# Regexes Go refuses; the simulator must refuse them too.
+BAD_REGEXES = ["x*+", "x???", "x{2}{3}", "(?=x)", "(?<!x)y", r"(a)\1", r"\C", "(a"]
+
+
+def _regex_config(tmp_path: Path, pattern: str) -> Path:
+    config = tmp_path / "alertmanager.yml"
+    config.write_text("route:\n  receiver: miss\n  routes:\n    - receiver: hit\n      match_re:\n"
+                      f"        a: {json.dumps(pattern)}\nreceivers:\n  - name: miss\n  - name: hit\n")
+    return config
+
+
+@pytest.mark.parametrize("pattern,value,matches", REGEX_CASES)
+def test_go_regex(pattern, value, matches):
+    assert bool(go_regex(pattern).fullmatch(value)) is matches
+
+
+@pytest.mark.parametrize("pattern,value,matches", REGEX_CASES)
+def test_amtool_agrees_on_regex(pattern, value, matches, tmp_path):
+    result = _amtool_routes(_regex_config(tmp_path, pattern), {"a": value})
+    assert result.stdout.strip() == ("hit" if matches else "miss"), result.stderr
+
+
+@pytest.mark.parametrize("pattern", BAD_REGEXES)
+def test_go_regex_refuses(pattern):
+    with pytest.raises(re.error):
+        go_regex(pattern)
+
+
+@pytest.mark.parametrize("pattern", BAD_REGEXES)
+def test_amtool_refuses_regex(pattern, tmp_path):
+    result = _amtool_routes(_regex_config(tmp_path, pattern), {"a": "x"})
+    assert result.returncode != 0 and "error parsing regexp" in result.stderr
+
+
+def test_unicode_classes_are_refused_not_guessed():
+    with pytest.raises(re.error, match="not supported"):
+        go_regex(r"\pL+")

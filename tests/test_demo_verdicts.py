@@ -1,0 +1,78 @@
+"""End to end: `prr gate` on each demo repo gives the verdict a careful reader of its files gives.
+
+The expected verdicts are documented with the demo fleet (app/demo/repos.py EXPECTED).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from app import schemas
+from app.demo import EXPECTED, create_demo_fleet
+from app.engine import ScanRequest, evaluate
+from app.plugin import load_registry
+from app.repo import open_snapshot
+from app.scorecard import load_scorecard
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("demo")
+    create_demo_fleet(dest, now=datetime.now(timezone.utc))
+    return dest / "repos"
+
+
+@pytest.fixture(scope="module")
+def reports(fleet: Path) -> dict[str, dict]:
+    registry = load_registry()
+    card = load_scorecard("production-readiness", registry)
+    return {name: evaluate(ScanRequest(snapshot=open_snapshot(str(fleet / name)), scorecard=card, registry=registry))
+            for name in EXPECTED}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_verdict_matches_what_the_files_say(reports: dict[str, dict], name: str) -> None:
+    report, expected = reports[name], EXPECTED[name]
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    summaries = {c["id"]: f"{c['status']}: {c['summary']}" for c in report["checks"]}
+    assert schemas.problems("scan-report", report) == []
+    assert report["service"]["tier"] == expected["tier"]
+    assert report["service"]["tier_declared"] == expected["tier_declared"]
+    for check_id, status in expected["checks"].items():
+        assert statuses.get(check_id) == status, (check_id, summaries.get(check_id))
+    assert (report["level"], report["ready"]) == (expected["level"], expected["ready"]), summaries
+
+
+def test_unmet_checks_name_file_and_line_where_there_is_one(reports: dict[str, dict]) -> None:
+    for name, report in reports.items():
+        for c in report["checks"]:
+            if c["status"] == "error":
+                assert c["summary"], (name, c["id"])
+            if c["status"] == "fail" and c["evidence"]:
+                located = [e for e in c["evidence"] if e.get("path")]
+                assert all(e.get("line") for e in located if not e["path"].endswith("/")), (name, c["id"], located)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "junit", "sarif"])
+def test_gate_formats_on_a_demo_repo(fleet: Path, fmt: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "app.cli", "gate", str(fleet / "user-profile"), "--format", fmt],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == (0 if EXPECTED["user-profile"]["ready"] else 1), out.stderr
+    if fmt == "json":
+        assert json.loads(out.stdout)["service"]["ref"] == "component:default/user-profile"
+    elif fmt == "junit":
+        names = {c.get("name") for c in ET.fromstring(out.stdout).iter("testcase")}
+        assert "runbook.alerts-linked" in names
+    elif fmt == "sarif":
+        results = json.loads(out.stdout)["runs"][0]["results"]
+        assert any(r["ruleId"] == "runbook.alerts-linked" and r.get("locations") for r in results)
+    else:
+        assert "NOT READY" in out.stdout and "runbook.alerts-linked" in out.stdout
