@@ -52,7 +52,7 @@ def test_third_party_check_is_listed(plugin_path: Path, tmp_path: Path) -> None:
 def test_misbehaving_checks_become_errors_and_the_rest_still_run(plugin_path: Path, tmp_path: Path, make_repo) -> None:
     repo = make_repo({"README.md": "# checkout\n\nTakes payments.\n", "catalog-info.yaml": CATALOG})
     (tmp_path / "card.yaml").write_text(SCORECARD)
-    (tmp_path / "prr.yaml").write_text("scan: {check_timeout_seconds: 3, check_memory_mb: 600}\n")
+    (tmp_path / "prr.yaml").write_text("scan: {check_timeout_seconds: 8, check_memory_mb: 600}\n")
     out = prr(["gate", str(repo.path), "--scorecard", str(tmp_path / "card.yaml"), "--format", "json",
                "--config", str(tmp_path / "prr.yaml")], plugin_path, tmp_path)
     report = json.loads(out.stdout)
@@ -62,7 +62,7 @@ def test_misbehaving_checks_become_errors_and_the_rest_still_run(plugin_path: Pa
     assert by_id["testonly.crash"]["status"] == "error"
     assert "RuntimeError: boom" in by_id["testonly.crash"]["summary"]
     assert by_id["testonly.hang"]["status"] == "error"
-    assert "timed out after 3s" in by_id["testonly.hang"]["summary"]
+    assert "timed out after 8s" in by_id["testonly.hang"]["summary"]
     assert by_id["testonly.memory-hog"]["status"] == "error"
     assert "memory" in by_id["testonly.memory-hog"]["summary"]
     # only errors stand between the service and ready: "could not evaluate", not "not ready"
