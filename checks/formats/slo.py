@@ -275,8 +275,7 @@ def _pyrra(path: str, doc: YMap) -> SLO:
         problems.append("no indicator (ratio, latency, latencyNative or bool_gauge)")
     alerting = spec.get("alerting") if isinstance(spec.get("alerting"), YMap) else YMap()
     enabled = alerting.get("disabled") is not True and alerting.get("burnrates") is not False
-    labels = {k.removeprefix("pyrra.dev/"): v for k, v in _strings(meta.get("labels")).items()
-              if k.startswith("pyrra.dev/")}
+    labels = _pyrra_propagated(meta.get("labels"))
     slo = SLO(
         name=str(meta.get("name") or path), source_format="pyrra", path=path, line=doc.line,
         objective=objective, window=window, kind=indicator.kind(), queries=indicator.queries,
@@ -285,12 +284,17 @@ def _pyrra(path: str, doc: YMap) -> SLO:
         alerting_line=spec.line_of("alerting") if "alerting" in spec else None,
     )
     if enabled and slo.valid:
-        slo.generated_alerts = _pyrra_alerts(slo, indicator, doc.line)
+        slo.generated_alerts = _pyrra_alerts(slo, indicator, doc.line, _pyrra_propagated(meta.get("annotations")))
     slo.alerting_enabled = bool(slo.generated_alerts)
     return slo
 
 
-def _pyrra_alerts(slo: SLO, indicator: _Indicator, line: int) -> list[AlertSpec]:
+def _pyrra_propagated(values: Any) -> dict[str, str]:
+    """Pyrra copies ``pyrra.dev/``-prefixed metadata labels and annotations onto its rules, unprefixed."""
+    return {k.removeprefix("pyrra.dev/"): v for k, v in _strings(values).items() if k.startswith("pyrra.dev/")}
+
+
+def _pyrra_alerts(slo: SLO, indicator: _Indicator, line: int, annotations: dict[str, str]) -> list[AlertSpec]:
     total = promql.selectors(indicator.parsed[-1]) if indicator.parsed else []
     metric = re.sub(r"_(total|count|bucket)$", "", promql.metric_name(total[0]) or "") if total else ""
     metric = metric or "slo"
@@ -302,7 +306,7 @@ def _pyrra_alerts(slo: SLO, indicator: _Indicator, line: int) -> list[AlertSpec]
         alerts.append(AlertSpec(
             name=str(slo.alerting_name),
             labels={**slo.labels, **series, "severity": severity, "short": windows[0], "long": windows[1]},
-            annotations={},
+            annotations=dict(annotations),
             expr=" and ".join(f"{promql.selector_text(f'{metric}:burnrate{w}', series)}"
                               f" > ({factor} * (1-{slo.objective:g}))" for w in windows),
             line=slo.alerting_line or line,
