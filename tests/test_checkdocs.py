@@ -1,0 +1,21 @@
+"""docs/checks.md is generated from the check metadata and must not drift from it."""
+from pathlib import Path
+
+from app.checkdocs import checks_markdown
+from app.plugin import load_registry
+from app.scorecard import load_scorecard
+
+DOCS = Path(__file__).parent.parent / "docs" / "checks.md"
+
+
+def test_checks_page_is_up_to_date() -> None:
+    assert DOCS.read_text() == checks_markdown(load_registry()), "run `make docs` to regenerate docs/checks.md"
+
+
+def test_every_shipped_check_is_documented_with_remediation_and_a_docs_link() -> None:
+    registry = load_registry()
+    for entry in load_scorecard("production-readiness", registry).checks:
+        check = registry.get(entry.id)
+        assert check.remediation and check.description, check.id
+        assert check.docs_url and check.docs_url.startswith("https://"), check.id
+        assert f"## {check.id}" in DOCS.read_text()
