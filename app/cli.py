@@ -111,6 +111,8 @@ def gate(location: str, ref: str | None, tier: str | None, scorecard: str | None
 def scan(config_path: str | None, workers: int | None) -> None:
     """Scan the configured fleet into the database and print the fleet table."""
     from app.fleet import expand_fleet, scan_fleet
+    from app.portal import scan_and_store
+    from app.queries import ReadContext
     from app.storage.db import migrate
 
     config = load_config(config_path)
@@ -118,12 +120,12 @@ def scan(config_path: str | None, workers: int | None) -> None:
     entries = expand_fleet(config)
     if not entries:
         raise ConfigError("the config names no fleet to scan (add `fleet: [{repo: PATH}]`)")
-    engine = migrate(config.database_url)
+    ctx = ReadContext(engine=migrate(config.database_url), config=config, registry=registry, scorecard=card)
     workers = workers or config.data.get("workers") or min(4, os.cpu_count() or 1)
     _diag(f"prr: scanning {len(entries)} services with {workers} workers")
     with click.progressbar(length=len(entries), label="scanning", file=sys.stderr,
                            show_pos=True) as bar:
-        outcomes = scan_fleet(config, card, registry, engine, workers=workers,
+        outcomes = scan_fleet(entries, lambda entry: scan_and_store(ctx, entry), workers=workers,
                               on_done=lambda outcome: bar.update(1))
     for outcome in outcomes:
         if outcome.error:
@@ -210,6 +212,106 @@ def db_upgrade(config_path: str | None) -> None:
     config = load_config(config_path)
     migrate(config.database_url)
     _diag("prr: database schema is up to date")
+
+
+
+# --------------------------------------------------------------------------- the portal (issue 4)
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workers", type=int, default=None,
+              help="gunicorn worker processes (default portal.workers, else 1: rescan jobs live in a process).")
+@click.option("--threads", type=int, default=None, help="Threads per worker (default portal.threads, else 8).")
+@click.option("--debug", is_flag=True, help="Flask's development server with the debugger; never in production.")
+@config_option
+@handles_errors
+def serve(host: str, port: int, workers: int | None, threads: int | None, debug: bool,
+          config_path: str | None) -> None:
+    """Serve the portal (JSON API, pages, /healthz, /metrics) under gunicorn."""
+    from app.storage.db import migrate
+    from app.web import create_app
+
+    config = load_config(config_path)
+    migrate(config.database_url)  # a bad database URL fails here, not in every worker
+    settings = config.data.get("portal") or {}
+    if debug:
+        create_app(config).run(host=host, port=port, debug=True, use_reloader=False)
+        return
+    if not os.environ.get("PRR_SECRET_KEY") and not settings.get("secret_key"):
+        import secrets
+
+        os.environ["PRR_SECRET_KEY"] = secrets.token_hex(32)  # shared by this server's workers
+        _diag("prr: no PRR_SECRET_KEY set: form sessions end when the server restarts")
+    _diag(f"prr: serving {config.path or 'the default config'} on http://{host}:{port}")
+    _gunicorn(lambda: create_app(config), {
+        "bind": f"{host}:{port}", "workers": workers or settings.get("workers", 1),
+        "threads": threads or settings.get("threads", 8), "worker_class": "gthread",
+        "accesslog": "-", "errorlog": "-", "timeout": 120, "graceful_timeout": 30,
+        "control_socket_disable": True,  # no socket under $HOME; stop it with a signal
+    }).run()
+
+
+def _gunicorn(factory: Callable[[], Any], options: dict[str, Any]) -> Any:
+    """gunicorn run programmatically: each worker builds its own app (and database engine)."""
+    from gunicorn.app.base import BaseApplication
+
+    class PortalServer(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return factory()
+
+    return PortalServer()
+
+
+@main.group()
+def token() -> None:
+    """API tokens (stored hashed; the secret is shown once)."""
+
+
+@token.command("create")
+@click.option("--user", required=True, help="Who the token acts as (roles come from the config).")
+@click.option("--name", required=True, help="What the token is for, e.g. ci-rescan.")
+@config_option
+@handles_errors
+def token_create(user: str, name: str, config_path: str | None) -> None:
+    """Create a token and print its secret (once: it is stored only as a hash)."""
+    from app.storage.db import migrate
+    from app.web.auth import create_token
+
+    engine = migrate(load_config(config_path).database_url)
+    click.echo(create_token(engine, user, name))
+    _diag(f"prr: token {name!r} created for {user}; store the secret now, it cannot be shown again")
+
+
+@token.command("list")
+@config_option
+@handles_errors
+def token_list(config_path: str | None) -> None:
+    """List tokens (never their secrets)."""
+    from app.storage.db import migrate
+    from app.web.auth import list_tokens
+
+    for t in list_tokens(migrate(load_config(config_path).database_url)):
+        state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+        click.echo(f"{t.id:>4}  {t.user:<20} {t.name:<30} created {t.created_at:%Y-%m-%d}  {state}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@config_option
+@handles_errors
+def token_revoke(token_id: int, config_path: str | None) -> None:
+    """Revoke a token by id (see `prr token list`)."""
+    from app.storage.db import migrate
+    from app.web.auth import revoke_token
+
+    if revoke_token(migrate(load_config(config_path).database_url), token_id) is None:
+        raise ConfigError(f"no token {token_id}")
+    _diag(f"prr: token {token_id} revoked")
 
 
 if __name__ == "__main__":

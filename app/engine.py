@@ -64,7 +64,7 @@ def evaluate(request: ScanRequest) -> dict[str, Any]:
             results[entry.id] = not_applicable(f"not required at Tier-{service.tier}")
         elif check.kind == "manual":
             answers = request.attestations(service.ref) if request.attestations else None
-            results[entry.id] = _manual_result(entry.id, answers, now)
+            results[entry.id] = manual_result(entry.id, answers, now)
         else:
             jobs.append(isolation.Job(entry.id, check.resolve_params(entry.params_for(service.tier))))
     results.update(isolation.run_checks(jobs, context, _limits(request.config, card)))
@@ -87,7 +87,8 @@ def evaluate(request: ScanRequest) -> dict[str, Any]:
     }
 
 
-def _manual_result(check_id: str, attestations: dict[str, Attestation] | None, now: datetime) -> Result:
+def manual_result(check_id: str, attestations: dict[str, Attestation] | None, now: datetime) -> Result:
+    """A manual check answered from the newest attestation (not_applicable without a database)."""
     if attestations is None:
         return not_applicable("answered in the portal; no answer can be read here (no database)")
     answer = attestations.get(check_id)

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Config
 from app.engine import ScanRequest, evaluate
 from app.plugin import Registry
 from app.repo import Limits, RepoError, is_url, iter_local_repos, open_snapshot
 from app.scorecard import Scorecard
-from app.storage.db import store_report
 
 
 @dataclass(frozen=True)
@@ -61,24 +60,23 @@ def scan_entry(entry: FleetEntry, config: Config, scorecard: Scorecard, registry
     return evaluate(request)
 
 
-def scan_fleet(config: Config, scorecard: Scorecard, registry: Registry, engine: Engine,
+def scan_fleet(entries: list[FleetEntry], scan_and_store: Callable[[FleetEntry], dict[str, Any]],
                workers: int = 2, on_done: Callable[[ScanOutcome], None] | None = None) -> list[ScanOutcome]:
-    """Scan and store every fleet entry; one unreadable repo or failed store never stops the rest."""
-    entries = expand_fleet(config)
-    now = datetime.now(timezone.utc)
-    outcomes: list[ScanOutcome] = []
+    """Scan and store every entry in parallel; one unreadable repo or failed store never stops the rest.
 
+    ``scan_and_store`` evaluates one entry and stores it, returning the stored report
+    (:func:`app.portal.scan_and_store` applies the portal's waivers, attestations and webhooks).
+    """
     def one(entry: FleetEntry) -> ScanOutcome:
         try:
-            report = scan_entry(entry, config, scorecard, registry, now=now)
+            report = scan_and_store(entry)
         except RepoError as exc:
             return ScanOutcome(entry, error=str(exc))
-        try:
-            scan_id = store_report(engine, report)
-        except Exception as exc:  # the database refused: report it, keep scanning the others
-            return ScanOutcome(entry, report, error=f"could not store the scan: {exc}")
-        return ScanOutcome(entry, {**report, "scan_id": scan_id}, scan_id)
+        except SQLAlchemyError as exc:  # the database refused: report it, keep scanning the others
+            return ScanOutcome(entry, error=f"could not store the scan: {exc}")
+        return ScanOutcome(entry, report, report.get("scan_id"))
 
+    outcomes: list[ScanOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="prr-scan") as pool:
         for future in as_completed([pool.submit(one, e) for e in entries]):
             outcome = future.result()

@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.config import Config
-from app.fleet import scan_fleet
+from app.fleet import expand_fleet, scan_fleet
+from app.portal import scan_and_store
+from app.queries import ReadContext
 from app.plugin import load_registry
 from app.scorecard import load_scorecard
 from app.storage.db import latest_scans, migrate, scan_report, store_report
@@ -66,7 +68,9 @@ def fleet(tmp_path: Path, make_repo) -> Config:
 def scan_into(url: str, config: Config) -> list[dict]:
     engine = migrate(url)
     registry = load_registry()
-    outcomes = scan_fleet(config, load_scorecard(config.scorecard, registry), registry, engine, workers=2)
+    ctx = ReadContext(engine=engine, config=config, registry=registry,
+                      scorecard=load_scorecard(config.scorecard, registry))
+    outcomes = scan_fleet(expand_fleet(config), lambda entry: scan_and_store(ctx, entry), workers=2)
     assert all(o.error is None for o in outcomes)
     return [scan_report(engine, scan.id) for _, scan in latest_scans(engine)]
 

@@ -53,3 +53,70 @@ class CheckResult(SQLModel, table=True):
     summary: str = Field(sa_column=Column(Text, nullable=False))
     evidence: list = Field(sa_column=Column(JSON, nullable=False))
     details: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+class WaiverRecord(SQLModel, table=True):
+    """An exemption of one check for one service until it expires; revoking keeps the record."""
+
+    __tablename__ = "waiver"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    service_ref: str = Field(index=True, max_length=255)
+    check_id: str = Field(max_length=128)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    approver: str = Field(max_length=255)
+    created_at: datetime = _utc_column(nullable=False)
+    expires_at: datetime = _utc_column(nullable=False)
+    revoked_at: Optional[datetime] = _utc_column(nullable=True)
+    revoked_by: Optional[str] = Field(default=None, max_length=255)
+    source: str = Field(default="portal", max_length=32)  # portal | config
+
+
+class AttestationRecord(SQLModel, table=True):
+    """A person's answer to a manual check."""
+
+    __tablename__ = "attestation"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    service_ref: str = Field(index=True, max_length=255)
+    check_id: str = Field(max_length=128)
+    answer: bool
+    evidence_url: Optional[str] = Field(default=None, max_length=2048)
+    attested_by: str = Field(max_length=255)
+    created_at: datetime = _utc_column(nullable=False)
+    expires_at: datetime = _utc_column(nullable=False)
+
+
+class SignOff(SQLModel, table=True):
+    """A launch review decision, recorded against the scan it was made on."""
+
+    __tablename__ = "signoff"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    service_ref: str = Field(index=True, max_length=255)
+    scan_id: int = Field(foreign_key="scan.id")
+    decision: str = Field(max_length=8)  # go | no-go
+    decided_by: str = Field(max_length=255)
+    decided_at: datetime = _utc_column(nullable=False)
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token, stored hashed (sha256); the secret is shown once at creation."""
+
+    __tablename__ = "api_token"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255)
+    user: str = Field(max_length=255)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    created_at: datetime = _utc_column(nullable=False)
+    revoked_at: Optional[datetime] = _utc_column(nullable=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Every write: who did what to which object."""
+
+    __tablename__ = "audit_log"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = _utc_column(nullable=False, index=True)
+    actor: str = Field(max_length=255)
+    action: str = Field(max_length=64)
+    target: str = Field(max_length=512)
+    details: dict = Field(sa_column=Column(JSON, nullable=False))

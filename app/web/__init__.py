@@ -1,0 +1,119 @@
+"""The Flask portal: an app factory with an API blueprint and an HTML pages blueprint.
+
+Besides the blueprints it wires: the secret key (``$PRR_SECRET_KEY``, else ``portal.secret_key``,
+else one generated per process), CSRF protection for the HTML forms (the token-authenticated API
+is exempt; its writes must be JSON, which a cross-site form cannot send), problem+json errors
+under ``/api``, the ``auth.public_reads`` gate, ``/healthz`` and ``/metrics``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, request
+from flask_wtf import CSRFProtect
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.config import Config, load_config
+from app.storage.db import migrate
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/"
+OPEN_ENDPOINTS = {"healthz", "metrics.metrics", "static"}
+
+
+def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+    """Build the portal for ``config`` (default: ``$PRR_CONFIG`` or built-in defaults)."""
+    config = config or load_config()
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.update(PRR=config, SECRET_KEY=_secret_key(config), **overrides)
+    app.extensions["prr.db"] = migrate(config.database_url)
+
+    from app.web import api, metrics, pages
+
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.bp)
+    metrics.init_app(app)
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(pages.bp)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.before_request(_reads_gate)
+    _error_handlers(app)
+    return app
+
+
+def _secret_key(config: Config) -> str:
+    configured = os.environ.get("PRR_SECRET_KEY") or (config.data.get("portal") or {}).get("secret_key")
+    if configured:
+        return configured
+    log.warning("no PRR_SECRET_KEY set: using a per-process key (form sessions end at restart and "
+                "do not carry across processes)")
+    return secrets.token_hex(32)
+
+
+def healthz() -> Response:
+    """Liveness and readiness: the process answers and the database does."""
+    try:
+        with current_app.extensions["prr.db"].connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any database failure makes the portal unready
+        log.error("health check: database unreachable: %s", exc)
+        response = jsonify({"status": "unavailable", "database": "unreachable"})
+        response.status_code = 503
+        return response
+    return jsonify({"status": "ok", "database": "ok"})
+
+
+def _reads_gate() -> Response | None:
+    """With ``auth.public_reads: false``, everything but health and metrics needs an identity."""
+    from app.web.auth import current_identity, public_reads
+
+    if request.endpoint in OPEN_ENDPOINTS or public_reads(current_app.config["PRR"]):
+        return None
+    if current_identity() is None:
+        return problem(401, "Unauthorized", "reading this portal needs an identity (API token or sign-in)")
+    return None
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    """An RFC 9457 problem document."""
+    response = jsonify({"type": "about:blank", "title": title, "status": status, "detail": detail,
+                        "instance": request.path, **extra})
+    response.status_code = status
+    response.content_type = "application/problem+json"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="prr"'
+    return response
+
+
+def _error_handlers(app: Flask) -> None:
+    from app.portal import PortalError
+    from app.web.auth import BadCredentials
+
+    @app.errorhandler(BadCredentials)
+    def bad_credentials(exc: BadCredentials) -> Response:
+        return problem(401, "Unauthorized", str(exc))
+
+    @app.errorhandler(PortalError)
+    def portal_error(exc: PortalError) -> Response:
+        return problem(exc.status, exc.title, exc.detail, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response | HTTPException:
+        if not request.path.startswith(API_PREFIX):
+            return exc
+        response = problem(exc.code or 500, exc.name, exc.description or exc.name)
+        for name, value in exc.get_headers():  # e.g. Allow on a 405
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response | HTTPException:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if not request.path.startswith(API_PREFIX):
+            return InternalServerError(original_exception=exc)
+        return problem(500, "Internal server error", "the portal failed to answer; the error is in its log")

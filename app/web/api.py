@@ -1,0 +1,312 @@
+"""The JSON API under ``/api/v1`` (described by ``schemas/openapi.yaml``).
+
+A service is addressed by its entity ref split into the path: ``component:default/checkout`` is
+``/entities/component/default/checkout``. Errors are ``application/problem+json`` (RFC 9457).
+Reads follow ``auth.public_reads``; writes need an identity (API token or trusted proxy header)
+and a role (see :mod:`app.portal`), and a JSON body.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from app import portal, queries
+from app.portal import Invalid, NotFound, PortalError
+from app.web.auth import Identity, current_identity
+
+bp = Blueprint("api", __name__)
+
+
+class Unauthenticated(PortalError):
+    status, title = 401, "Unauthorized"
+
+
+class BadRequest(PortalError):
+    status, title = 400, "Bad request"
+
+
+class UnsupportedMediaType(PortalError):
+    status, title = 415, "Unsupported media type"
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _ctx() -> queries.ReadContext:
+    return queries.context()
+
+
+def _writer() -> Identity:
+    """The identity making a write. One the browser's auth proxy vouches for must send JSON: a
+    cross-site form cannot, so the API needs no CSRF token (a bearer token is never sent by a
+    browser on its own)."""
+    who = current_identity()
+    if who is None:
+        raise Unauthenticated("this needs an identity: send `Authorization: Bearer <token>` "
+                              "(create one with `prr token create`)")
+    if who.via == "proxy" and request.method == "POST" and not request.is_json:
+        raise UnsupportedMediaType("writes through the auth proxy must send an application/json body "
+                                   "(`{}` will do); this keeps other sites from posting on your behalf")
+    return who
+
+
+def _body() -> dict[str, Any]:
+    if not request.is_json:
+        raise UnsupportedMediaType("send the request body as application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], required: bool = True) -> Any:
+    if name not in body or body[name] is None:
+        if required:
+            raise Invalid(f"{name} is required", field=name)
+        return None
+    if not isinstance(body[name], kind) or (kind is int and isinstance(body[name], bool)):
+        raise Invalid(f"{name} has the wrong type", field=name)
+    return body[name]
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"query parameter {name} must be an integer") from None
+
+
+def _bool_arg(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise BadRequest(f"query parameter {name} must be true or false")
+    return raw.lower() == "true"
+
+
+def _ref(kind: str, namespace: str, name: str) -> str:
+    return queries.join_ref(kind, namespace, name)
+
+
+def _known(ctx: queries.ReadContext, ref: str) -> dict[str, Any]:
+    row = queries.service(ctx, ref)
+    if row is None:
+        raise NotFound(f"no scanned service {ref}")
+    return row
+
+
+def _created(body: Any, location: str, status: int = 201) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Location"] = location
+    return response
+
+
+# --------------------------------------------------------------------------- services
+
+@bp.get("/services")
+def list_services() -> Response:
+    ctx = _ctx()
+    try:
+        page = queries.list_services(
+            ctx, tier=request.args.getlist("tier") or None, owner=request.args.get("owner") or None,
+            level=request.args.get("level") or None, ready=_bool_arg("ready"),
+            search=request.args.get("q") or None, sort=request.args.get("sort", "ref"),
+            page=_int_arg("page", 1), per_page=_int_arg("per_page", 50))
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    body = page.to_dict()
+    args = request.args.to_dict(flat=False)
+    body["links"] = {
+        "self": url_for("api.list_services", _external=False, **args),
+        "next": url_for("api.list_services", **{**args, "page": page.page + 1}) if page.page < page.pages else None,
+        "prev": url_for("api.list_services", **{**args, "page": page.page - 1}) if page.page > 1 else None,
+    }
+    return jsonify(body)
+
+
+@bp.get("/fleet/summary")
+def fleet_summary() -> Response:
+    return jsonify(queries.fleet_summary(_ctx()))
+
+
+@bp.get("/fleet/regressions")
+def fleet_regressions() -> Response:
+    return jsonify({"items": queries.regressions(_ctx())})
+
+
+@bp.get("/entities/<kind>/<namespace>/<name>")
+def service(kind: str, namespace: str, name: str) -> Response:
+    return jsonify(_known(_ctx(), _ref(kind, namespace, name)))
+
+
+@bp.get("/entities/<kind>/<namespace>/<name>/scorecard")
+def scorecard(kind: str, namespace: str, name: str) -> Response:
+    ref = _ref(kind, namespace, name)
+    report = queries.service_scorecard(_ctx(), ref)
+    if report is None:
+        raise NotFound(f"no scanned service {ref}")
+    return jsonify(report)
+
+
+@bp.get("/entities/<kind>/<namespace>/<name>/history")
+def history(kind: str, namespace: str, name: str) -> Response:
+    ctx, ref = _ctx(), _ref(kind, namespace, name)
+    _known(ctx, ref)
+    limit = _int_arg("limit", 100)
+    if not 1 <= limit <= 1000:
+        raise BadRequest("limit must be between 1 and 1000")
+    return jsonify({"service": ref, "items": queries.service_history(ctx, ref, limit)})
+
+
+@bp.post("/entities/<kind>/<namespace>/<name>/scans")
+def rescan(kind: str, namespace: str, name: str) -> Response:
+    ctx, ref = _ctx(), _ref(kind, namespace, name)
+    job, _created_now = portal.request_rescan(current_app._get_current_object(), ctx, _writer(), ref)
+    return _created(job.to_dict(), url_for("api.scan_job", job_id=job.id), status=202)
+
+
+@bp.get("/scan-jobs/<job_id>")
+def scan_job(job_id: str) -> Response:
+    job = portal.jobs(current_app._get_current_object()).get(job_id)
+    if job is None:
+        raise NotFound(f"no scan job {job_id} in this portal process")
+    body = job.to_dict()
+    body["links"] = {"scan": url_for("api.scan", scan_id=job.scan_id) if job.scan_id else None}
+    return jsonify(body)
+
+
+@bp.get("/scans/<int:scan_id>")
+def scan(scan_id: int) -> Response:
+    report = queries.scan_scorecard(_ctx(), scan_id)
+    if report is None:
+        raise NotFound(f"no scan {scan_id}")
+    return jsonify(report)
+
+
+# --------------------------------------------------------------------------- waivers
+
+@bp.get("/entities/<kind>/<namespace>/<name>/waivers")
+def service_waivers(kind: str, namespace: str, name: str) -> Response:
+    ctx, ref = _ctx(), _ref(kind, namespace, name)
+    _known(ctx, ref)
+    return jsonify({"items": queries.waivers(ctx, ref=ref, state=request.args.get("state", "all"))})
+
+
+@bp.post("/entities/<kind>/<namespace>/<name>/waivers")
+def grant_waiver(kind: str, namespace: str, name: str) -> Response:
+    ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
+    body = _body()
+    granted = portal.grant_waiver(ctx, who, ref, _field(body, "check", str), _field(body, "reason", str),
+                                  _field(body, "expires", str))
+    return _created(granted, url_for("api.waiver", waiver_id=granted["id"]))
+
+
+@bp.get("/waivers")
+def waivers() -> Response:
+    state = request.args.get("state", "all")
+    if state not in queries.WAIVER_STATES:
+        raise BadRequest(f"state must be one of {', '.join(queries.WAIVER_STATES)}")
+    items = queries.waivers(_ctx(), ref=request.args.get("service") or None, state=state,
+                            within_days=_int_arg("within_days", 30))
+    return jsonify({"items": items})
+
+
+@bp.get("/waivers/<int:waiver_id>")
+def waiver(waiver_id: int) -> Response:
+    found = queries.waiver(_ctx(), waiver_id)
+    if found is None:
+        raise NotFound(f"no waiver {waiver_id}")
+    return jsonify(found)
+
+
+@bp.post("/waivers/<int:waiver_id>/revoke")
+def revoke_waiver(waiver_id: int) -> Response:
+    who = _writer()
+    body = _body() if request.content_length else {}
+    reason = _field(body, "reason", str, required=False) or ""
+    return jsonify(portal.revoke_waiver(_ctx(), who, waiver_id, reason))
+
+
+# --------------------------------------------------------------------------- attestations & sign-offs
+
+@bp.get("/entities/<kind>/<namespace>/<name>/attestations")
+def attestations(kind: str, namespace: str, name: str) -> Response:
+    ctx, ref = _ctx(), _ref(kind, namespace, name)
+    _known(ctx, ref)
+    return jsonify({"items": queries.attestations(ctx, ref)})
+
+
+@bp.post("/entities/<kind>/<namespace>/<name>/attestations")
+def attest(kind: str, namespace: str, name: str) -> Response:
+    ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
+    body = _body()
+    made = portal.attest(ctx, who, ref, _field(body, "check", str), _field(body, "answer", bool),
+                         _field(body, "evidence_url", str, required=False),
+                         _field(body, "expires", str, required=False))
+    return _created(made, url_for("api.attestations", kind=kind, namespace=namespace, name=name))
+
+
+@bp.get("/entities/<kind>/<namespace>/<name>/signoffs")
+def signoffs(kind: str, namespace: str, name: str) -> Response:
+    ctx, ref = _ctx(), _ref(kind, namespace, name)
+    _known(ctx, ref)
+    return jsonify({"items": queries.signoffs(ctx, ref)})
+
+
+@bp.post("/entities/<kind>/<namespace>/<name>/signoffs")
+def sign_off(kind: str, namespace: str, name: str) -> Response:
+    ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
+    body = _body()
+    made = portal.sign_off(ctx, who, ref, _field(body, "decision", str), _field(body, "notes", str, required=False) or "",
+                           _field(body, "scan_id", int, required=False))
+    return _created(made, url_for("api.signoffs", kind=kind, namespace=namespace, name=name))
+
+
+# --------------------------------------------------------------------------- checks, scorecards, teams, me
+
+@bp.get("/checks")
+def checks() -> Response:
+    return jsonify({"items": queries.checks(_ctx())})
+
+
+@bp.get("/checks/<check_id>")
+def check(check_id: str) -> Response:
+    view = queries.check_view(_ctx(), check_id)
+    if view["check"] is None:
+        raise NotFound(f"no installed check {check_id}")
+    return jsonify(view)
+
+
+@bp.get("/scorecards")
+def scorecards() -> Response:
+    return jsonify({"items": queries.scorecards(_ctx())})
+
+
+@bp.get("/teams/<owner>")
+def team(owner: str) -> Response:
+    view = queries.team(_ctx(), owner)
+    if not view["services"]:
+        raise NotFound(f"no scanned service is owned by {owner}")
+    return jsonify(view)
+
+
+@bp.get("/me")
+def me() -> Response:
+    who = _writer()
+    return jsonify(who.to_dict())
+
+
+@bp.get("/audit")
+def audit() -> Response:
+    who = _writer()
+    if not who.is_admin:
+        raise portal.Forbidden("only admins may read the audit log")
+    limit = _int_arg("limit", 100)
+    if not 1 <= limit <= 1000:
+        raise BadRequest("limit must be between 1 and 1000")
+    return jsonify({"items": queries.audit_log(_ctx(), limit, target=request.args.get("target") or None)})

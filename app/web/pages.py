@@ -1,0 +1,505 @@
+"""The HTML pages (PRODUCT.md §8): server-rendered, usable without JavaScript.
+
+Reads come from :mod:`app.queries` (the served scorecard: stored scans with the waivers and
+attestations in force now); forms POST here, are CSRF-checked by Flask-WTF, and call the write
+functions of :mod:`app.portal`, which decide who may do what. Every POST redirects back (PRG).
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from wtforms.fields.choices import SelectChoice
+
+from app import portal, queries
+from app.queries import ReadContext, join_ref, split_ref
+from app.web import charts, render
+from app.web.auth import Identity, current_identity
+from app.web.forms import AttestationForm, SignOffForm, WaiverForm
+
+bp = Blueprint("pages", __name__)
+
+SORTS = {"name": "name", "owner": "owner", "tier": "tier", "level": "level", "score": "score",
+         "ready": "ready", "scanned": "scanned_at"}
+PER_PAGE = 100
+TREND_SCANS = 12
+STATUS_ORDER = {"fail": 0, "error": 1, "waived": 2, "warn": 3, "pass": 4, "not_applicable": 5}
+
+
+@bp.record_once
+def _setup(state: Any) -> None:
+    state.app.jinja_env.filters.update(render.FILTERS)
+
+
+# --------------------------------------------------------------------------- request plumbing
+
+def _ctx() -> ReadContext:
+    if "prr_ctx" not in g:
+        g.prr_ctx = queries.context()
+    return g.prr_ctx
+
+
+@bp.before_request
+def _scorecard_loaded() -> Response | None:
+    if _ctx().scorecard is None:
+        return Response(render_template("pages/error.html", code=503, title="Scorecard unavailable",
+                                        message=_ctx().scorecard_error), 503)
+    return None
+
+
+@bp.app_template_global()
+def url_with(**changes: Any) -> str:
+    """The current page's URL with some query parameters changed (None removes one)."""
+    args = {k: v for k, v in request.args.items()}
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    base = url_for(request.endpoint, **(request.view_args or {}))
+    return base + ("?" + urlencode(args) if args else "")
+
+
+@bp.context_processor
+def _common() -> dict[str, Any]:
+    ctx = _ctx()
+    return {"identity": current_identity(), "scorecard": ctx.scorecard, "now": ctx.now,
+            "ratio_bar": charts.ratio_bar}
+
+
+@bp.app_template_filter("ago")
+def _ago(value: Any) -> str:
+    return render.ago(value, _ctx().now)
+
+
+def _all_services(ctx: ReadContext, **filters: Any) -> list[dict[str, Any]]:
+    """Every service row matching ``filters``, across all pages of :func:`queries.list_services`."""
+    rows, page = [], 1
+    while True:
+        result = queries.list_services(ctx, page=page, per_page=queries.MAX_PER_PAGE, **filters)
+        rows += result.items
+        if page >= result.pages:
+            return rows
+        page += 1
+
+
+def _service_or_404(kind: str, namespace: str, name: str) -> tuple[str, dict[str, Any]]:
+    ref = join_ref(kind, namespace, name)
+    report = queries.service_scorecard(_ctx(), ref)
+    if report is None:
+        abort(404, description=f"No scanned service {ref}.")
+    return ref, report
+
+
+def _ref_parts(ref: str) -> dict[str, str]:
+    kind, namespace, name = split_ref(ref)
+    return {"kind": kind, "namespace": namespace, "name": name}
+
+
+def _source(report: dict[str, Any]) -> dict[str, Any]:
+    web = render.repo_web_url(report["source"]["repo"])
+    commit = report["source"]["commit"]
+    return {"web_url": web, "commit": commit, "commit_url": render.commit_url(web, commit)}
+
+
+# --------------------------------------------------------------------------- fleet overview
+
+@bp.get("/")
+def overview() -> str:
+    ctx = _ctx()
+    filters = {key: request.args.get(key, "").strip() for key in ("q", "tier", "owner", "level", "ready")}
+    filters["active"] = any(filters.values())
+    sort_key = request.args.get("sort", "name") if request.args.get("sort") in SORTS else "name"
+    direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    page_number = max(1, request.args.get("page", 1, type=int) or 1)
+    result = queries.list_services(
+        ctx, tier=filters["tier"] or None, owner=filters["owner"] or None, level=filters["level"] or None,
+        ready={"yes": True, "no": False}.get(filters["ready"]), search=filters["q"] or None,
+        sort=("-" if direction == "desc" else "") + SORTS[sort_key], page=page_number, per_page=PER_PAGE)
+    summary = queries.fleet_summary(ctx)
+    regressions = _regressions(ctx)
+    regressed = {r["ref"] for r in regressions}
+    rows = [_with_trend(ctx, {**row, "regressed": row["ref"] in regressed}) for row in result.items]
+    return render_template(
+        "pages/overview.html", nav="fleet", rows=rows, page=result, fleet=_fleet(ctx, summary),
+        regressions=regressions, filters=filters, sort={"key": sort_key, "dir": direction},
+        options={"tiers": ctx.scorecard.tiers, "owners": queries.owners(ctx)})
+
+
+def _fleet(ctx: ReadContext, summary: dict[str, Any]) -> dict[str, Any]:
+    tiers = []
+    for tier in sorted(set(ctx.scorecard.tiers) | set(summary["tiers"])):
+        counts = summary["tiers"].get(tier, {"total": 0, "ready": 0, "ready_pct": 0, "levels": {}})
+        tiers.append({"tier": tier, "required_level": ctx.scorecard.required_levels.get(tier, "?"), **counts})
+    total, ready = summary["total"], summary["ready"]
+    newest = queries.list_services(ctx, per_page=1, sort="-scanned_at").items
+    latest = newest[0]["scanned_at"] if newest else None
+    return {"total": total, "ready": ready, "ready_pct": round(100 * ready / total, 1) if total else 0,
+            "tiers": tiers, "latest_scan": latest}
+
+
+def _regressions(ctx: ReadContext) -> list[dict[str, Any]]:
+    titles = {c.id: c.title for c in ctx.registry}
+    return [{**r, **_ref_parts(r["ref"]),
+             "newly_unmet": [{"id": c, "title": titles.get(c, c)} for c in r["newly_unmet"]]}
+            for r in queries.regressions(ctx)]
+
+
+def _with_trend(ctx: ReadContext, row: dict[str, Any]) -> dict[str, Any]:
+    scores = [h["score"] for h in queries.service_history(ctx, row["ref"], limit=TREND_SCANS)]
+    row["trend_svg"] = charts.sparkline(scores, f"Score trend of {row['name']}, last {len(scores)} scans") \
+        if len(scores) > 1 else None
+    return row
+
+
+# --------------------------------------------------------------------------- teams
+
+@bp.get("/teams")
+def teams() -> str:
+    ctx = _ctx()
+    rows = _all_services(ctx)
+    by_owner: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        team = by_owner.setdefault(row["owner"] or "", {"owner": row["owner"], "total": 0, "ready": 0,
+                                                        "blocking_unmet": 0, "tiers": set()})
+        team["total"] += 1
+        team["ready"] += row["ready"]
+        team["blocking_unmet"] += row["blocking_unmet"]
+        team["tiers"].add(row["tier"])
+    return render_template("pages/teams.html", nav="teams",
+                           teams=sorted(by_owner.values(), key=lambda t: (t["owner"] is None, t["owner"] or "")))
+
+
+@bp.get("/teams/<path:owner>")
+def team(owner: str) -> tuple[str, int] | str:
+    ctx = _ctx()
+    view = queries.team(ctx, owner)
+    sort_key = request.args.get("sort") if request.args.get("sort") in SORTS else None
+    direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    rows = view["services"]
+    if sort_key:
+        rows = _all_services(ctx, owner=owner, sort=("-" if direction == "desc" else "") + SORTS[sort_key])
+    rows = [_with_trend(ctx, dict(row)) for row in rows]
+    page = render_template("pages/team.html", nav="teams", view=view, rows=rows,
+                           sort={"key": sort_key, "dir": direction}, failing=_team_failing(ctx, rows))
+    return (page, 404) if not rows else page
+
+
+def _team_failing(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The team's unmet checks, most widespread first: ``{"id", "title", "services": [...]}``."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        report = queries.service_scorecard(ctx, row["ref"]) or {"checks": []}
+        for c in report["checks"]:
+            if c["met"] is False:
+                item = found.setdefault(c["id"], {"id": c["id"], "title": c["title"], "blocking": c["blocking"],
+                                                  "level": c["level"], "services": []})
+                item["services"].append(row)
+    return sorted(found.values(), key=lambda i: (-len(i["services"]), i["id"]))
+
+
+# --------------------------------------------------------------------------- one service
+
+@bp.get("/services/<kind>/<namespace>/<name>")
+def service(kind: str, namespace: str, name: str) -> str:
+    ref, report = _service_or_404(kind, namespace, name)
+    return _service_page(ref, report)
+
+
+def _service_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
+    ctx = _ctx()
+    history = queries.service_history(ctx, ref)
+    points = [charts.HistoryPoint(at=render.as_datetime(h["scanned_at"]), score=h["score"], level=h["level"],
+                                  ready=h["ready"], label=h["commit"][:12]) for h in history]
+    return render_template(
+        "pages/service.html", nav="fleet", **_service_view(ctx, ref, report, **forms),
+        history=history, levels=_levels(report), counts=_counts(report), why_not=_why_not(report),
+        next_level=_next_level(report),
+        history_svg=charts.history_chart(points, f"Score history of {report['service']['name']}"))
+
+
+def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: Any) -> dict[str, Any]:
+    """What the service and review pages share: the report, links, waivers, manual checks, forms."""
+    owner = report["service"]["owner"]
+    waiver_form = forms.get("waiver_form") or WaiverForm()
+    waiver_form.check_id.choices = _waivable(report)
+    attest_form = forms.get("attest_form") or AttestationForm()
+    manual = _manual_checks(ctx, ref, report)
+    attest_form.check_id.choices = [SelectChoice(m["id"], f"{m['title']} ({m['id']})") for m in manual]
+    return {"report": report, "ref_parts": _ref_parts(ref), "source": _source(report),
+            "scanned_at": report["source"]["scanned_at"],
+            "waivers": queries.waivers(ctx, ref=ref), "manual_checks": manual,
+            "can": _permissions(current_identity(), owner), "waiver_form": waiver_form, "attest_form": attest_form,
+            "signoff_form": forms.get("signoff_form") or SignOffForm(scan_id=report["scan_id"])}
+
+
+def _waivable(report: dict[str, Any]) -> list[SelectChoice]:
+    """Checks to offer in the waiver form: the unmet ones first, then the rest."""
+    ordered = sorted(report["checks"], key=lambda c: (c["met"] is not False, c["id"]))
+    return [SelectChoice(c["id"], f"{c['title']} ({c['id']}): {'waived' if c['waived'] else c['status']}",
+                         optgroup="Unmet now" if c["met"] is False else "Met or not applicable")
+            for c in ordered]
+
+
+def _manual_checks(ctx: ReadContext, ref: str, report: dict[str, Any]) -> list[dict[str, Any]]:
+    answers = [a for a in queries.attestations(ctx, ref) if a["state"] != "superseded"]
+    return [{"id": c["id"], "title": c["title"], "entry": c,
+             "attestation": next((a for a in answers if a["check"] == c["id"]), None)}
+            for c in report["checks"] if c.get("kind") == "manual"]
+
+
+def _permissions(who: Identity | None, owner: str | None) -> dict[str, Any]:
+    if who is None:
+        why = "Sign in through the portal's auth proxy to change anything here."
+        return {"rescan": False, "rescan_why": why, "grant_waiver": False, "grant_waiver_why": why,
+                "attest": False, "attest_why": why, "sign_off": False, "sign_off_why": why}
+    team = owner or "the owning team"
+    return {
+        "rescan": portal.may_rescan(who, owner),
+        "rescan_why": f"Owners of {team}, approvers and admins may rescan.",
+        "grant_waiver": portal.may_approve(who, owner),
+        "grant_waiver_why": f"Waivers are granted by an approver outside {team}, or an admin.",
+        "attest": portal.may_attest(who, owner),
+        "attest_why": f"Manual checks are answered by members of {team}, or an admin.",
+        "sign_off": portal.may_approve(who, owner),
+        "sign_off_why": f"The go / no-go is recorded by an approver outside {team}, or an admin.",
+    }
+
+
+def _levels(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The checks grouped by level, low to high; within a level the unmet ones first."""
+    groups = []
+    for level in report["scorecard"]["levels"]:
+        members = [c for c in report["checks"] if c["level"] == level]
+        members.sort(key=lambda c: STATUS_ORDER.get("waived" if c["waived"] else c["status"], 9))
+        applicable = [c for c in members if c["met"] is not None]
+        groups.append({"level": level, "checks": members, "applicable": len(applicable),
+                       "met": sum(1 for c in applicable if c["met"])})
+    return [g for g in groups if g["checks"]]
+
+
+def _counts(report: dict[str, Any]) -> dict[str, int]:
+    applicable = [c for c in report["checks"] if c["met"] is not None]
+    return {"applicable": len(applicable), "met": sum(1 for c in applicable if c["met"])}
+
+
+def _next_level(report: dict[str, Any]) -> str | None:
+    levels = list(report["scorecard"]["levels"])
+    index = levels.index(report["level"]) + 1 if report["level"] in levels else 0
+    return levels[index] if index < len(levels) else None
+
+
+def _why_not(report: dict[str, Any]) -> str:
+    """One sentence: what keeps the service from being ready."""
+    required = report["scorecard"]["required_level"]
+    blocking = [c for c in report["checks"] if c["blocking"] and c["met"] is False]
+    parts = []
+    if _rank(report, report["level"]) < _rank(report, required):
+        parts.append(f"it is at {report['level'] or 'no level'}")
+    if blocking:
+        parts.append(f"{len(blocking)} blocking check{'s' if len(blocking) != 1 else ''} unmet")
+    return ("Not ready: " + " and ".join(parts) + ".") if parts else ""
+
+
+def _rank(report: dict[str, Any], level: str | None) -> int:
+    levels = list(report["scorecard"]["levels"])
+    return levels.index(level) if level in levels else -1
+
+
+# --------------------------------------------------------------------------- launch review
+
+@bp.get("/services/<kind>/<namespace>/<name>/review")
+def review(kind: str, namespace: str, name: str) -> str:
+    ref, report = _service_or_404(kind, namespace, name)
+    return _review_page(ref, report)
+
+
+def _review_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
+    ctx = _ctx()
+    required = _rank(report, report["scorecard"]["required_level"])
+    unmet = [c for c in report["checks"] if c["met"] is False]
+    blocking = [c for c in unmet if c["blocking"] or _rank(report, c["level"]) <= required]
+    blocking.sort(key=lambda c: (not c["blocking"], _rank(report, c["level"]), c["id"]))
+    return render_template(
+        "pages/review.html", nav="fleet", **_service_view(ctx, ref, report, **forms),
+        blocking=blocking, other_unmet=[c for c in unmet if c not in blocking],
+        waived=[c for c in report["checks"] if c["waived"]], signoffs=queries.signoffs(ctx, ref))
+
+
+# --------------------------------------------------------------------------- checks
+
+@bp.get("/checks")
+def checks_index() -> str:
+    ctx = _ctx()
+    tally = _fleet_tally(ctx)
+    in_card = {c.id: c for c in ctx.scorecard.checks}
+    items = [{**info, "tally": tally.get(info["id"], {})} for info in queries.checks(ctx)]
+    levels = list(ctx.scorecard.levels)
+    items.sort(key=lambda i: (i["id"] not in in_card,
+                              levels.index(i["scorecard"]["level"]) if i["scorecard"] else 0, i["id"]))
+    return render_template("pages/checks.html", nav="checks", items=items)
+
+
+def _fleet_tally(ctx: ReadContext) -> dict[str, dict[str, int]]:
+    """Per check id: how many services meet it, fail it, have it waived, or where it does not apply."""
+    tally: dict[str, dict[str, int]] = {}
+    for row in _all_services(ctx):
+        report = queries.service_scorecard(ctx, row["ref"]) or {"checks": []}
+        for c in report["checks"]:
+            counts = tally.setdefault(c["id"], {"met": 0, "unmet": 0, "waived": 0, "not_applicable": 0})
+            key = "not_applicable" if c["met"] is None else "waived" if c["waived"] else "met" if c["met"] else "unmet"
+            counts[key] += 1
+    return tally
+
+
+@bp.get("/checks/<check_id>")
+def check(check_id: str) -> str:
+    view = queries.check_view(_ctx(), check_id)
+    if view["check"] is None:
+        abort(404, description=f"No installed check {check_id}.")
+    rows = {r["ref"]: r for r in _all_services(_ctx())}
+    for item in view["failing"] + view["waived"]:
+        row = rows.get(item["ref"], {})
+        web = render.repo_web_url(row.get("repo"))
+        item.update(_ref_parts(item["ref"]), source={"web_url": web, "commit": row.get("commit", "")})
+    return render_template("pages/check.html", nav="checks", view=view, info=view["check"])
+
+
+# --------------------------------------------------------------------------- writes
+
+def _writer() -> Identity:
+    who = current_identity()
+    if who is None:
+        abort(401, description="Sign in through the portal's auth proxy to change anything.")
+    return who
+
+
+def _back(ref: str, endpoint: str = "pages.service", anchor: str = "") -> Response:
+    return redirect(url_for(endpoint, **_ref_parts(ref)) + anchor, code=303)
+
+
+@bp.post("/services/<kind>/<namespace>/<name>/rescan")
+def rescan(kind: str, namespace: str, name: str) -> Response:
+    who = _writer()
+    ref, _report = _service_or_404(kind, namespace, name)
+    try:
+        _job, created = portal.request_rescan(current_app._get_current_object(), _ctx(), who, ref)
+    except portal.PortalError as exc:
+        _refused(exc)
+    else:
+        flash("Rescan queued: reload this page in a moment to see the new scan." if created
+              else "A rescan of this service is already under way.", "info")
+    return _back(ref)
+
+
+@bp.post("/services/<kind>/<namespace>/<name>/waivers")
+def grant_waiver(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
+    who = _writer()
+    ref, report = _service_or_404(kind, namespace, name)
+    form = WaiverForm()
+    form.check_id.choices = _waivable(report)
+    form.today = _ctx().now.date()
+    if form.validate_on_submit():
+        # It stops applying at the start (00:00 UTC) of the chosen day, the date shown wherever it shows.
+        expires = datetime.combine(form.expires.data, time(), tzinfo=timezone.utc)
+        try:
+            portal.grant_waiver(_ctx(), who, ref, form.check_id.data, form.reason.data, expires)
+        except portal.PortalError as exc:
+            _field_error(form, exc, {"check": "check_id", "expires": "expires", "reason": "reason"})
+        else:
+            flash(f"Waiver of {form.check_id.data} granted until {form.expires.data:%Y-%m-%d}.", "success")
+            return _back(ref, anchor="#waivers")
+    return _service_page(ref, report, waiver_form=form), 422
+
+
+@bp.post("/services/<kind>/<namespace>/<name>/waivers/<int:waiver_id>/revoke")
+def revoke_waiver(kind: str, namespace: str, name: str, waiver_id: int) -> Response:
+    who = _writer()
+    ref, _report = _service_or_404(kind, namespace, name)
+    existing = queries.waiver(_ctx(), waiver_id)
+    if existing is None or existing["service"] != ref:
+        abort(404, description=f"No waiver {waiver_id} for {ref}.")
+    try:
+        portal.revoke_waiver(_ctx(), who, waiver_id)
+    except portal.PortalError as exc:
+        _refused(exc)
+    else:
+        flash(f"Waiver of {existing['check']} revoked: the check counts as scanned again.", "success")
+    return _back(ref, anchor="#waivers")
+
+
+@bp.post("/services/<kind>/<namespace>/<name>/attestations")
+def attest(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
+    who = _writer()
+    ref, report = _service_or_404(kind, namespace, name)
+    form = AttestationForm()
+    form.check_id.choices = [SelectChoice(m["id"], m["title"]) for m in _manual_checks(_ctx(), ref, report)]
+    if form.validate_on_submit():
+        expires = _ctx().now + timedelta(days=form.valid_days.data) if form.valid_days.data else None
+        try:
+            portal.attest(_ctx(), who, ref, form.check_id.data, form.answer.data == "yes",
+                          form.evidence_url.data or None, expires)
+        except portal.PortalError as exc:
+            _field_error(form, exc, {"check": "check_id", "evidence_url": "evidence_url",
+                                     "expires": "valid_days", "answer": "answer"})
+        else:
+            flash(f"Answer to {form.check_id.data} recorded.", "success")
+            return _back(ref, "pages.review", "#attestations")
+    return _review_page(ref, report, attest_form=form), 422
+
+
+@bp.post("/services/<kind>/<namespace>/<name>/signoffs")
+def sign_off(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
+    who = _writer()
+    ref, report = _service_or_404(kind, namespace, name)
+    form = SignOffForm()
+    if form.validate_on_submit():
+        try:  # against the scan the reviewers were shown, even when a newer one landed meanwhile
+            record = portal.sign_off(_ctx(), who, ref, form.decision.data, form.notes.data or "",
+                                     scan_id=form.scan_id.data)
+        except portal.PortalError as exc:
+            _field_error(form, exc, {"decision": "decision", "notes": "notes"})
+        else:
+            flash(f"Decision {record['decision'].upper()} recorded against scan #{record['scan_id']}.", "success")
+            return _back(ref, "pages.review", "#signoff")
+    return _review_page(ref, report, signoff_form=form), 422
+
+
+def _refused(exc: portal.PortalError) -> None:
+    if exc.status in (401, 403):
+        abort(exc.status, description=exc.detail)
+    flash(exc.detail, "error")
+
+
+def _field_error(form: Any, exc: portal.PortalError, fields: dict[str, str]) -> None:
+    """Show a refusal by the write side on the form field it names (else as a message)."""
+    if exc.status in (401, 403):
+        abort(exc.status, description=exc.detail)
+    target = fields.get(str(exc.extra.get("field", "")).split("/")[-1])
+    if target and hasattr(form, target):
+        getattr(form, target).errors = [*getattr(form, target).errors, exc.detail]
+    else:
+        flash(exc.detail, "error")
+
+
+# --------------------------------------------------------------------------- errors
+
+@bp.errorhandler(401)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+def _error_page(error: HTTPException) -> tuple[str, int]:
+    titles = {401: "Sign in required", 403: "Not allowed", 404: "Not found"}
+    return render_template("pages/error.html", code=error.code, title=titles[error.code],
+                           message=error.description), error.code
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    return render_template("pages/error.html", code=400, title="Form expired",
+                           message="The form expired or did not come from this portal. Go back, reload "
+                                   "the page and send it again."), 400

@@ -1,0 +1,140 @@
+"""Jinja filters for the pages: safe links, evidence links into the repo's web UI, Markdown, times.
+
+Everything a scanned repo supplies is untrusted. Templates autoescape it; the only links built
+from it are http(s) URLs (:func:`safe_url`) and file links under the repo's own web URL, which is
+derived from the fleet entry's https/ssh git URL — never from the repo's content.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+_SCP_URL = re.compile(r"^[\w.-]+@(?P<host>[\w.-]+):(?P<path>[\w./~-]+?)(?:\.git)?/?$")
+_MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_MD.validateLink = lambda url: _is_http(url) or url.startswith("#")  # type: ignore[method-assign]
+
+
+def _is_http(url: Any) -> bool:
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def safe_url(url: Any) -> str | None:
+    """``url`` when it is an absolute http(s) URL, else None (no ``javascript:``, ``data:``, relative…)."""
+    return url.strip() if _is_http(url) else None
+
+
+def markdown(text: str | None) -> Markup:
+    """Render check remediation Markdown; raw HTML is shown as text and links must be http(s)."""
+    if not text:
+        return Markup("")
+    html = _MD.render(text)
+    return Markup(html.replace("<a href=", '<a rel="noopener noreferrer" href='))
+
+
+def repo_web_url(location: str | None) -> str | None:
+    """The repo's browsable https URL from its git location (``https://host/org/repo(.git)`` or
+    ``git@host:org/repo.git``); None for a local path or anything else."""
+    if not location:
+        return None
+    match = _SCP_URL.match(location)
+    if match:
+        return f"https://{match['host']}/{match['path'].strip('/')}"
+    parts = urlsplit(location)
+    if parts.scheme not in ("https", "http", "ssh") or not parts.hostname:
+        return None
+    path = parts.path.rstrip("/").removesuffix(".git")
+    if not path.strip("/"):
+        return None
+    web = parts.scheme if parts.scheme in ("http", "https") else "https"  # ssh: its web UI is https
+    host = parts.hostname + (f":{parts.port}" if parts.port and parts.scheme != "ssh" else "")
+    return f"{web}://{host}{path}"
+
+
+def file_url(web_url: str | None, commit: str, path: str, line: int | None = None) -> str | None:
+    """A link to ``path`` (and ``line``) at ``commit`` in the repo's web UI, in the host's URL style."""
+    if not web_url or not path or path.startswith("/") or ".." in path.split("/"):
+        return None
+    host = urlsplit(web_url).hostname or ""
+    quoted = quote(path)
+    if "gitlab" in host:
+        return f"{web_url}/-/blob/{commit}/{quoted}" + (f"#L{line}" if line else "")
+    if "bitbucket" in host:
+        return f"{web_url}/src/{commit}/{quoted}" + (f"#lines-{line}" if line else "")
+    return f"{web_url}/blob/{commit}/{quoted}" + (f"#L{line}" if line else "")
+
+
+def commit_url(web_url: str | None, commit: str) -> str | None:
+    if not web_url:
+        return None
+    host = urlsplit(web_url).hostname or ""
+    return f"{web_url}/-/commit/{commit}" if "gitlab" in host else f"{web_url}/commit/{commit}"
+
+
+def evidence_href(evidence: dict[str, Any], source: dict[str, Any]) -> str | None:
+    """Where an evidence item links: its file in the repo's web UI, else its own http(s) URL."""
+    if evidence.get("path"):
+        line = evidence.get("line") if isinstance(evidence.get("line"), int) else None
+        return file_url(source.get("web_url"), source.get("commit", ""), str(evidence["path"]), line) \
+            or safe_url(evidence.get("url"))
+    return safe_url(evidence.get("url"))
+
+
+# --------------------------------------------------------------------------- times
+
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def ago(value: datetime | str | None, now: datetime | None = None) -> str:
+    """"3 h ago", "2 days ago", "in 5 days"."""
+    moment = as_datetime(value)
+    if moment is None:
+        return "never"
+    seconds = ((now or datetime.now(timezone.utc)) - moment).total_seconds()
+    future, seconds = seconds < 0, abs(seconds)
+    for size, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            n = int(seconds // size)
+            text = f"{n} {unit}" + ("s" if n != 1 and unit not in ("h", "min") else "")
+            return f"in {text}" if future else f"{text} ago"
+    return "just now"
+
+
+def fulltime(value: datetime | str | None) -> str:
+    moment = as_datetime(value)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
+def dateonly(value: datetime | str | None) -> str:
+    moment = as_datetime(value)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d") if moment else "—"
+
+
+def isotime(value: datetime | str | None) -> str:
+    moment = as_datetime(value)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if moment else ""
+
+
+def pct(value: float | None) -> str:
+    """``50.0`` -> ``50%``, ``33.3`` -> ``33.3%``."""
+    return "—" if value is None else f"{round(value, 1):g}%"
+
+
+# ``ago`` needs the portal's clock: the pages register it themselves.
+FILTERS = {"pct": pct, "safe_url": safe_url, "markdown": markdown, "evidence_href": evidence_href,
+           "fulltime": fulltime, "dateonly": dateonly, "isotime": isotime}

@@ -1,0 +1,186 @@
+"""Identity (API tokens, trusted proxy header) and roles (admin, approver, owner) on every write."""
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import Session, select
+
+from app.cli import main
+from app.storage.models import ApiToken, AuditEntry
+from app.web.auth import revoke_token
+from tests.portal_fixtures import SESSION_NOW, ApiClient, make_portal, portal, token  # noqa: F401
+
+ENTITY = "/api/v1/entities/component/default/{}"
+
+
+def _expires(days: int = 30) -> str:
+    return (SESSION_NOW + timedelta(days=days)).isoformat().replace("+00:00", "Z")
+
+
+WRITES = {
+    "waiver": lambda svc: ("POST", ENTITY.format(svc) + "/waivers",
+                           {"check": "resilience.probes", "reason": "probes land in the next sprint", "expires": _expires()}),
+    "attest": lambda svc: ("POST", ENTITY.format(svc) + "/attestations",
+                           {"check": "review.security", "answer": True, "evidence_url": "https://sec.example.com/r/1"}),
+    "signoff": lambda svc: ("POST", ENTITY.format(svc) + "/signoffs", {"decision": "go"}),
+    "rescan": lambda svc: ("POST", ENTITY.format(svc) + "/scans", None),
+}
+
+
+@pytest.fixture
+def api(portal) -> ApiClient:  # noqa: F811
+    return ApiClient(portal.app)
+
+
+def _write(api: ApiClient, action: str, service: str, headers: dict[str, str]):
+    method, url, body = WRITES[action](service)
+    return api.request(method, url, headers=headers, json=body) if body is not None else \
+        api.request(method, url, headers=headers)
+
+
+@pytest.mark.parametrize("action", sorted(WRITES))
+def test_writes_without_identity_are_401(api, action):
+    response = _write(api, action, "checkout", {})
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("action", sorted(WRITES))
+@pytest.mark.parametrize("header", ["Bearer prr_not-a-real-token", "Basic YWxpY2U6c2VjcmV0", "Bearer "])
+def test_writes_with_a_bad_token_are_401(api, action, header):
+    assert _write(api, action, "checkout", {"Authorization": header}).status_code == 401
+
+
+# user, action, service (checkout and ledger: team-payments; search: team-search) -> status
+@pytest.mark.parametrize("user, action, service, status", [
+    ("carol", "waiver", "checkout", 201),   # approver, no team
+    ("dave", "waiver", "checkout", 403),    # approver, but in team-payments
+    ("dave", "waiver", "search", 201),      # approver outside team-search
+    ("alice", "waiver", "checkout", 403),   # owner only
+    ("root", "waiver", "checkout", 201),    # admin
+    ("mallory", "waiver", "search", 403),   # nobody
+    ("alice", "attest", "checkout", 201),   # owner
+    ("dave", "attest", "ledger", 201),      # owner (and approver)
+    ("sam", "attest", "checkout", 403),     # another team's owner
+    ("carol", "attest", "checkout", 403),   # approvers do not answer for owners
+    ("root", "attest", "checkout", 201),
+    ("carol", "signoff", "ledger", 201),
+    ("dave", "signoff", "ledger", 403),     # own team's launch
+    ("alice", "signoff", "checkout", 403),
+    ("root", "signoff", "checkout", 201),
+    ("alice", "rescan", "checkout", 202),
+    ("carol", "rescan", "checkout", 202),
+    ("sam", "rescan", "checkout", 403),
+    ("mallory", "rescan", "checkout", 403),
+])
+def test_roles(api, portal, user, action, service, status):  # noqa: F811
+    response = _write(api, action, service, token(portal.app, user))
+    assert response.status_code == status, response.json
+    if status == 403:
+        assert user in response.json["detail"]
+
+
+def test_forbidden_approver_is_told_why(api, portal):  # noqa: F811
+    response = _write(api, "waiver", "checkout", token(portal.app, "dave"))
+    assert "belongs to team-payments" in response.json["detail"]
+
+
+def test_every_write_is_audited(api, portal):  # noqa: F811
+    for user, action, service in [("carol", "waiver", "search"), ("alice", "attest", "checkout"),
+                                  ("carol", "signoff", "ledger")]:
+        _write(api, action, service, token(portal.app, user))
+    with Session(portal.app.extensions["prr.db"]) as session:
+        entries = [(e.actor, e.action, e.target) for e in session.exec(select(AuditEntry).order_by(AuditEntry.id))]
+    assert entries == [("carol", "waiver.grant", "component:default/search#resilience.probes"),
+                       ("alice", "attestation.create", "component:default/checkout#review.security"),
+                       ("carol", "signoff.create", "component:default/ledger")]
+    assert [e["action"] for e in api.get("/api/v1/audit", headers=token(portal.app, "root")).json["items"]] == [
+        "signoff.create", "attestation.create", "waiver.grant"]
+    assert api.get("/api/v1/audit", headers=token(portal.app, "carol")).status_code == 403
+
+
+def test_token_is_stored_hashed_and_can_be_revoked(api, portal):  # noqa: F811
+    headers = token(portal.app, "alice")
+    secret = headers["Authorization"].removeprefix("Bearer ")
+    engine = portal.app.extensions["prr.db"]
+    with Session(engine) as session:
+        stored = session.exec(select(ApiToken).where(ApiToken.user == "alice")).one()
+    assert stored.token_hash == hashlib.sha256(secret.encode()).hexdigest() and secret not in stored.token_hash
+    assert api.get("/api/v1/me", headers=headers).json == {"user": "alice", "groups": ["team-payments"],
+                                                            "roles": [], "via": "token"}
+    revoke_token(engine, stored.id)
+    assert api.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_cli_token_create_prints_a_working_secret_once(portal, tmp_path: Path):  # noqa: F811
+    result = CliRunner().invoke(main, ["token", "create", "--user", "root", "--name", "ci",
+                                       "--config", str(tmp_path / "prr.yaml")])
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip()
+    me = ApiClient(portal.app).get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json
+    assert me["user"] == "root" and me["roles"] == ["admin"]
+    listed = CliRunner().invoke(main, ["token", "list", "--config", str(tmp_path / "prr.yaml")])
+    assert "ci" in listed.stdout and secret not in listed.stdout
+
+
+PROXY = {"header": "X-Forwarded-User", "groups_header": "X-Forwarded-Groups", "addresses": ["127.0.0.1", "10.9.0.0/16"]}
+
+
+def _proxied(make_portal, **auth) -> ApiClient:  # noqa: F811
+    settings = {"roles": {"admin": ["root"], "approver": ["group:default/prr-approvers"]}, **auth}
+    return ApiClient(make_portal({"auth": settings}).app)
+
+
+@pytest.mark.parametrize("remote, trusted", [("127.0.0.1", True), ("10.9.4.2", True), ("10.8.0.1", False),
+                                             ("192.0.2.7", False)])
+def test_proxy_header_is_believed_only_from_trusted_addresses(make_portal, remote, trusted):  # noqa: F811
+    api = _proxied(make_portal, trusted_proxy=PROXY)
+    response = api.get("/api/v1/me", headers={"X-Forwarded-User": "erin", "X-Forwarded-Groups": "team-search, ops"},
+                       environ_base={"REMOTE_ADDR": remote})
+    if trusted:
+        assert response.json == {"user": "erin", "groups": ["ops", "team-search"], "roles": [], "via": "proxy"}
+    else:
+        assert response.status_code == 401
+
+
+def test_proxy_header_is_ignored_when_the_proxy_is_not_configured(make_portal):  # noqa: F811
+    api = _proxied(make_portal)
+    assert api.get("/api/v1/me", headers={"X-Forwarded-User": "root"}).status_code == 401
+
+
+def test_proxy_groups_give_ownership_and_roles(make_portal):  # noqa: F811
+    api = _proxied(make_portal, trusted_proxy=PROXY)
+    owner = {"X-Forwarded-User": "erin", "X-Forwarded-Groups": "group:default/team-search"}
+    approver = {"X-Forwarded-User": "pat", "X-Forwarded-Groups": "prr-approvers"}
+    assert api.post(ENTITY.format("search") + "/scans", headers=owner, json={}).status_code == 202
+    assert api.post(ENTITY.format("search") + "/signoffs", headers=owner, json={"decision": "go"}).status_code == 403
+    assert api.post(ENTITY.format("search") + "/signoffs", headers=approver, json={"decision": "go"}).status_code == 201
+
+
+def test_closed_reads_need_an_identity_but_health_and_metrics_stay_open(make_portal):  # noqa: F811
+    built = make_portal({"auth": {"public_reads": False}})
+    api = ApiClient(built.app)
+    assert api.get("/api/v1/services").status_code == 401
+    assert api.get("/api/v1/services", headers=token(built.app, "mallory")).status_code == 200
+    assert api.get("/healthz").status_code == 200 and api.get("/metrics").status_code == 200
+
+
+def test_api_writes_need_no_csrf_token_but_forms_do(portal):  # noqa: F811
+    client = portal.app.test_client()
+    form = client.post("/services/component/default/ledger/signoffs", data={"decision": "go"},
+                       headers=token(portal.app, "carol"))
+    assert form.status_code == 400  # refused for the missing CSRF token before anything else
+    api = client.post(ENTITY.format("ledger") + "/signoffs", json={"decision": "go"}, headers=token(portal.app, "carol"))
+    assert api.status_code == 201
+
+
+@pytest.mark.parametrize("url", [ENTITY.format("search") + "/scans", "/api/v1/waivers/1/revoke"])
+def test_proxy_writes_without_a_json_body_are_refused(make_portal, url):  # noqa: F811
+    """A cross-site form riding the browser's proxy session cannot send JSON, so it cannot write."""
+    api = _proxied(make_portal, trusted_proxy=PROXY)
+    as_form = api.post(url, headers={"X-Forwarded-User": "root"}, data={"x": "1"})
+    bare = api.post(url, headers={"X-Forwarded-User": "root"})
+    assert as_form.status_code == bare.status_code == 415

@@ -1,0 +1,136 @@
+"""Webhooks when a service's level drops or it stops being ready; delivered to a real HTTP receiver
+on 127.0.0.1 that each test starts and stops."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+
+import pytest
+
+from app import notify
+from tests.portal_fixtures import make_portal, repo, scan  # noqa: F401
+
+
+class Receiver:
+    """A webhook endpoint: records each POSTed JSON body and answers the next status in ``statuses``
+    (then 200)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append({"content_type": self.headers["Content-Type"], **json.loads(body)})
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/prr"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def events(self) -> list[str]:
+        return [r["event"] for r in self.received]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    running.thread.start()
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+    running.thread.join(5)
+
+
+def _report(level: str | None, ready: bool, met: dict[str, bool], scan_id: int = 2) -> dict[str, Any]:
+    return {"service": {"ref": "component:default/checkout", "name": "checkout", "owner": "team-payments", "tier": "1"},
+            "source": {"repo": "/srv/checkout", "commit": "a" * 40, "scanned_at": "2026-11-27T08:00:00Z"},
+            "scan_id": scan_id, "scorecard": {"levels": ["bronze", "silver", "gold"], "required_level": "silver"},
+            "score": 50.0, "level": level, "ready": ready,
+            "checks": [{"id": check, "met": value} for check, value in met.items()]}
+
+
+@pytest.mark.parametrize("before, after, events", [
+    (("silver", True, {"a": True, "b": True}), ("bronze", False, {"a": True, "b": False}), ["level_dropped", "not_ready"]),
+    (("gold", True, {"a": True, "b": True}), ("silver", True, {"a": True, "b": False}), ["level_dropped"]),
+    (("bronze", False, {"a": True}), (None, False, {"a": False}), ["level_dropped"]),
+    (("silver", True, {"a": True, "blocker": True}), ("silver", False, {"a": True, "blocker": False}), ["not_ready"]),
+    (("bronze", False, {"a": False}), ("silver", True, {"a": True}), []),
+    (("silver", True, {"a": True}), ("silver", True, {"a": True}), []),
+    (("silver", False, {"a": True, "b": True}), ("silver", False, {"a": True, "b": False}), []),  # no event for it
+])
+def test_events_for(before, after, events):
+    found = notify.events_for(_report(*before, scan_id=1), _report(*after), "https://prr.example.com/s/checkout")
+    assert [e["event"] for e in found] == events
+    for event in found:
+        assert "component:default/checkout" in event["text"] and "<https://prr.example.com/s/checkout|" in event["text"]
+        assert event["previous"]["level"] == before[0] and event["current"]["level"] == after[0]
+
+
+def test_a_rescan_that_drops_the_level_notifies(make_portal, receiver, tmp_path):  # noqa: F811
+    built = make_portal({"webhooks": [{"url": receiver.url, "events": ["level_dropped", "not_ready"]}]})
+    assert receiver.received == []  # building the fleet notifies no one
+    repo(tmp_path, "checkout").commit({"deploy/deployment.yaml": None, "k8s/app.yaml": _one_replica()}, "shrink",
+                                      days_ago=0.1)
+    stored = scan(built.app, "checkout")
+    assert (stored["level"], stored["ready"]) == ("bronze", False)
+    assert receiver.events() == ["level_dropped", "not_ready"]
+    event = receiver.received[0]
+    assert event["content_type"] == "application/json"
+    assert event["service"] == {"ref": "component:default/checkout", "name": "checkout", "owner": "team-payments",
+                                "tier": "1"}
+    assert (event["previous"]["level"], event["current"]["level"]) == ("silver", "bronze")
+    assert event["current"]["scan_id"] == stored["scan_id"]
+    assert event["newly_unmet"] == ["resilience.replicas", "resilience.probes"]
+    assert "dropped from silver to bronze" in event["text"]
+    assert event["portal_url"] == "https://prr.example.com/services/component/default/checkout"
+
+    scan(built.app, "checkout")  # no change: no event
+    assert len(receiver.received) == 2
+
+
+def _one_replica() -> str:
+    return ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: checkout}\nspec:\n  replicas: 1\n  template:\n"
+            "    spec:\n      containers:\n        - name: checkout\n          image: registry.example.com/c:1\n")
+
+
+def test_subscriptions_filter_events(receiver):
+    events = notify.events_for(_report("silver", True, {"a": True}, 1), _report("bronze", False, {"a": False}))
+    deliveries = notify.deliver([{"url": receiver.url, "events": ["not_ready"]}], events, sleep=lambda s: None)
+    assert [(d.event, d.ok) for d in deliveries] == [("not_ready", True)]
+    assert receiver.events() == ["not_ready"]
+
+
+@pytest.mark.parametrize("statuses, retries, attempts, ok, waits", [
+    ([500, 503], 3, 3, True, [0.5, 1.0]),
+    ([429], 3, 2, True, [0.5]),
+    ([500, 500, 500, 500], 3, 4, False, [0.5, 1.0, 2.0]),
+    ([500], 0, 1, False, []),
+    ([404], 3, 1, False, []),  # refused: retrying will not help
+])
+def test_retries_with_backoff(receiver, statuses, retries, attempts, ok, waits):
+    receiver.statuses = list(statuses)
+    slept: list[float] = []
+    events = notify.events_for(_report("silver", True, {"a": True}, 1), _report("bronze", True, {"a": False}))
+    [delivery] = notify.deliver([{"url": receiver.url, "retries": retries}], events, sleep=slept.append)
+    assert (delivery.attempts, delivery.ok, slept) == (attempts, ok, waits)
+    assert len(receiver.received) == attempts
+
+
+def test_an_unreachable_webhook_is_logged_not_raised(caplog):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    events = notify.events_for(_report("silver", True, {"a": True}, 1), _report("bronze", True, {"a": False}))
+    [delivery] = notify.deliver([{"url": url, "retries": 1, "timeout_seconds": 2}], events, sleep=lambda s: None)
+    assert not delivery.ok and delivery.attempts == 2 and "ConnectionError" in delivery.error
+    assert "could not deliver level_dropped" in caplog.text
