@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 .PHONY: demo test setup system-packages scan serve docs clean
 
 demo: setup
-	$(BIN)/prr demo create $(DEMO) --force
+	$(BIN)/prr demo create $(DEMO) --force --history
 	$(BIN)/prr scan --config $(DEMO)/prr.yaml
 	$(BIN)/prr serve --config $(DEMO)/prr.yaml --host $(HOST) --port $(PORT)
 

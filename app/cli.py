@@ -189,12 +189,25 @@ def demo() -> None:
 @demo.command("create")
 @click.argument("dest", type=click.Path(file_okay=False), default=".demo")
 @click.option("--force", is_flag=True, help="Replace an existing demo fleet.")
-def demo_create(dest: str, force: bool) -> None:
+@click.option("--history", is_flag=True, help="Also store scans of the repos as they stood in past months.")
+@handles_errors
+def demo_create(dest: str, force: bool, history: bool) -> None:
     """Generate the demo fleet under DEST and write DEST/prr.yaml to scan it."""
-    from app.demo import create_demo_fleet
+    from datetime import datetime, timezone
 
-    config = create_demo_fleet(Path(dest), force=force)
-    click.echo(str(config))
+    from app.demo import create_demo_fleet
+    from app.demo.history import backfill_history
+
+    now = datetime.now(timezone.utc)
+    try:
+        config_path = create_demo_fleet(Path(dest), now=now, force=force)
+    except FileExistsError as exc:
+        raise ConfigError(f"{exc} (use --force)") from None
+    if history:
+        _diag("prr: storing past scans of the demo fleet")
+        stored = backfill_history(load_config(config_path), now)
+        _diag(f"prr: {stored} past scans stored")
+    click.echo(str(config_path))
 
 
 @main.group()

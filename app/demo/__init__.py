@@ -32,7 +32,7 @@ def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = Fal
         if not force:
             raise FileExistsError(f"{dest} already holds a demo fleet; pass force=True to rebuild it")
         shutil.rmtree(repos, ignore_errors=True)
-        for path in (config, database):
+        for path in (config, database, dest / "prr.db-wal", dest / "prr.db-shm"):
             path.unlink(missing_ok=True)
     for name, build in REPOS.items():
         repo = GitRepoBuilder(repos / name)

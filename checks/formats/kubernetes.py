@@ -31,7 +31,9 @@ NON_PRODUCTION_OVERLAYS = ("dev", "development", "local", "staging", "stage", "q
                            "preview", "test", "testing")
 HELM_TIMEOUT_SECONDS = 60
 _API_VERSION_LINE = re.compile(r"^\s*apiVersion:", re.M)
-_KIND_LINE = re.compile(r"^\s*kind:", re.M)
+# A file that does not parse matters only if it may hold what these checks judge.
+_KIND_LINE = re.compile(r"^\s*kind:\s*[\"']?(Deployment|StatefulSet|DaemonSet|Rollout|HorizontalPodAutoscaler"
+                        r"|PodDisruptionBudget|ScaledObject|List)\b", re.M)
 
 
 @dataclass

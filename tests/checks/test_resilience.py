@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.plugin import Status
+
 from tests.conftest import fixture_repo, run_check
 from tests.test_formats_kubernetes import deployment, fake_helm, only_git_on_path
 
@@ -106,7 +108,7 @@ EDGE_CASES = [
     # ...but it cannot give a parsed container the probe it lacks
     ("broken-file-probes-still-fail", {"k8s/web.yaml": deployment("web"), "k8s/pdb.yaml": pdb("web") + "  - oops\n"},
      "resilience.probes", None, None, "fail", "1 of 1 container lacks a readinessProbe", [("k8s/web.yaml", 14)]),
-    ("broken-file-resources-pass-undecided", {"k8s/web.yaml": WEB, "k8s/other.yaml": "apiVersion: v1\nkind: x\n:\n"},
+    ("broken-file-resources-pass-undecided", {"k8s/web.yaml": WEB, "k8s/other.yaml": "apiVersion: apps/v1\nkind: Deployment\n:\n"},
      "resilience.resources", None, None, "error", "could not decide: k8s/other.yaml", [("k8s/other.yaml", 3)]),
     ("pdb-other-namespace", {"k8s/web.yaml": WEB.replace("  name: web\n", "  name: web\n  namespace: shop\n", 1),
                              "k8s/pdb.yaml": pdb("web", namespace="checkout")},
@@ -181,3 +183,9 @@ def test_rendered_chart_is_judged(tmp_path, monkeypatch, replicas, status):
     result = run_check("resilience.replicas", fixture_repo("k8s-helm-chart", tmp_path))
     assert result.status.value == status, result.summary
     assert [e.path for e in result.evidence] == ["charts/billing/templates/deployment.yaml"]
+
+
+def test_a_broken_file_that_cannot_hold_workloads_does_not_make_them_undecided(make_repo) -> None:
+    repo = make_repo({"k8s/web.yaml": WEB, "slo/web.yaml": "apiVersion: openslo/v1\nkind: SLO\nspec:\n  - a\n  b: c\n"})
+    for check_id in ("resilience.replicas", "resilience.probes", "resilience.resources"):
+        assert run_check(check_id, repo).status == Status.PASS, check_id

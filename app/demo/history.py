@@ -1,0 +1,47 @@
+"""Past scans of the demo fleet, so that its history charts and regressions have a story to tell.
+
+Each repo is evaluated as it stood at several past dates (the last commit before each date,
+scanned "at" that date), and the reports are stored as if those scans had run then.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import git
+
+from app.config import Config
+from app.engine import ScanRequest, evaluate
+from app.fleet import FleetEntry, expand_fleet, snapshot_limits
+from app.plugin import load_registry
+from app.repo import open_snapshot
+from app.scorecard import load_scorecard
+from app.storage.db import migrate, store_report
+
+PAST_SCANS_DAYS_AGO = (180, 120, 90, 60, 30, 14, 3)
+
+
+def backfill_history(config: Config, now: datetime, days_ago: tuple[int, ...] = PAST_SCANS_DAYS_AGO,
+                     workers: int = 2) -> int:
+    """Store past scans of every fleet repo; returns how many were stored."""
+    registry = load_registry()
+    scorecard = load_scorecard(config.scorecard, registry)
+    engine = migrate(config.database_url)
+
+    def scan_past(entry: FleetEntry) -> int:
+        repo, stored = git.Repo(entry.location), 0
+        for days in sorted(days_ago, reverse=True):
+            moment = now - timedelta(days=days)
+            commit = repo.git.rev_list("-1", f"--before={moment.isoformat()}", "HEAD")
+            if not commit:
+                continue  # the repo did not exist yet
+            snapshot = open_snapshot(entry.location, commit, limits=snapshot_limits(config))
+            report = evaluate(ScanRequest(snapshot=snapshot, scorecard=scorecard, registry=registry,
+                                          config=config.check_config(), tier_override=entry.tier,
+                                          waivers=config.waivers_for, now=moment))
+            store_report(engine, report)
+            stored += 1
+        return stored
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return sum(pool.map(scan_past, expand_fleet(config)))
