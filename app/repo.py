@@ -41,6 +41,9 @@ class FileReadError(Exception):
         self.path = path
         self.message = message
 
+    def __reduce__(self):
+        return (type(self), (self.path, self.message))
+
 
 class HistoryUnavailable(Exception):
     """Git history cannot date a path (shallow clone)."""
@@ -71,6 +74,10 @@ class RepoSnapshot:
     _bytes_read: int = field(default=0, repr=False)
     # Parsed files, shared by the checks that run in one process (see checks.formats.files).
     cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        """What a worker process receives: the listing, not the parses (each process makes its own)."""
+        return {**self.__dict__, "cache": {}}
 
     # -- listing -------------------------------------------------------------------------------
     @property

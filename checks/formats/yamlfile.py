@@ -29,6 +29,9 @@ class FormatError(Exception):
         self.path, self.line, self.message = path, line, message
         super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
+    def __reduce__(self):  # crosses process boundaries with its fields
+        return (type(self), (self.path, self.line, self.message))
+
 
 class YMap(dict):
     line: int = 0
