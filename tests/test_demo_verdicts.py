@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from app import schemas
+from app import formats, schemas
 from app.demo import EXPECTED, create_demo_fleet
 from app.engine import ScanRequest, evaluate
 from app.plugin import load_registry
@@ -76,3 +76,18 @@ def test_gate_formats_on_a_demo_repo(fleet: Path, fmt: str) -> None:
         assert any(r["ruleId"] == "runbook.alerts-linked" and r.get("locations") for r in results)
     else:
         assert "NOT READY" in out.stdout and "runbook.alerts-linked" in out.stdout
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_format_carries_the_same_verdict(reports: dict[str, dict], name: str) -> None:
+    report = reports[name]
+    text = formats.to_text(report)
+    verdict_line = next(line for line in text.splitlines() if "READY" in line)
+    assert verdict_line.startswith("READY" if report["ready"] else "NOT READY")
+    assert f"level {report['level'] or 'none'}" in verdict_line
+    suite = ET.fromstring(formats.to_junit(report)).find("testsuite")
+    assert int(suite.get("tests")) == len(report["checks"])
+    unmet = {c["id"] for c in report["checks"] if c["status"] in ("fail", "error") and not c["waived"]}
+    assert {c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None or c.find("error") is not None} == unmet
+    sarif = json.loads(formats.to_sarif(report))
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= unmet

@@ -135,3 +135,13 @@ def test_waivers_from_the_config_apply(make_repo, card, tmp_path) -> None:
     report = json.loads(out.stdout)
     tier = next(c for c in report["checks"] if c["id"] == "ownership.tier")
     assert out.returncode == 0 and tier["waived"] and tier["waiver"]["approver"] == "sre-lead"
+
+
+def test_a_broken_catalog_is_an_error_with_its_line_and_the_other_checks_still_run(make_repo, card, tmp_path) -> None:
+    repo = make_repo({"catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: [x\n"})
+    report = json.loads(gate(str(repo.path), "--scorecard", card, "--format", "json", cwd=tmp_path).stdout)
+    by_id = {c["id"]: c for c in report["checks"]}
+    assert by_id["ownership.catalog"]["status"] == "error"
+    assert by_id["ownership.catalog"]["evidence"] == [{"path": "catalog-info.yaml", "line": 5}]
+    assert by_id["ownership.tier"]["status"] == "fail"
+    assert report["service"]["ref"] == f"component:default/{repo.path.name}"
