@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+import sys
+import threading
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -45,7 +49,8 @@ def run_checks(jobs: list[Job], context: CheckContext, limits: Limits) -> dict[s
         receiver, sender = _context.Pipe(duplex=False)
         worker = _context.Process(target=_worker, args=(sender, pending, context, limits.memory_mb),
                                   daemon=True, name="prr-check-worker")
-        worker.start()
+        with _main_module_hidden():
+            worker.start()
         sender.close()
         try:
             while pending:
@@ -72,6 +77,28 @@ def run_checks(jobs: list[Job], context: CheckContext, limits: Limits) -> dict[s
                 worker.kill()
             worker.join()
     return results
+
+
+_main_lock = threading.Lock()
+
+
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start workers without the caller's ``__main__``.
+
+    multiprocessing re-imports the parent's main script in each new process; workers need nothing
+    from it, and a script without an ``if __name__ == "__main__"`` guard (or code read from stdin)
+    would run again or fail there.
+    """
+    main = sys.modules["__main__"]
+    with _main_lock:
+        saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+        main.__dict__.pop("__file__", None)
+        main.__spec__ = None
+        try:
+            yield
+        finally:
+            main.__dict__.update(saved)
 
 
 def _receive(receiver: Connection) -> tuple | None:

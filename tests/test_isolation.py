@@ -1,0 +1,41 @@
+"""The engine used as a library: check workers never re-run the caller's own script."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+SCRIPT = """\
+print("script body ran")
+from app.engine import ScanRequest, evaluate
+from app.plugin import load_registry
+from app.repo import open_snapshot
+from app.scorecard import load_scorecard
+
+registry = load_registry()
+report = evaluate(ScanRequest(snapshot=open_snapshot({repo!r}), registry=registry,
+                              scorecard=load_scorecard("production-readiness", registry)))
+print("level", report["level"], "errors", sum(c["status"] == "error" for c in report["checks"]))
+"""
+
+
+def run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], input=stdin, capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_script_without_a_main_guard_runs_once(make_repo, tmp_path) -> None:
+    repo = make_repo({"README.md": "# x\n"})
+    script = tmp_path / "scan_one.py"
+    script.write_text(SCRIPT.format(repo=str(repo.path)))
+    out = run([str(script)])
+    assert out.stdout.count("script body ran") == 1, out.stderr
+    assert "errors 0" in out.stdout, out.stdout
+
+
+def test_code_read_from_stdin(make_repo) -> None:
+    repo = make_repo({"README.md": "# x\n"})
+    out = run(["-"], stdin=SCRIPT.format(repo=str(repo.path)))
+    assert "errors 0" in out.stdout and "Traceback" not in out.stderr, out.stderr
