@@ -54,7 +54,8 @@ def check(ctx: CheckContext) -> Result:
                       "Sloth / Pyrra spec with alerting on) outside example and test folders"
                       + (f"; {len(invalid_specs)} invalid {invalid_specs[0].generator} SLO(s) generate none"
                          if invalid_specs else ""),
-                      [Evidence(path=s.path, line=s.line, value="; ".join(s.problems)) for s in invalid_specs],
+                      [Evidence(path=s.path, line=s.line, value="; ".join(s.problems)) for s in invalid_specs]
+                      or [Evidence(value="add alert rules, e.g. monitoring/alerts.yaml or a PrometheusRule")],
                       **details)
     return passed(f"{len(alerts)} alert(s) in {len(details['files'])} file(s), each with a severity",
                   _first_per_file(alerts), **details)

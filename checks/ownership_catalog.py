@@ -32,7 +32,8 @@ def check(ctx: CheckContext) -> Result:
     if error is not None:
         return errored(f"{error}", [Evidence(path=error.path, line=error.line)])
     if catalog.path is None:
-        return failed("no catalog-info.yaml at the repo root")
+        return failed("no catalog-info.yaml at the repo root",
+                      [Evidence(value="add catalog-info.yaml at the repo root")])
     entity = catalog.component
     if entity is None or entity.kind != "component":
         problems = [Evidence(path=catalog.path, line=line, value=msg) for line, msg in catalog.problems]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.plugin import CheckContext, Evidence, Result, check, failed, passed
-from checks.formats.catalog import try_catalog
+from checks.formats.catalog import Catalog, try_catalog
 from checks.formats.tier import declared_tiers
 
 
@@ -28,9 +28,20 @@ def check(ctx: CheckContext) -> Result:
         return failed(f"declared tier {service.declared_tier!r} ({first.source}) is not one of {known}; "
                       f"held to Tier-{service.tier}",
                       [Evidence(path=first.path, line=first.line, value=first.raw)])
-    if not service.tier_declared:
-        return failed(f"no tier declared; held to the default Tier-{service.tier}")
     catalog, _ = try_catalog(ctx.repo)
+    if not service.tier_declared:
+        return failed(f"no tier declared; held to the default Tier-{service.tier}", [_where_to_declare(catalog)])
     decls = declared_tiers(ctx.repo, catalog.component)
     evidence = [Evidence(path=d.path, line=d.line, value=d.raw) for d in decls[:1]]
     return passed(f"Tier-{service.tier} ({service.tier_source})", evidence)
+
+
+def _where_to_declare(catalog: Catalog) -> Evidence:
+    """Point at the catalog's annotations (or metadata), where ``prr/tier`` belongs."""
+    entity = catalog.component
+    if entity is None:
+        return Evidence(value="add catalog-info.yaml with the annotation prr/tier")
+    metadata = entity.doc.get("metadata")
+    line = metadata.line_of("annotations") if isinstance(metadata, dict) and "annotations" in metadata \
+        else entity.doc.line_of("metadata")
+    return Evidence(path=entity.path, line=line, value="add the annotation prr/tier")

@@ -76,7 +76,7 @@ def check(ctx: CheckContext) -> Result:
                        "SLOs do not settle the check", error_evidence, **details)
     if not slos:
         return failed("no SLO spec found (OpenSLO, Sloth or Pyrra) outside example and test folders",
-                      **details)
+                      [Evidence(value="add an SLO spec, e.g. slo/<service>.yaml")], **details)
     if not valid:
         return failed(f"no valid SLO: {len(invalid)} SLO(s) with problems, e.g. "
                       f"{invalid[0].name!r}: {'; '.join(invalid[0].problems)}", _evidence(invalid), **details)

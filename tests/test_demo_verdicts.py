@@ -51,14 +51,14 @@ def test_verdict_matches_what_the_files_say(reports: dict[str, dict], name: str)
     assert (report["level"], report["ready"]) == (expected["level"], expected["ready"]), summaries
 
 
-def test_unmet_checks_name_file_and_line_where_there_is_one(reports: dict[str, dict]) -> None:
+def test_every_unmet_check_says_where_to_look(reports: dict[str, dict]) -> None:
+    """Evidence names the file and line to change, or, for a missing file, what to add."""
     for name, report in reports.items():
         for c in report["checks"]:
-            if c["status"] == "error":
-                assert c["summary"], (name, c["id"])
-            if c["status"] == "fail" and c["evidence"]:
-                located = [e for e in c["evidence"] if e.get("path")]
-                assert all(e.get("line") for e in located if not e["path"].endswith("/")), (name, c["id"], located)
+            if c["status"] in ("fail", "error"):
+                assert c["evidence"] and c["remediation"], (name, c["id"])
+                for e in c["evidence"]:
+                    assert (e.get("path") and e.get("line")) or (not e.get("path") and e.get("value")), (name, c["id"], e)
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "junit", "sarif"])

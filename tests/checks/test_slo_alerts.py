@@ -68,8 +68,9 @@ def assert_result(result, status, evidence, summary):
     where = [(e.path, e.line) for e in result.evidence]
     assert all(item in where for item in evidence), where
     if status in ("fail", "error"):
-        assert result.evidence or "no " in result.summary  # a missing thing has nowhere to point
-        assert all(e.path and e.line for e in result.evidence)
+        assert result.evidence, result.summary
+        # evidence names file and line, or (for a missing file) says what to add
+        assert all((e.path and e.line) or (not e.path and e.value) for e in result.evidence)
 
 
 @pytest.mark.parametrize("name, check_id, options, status, evidence, summary", FIXTURE_CASES,
