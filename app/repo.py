@@ -5,10 +5,12 @@ what a scan may read, so that a hostile repository costs bounded time and memory
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import posixpath
 import re
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -272,13 +274,17 @@ def _mirror(url: str, cache_dir: Path) -> str:
     cache_dir.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^\w.-]+", "_", url.rstrip("/").rsplit("/", 1)[-1])[:60]
     target = cache_dir / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:12]}.git"
-    try:
-        if target.exists():
-            git.Repo(target).git.fetch("--prune", "origin")
-        else:
-            git.Repo.clone_from(url, target, mirror=True)
-    except git.GitCommandError as exc:
-        raise RepoError(f"{url}: cannot fetch: {exc.stderr.strip() or exc}") from None
+    # One fetch at a time per mirror, across threads and processes (prr scan beside a portal rescan).
+    with open(target.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if (target / "HEAD").exists():
+                git.Repo(target).git.fetch("--prune", "origin")
+            else:
+                shutil.rmtree(target, ignore_errors=True)  # an interrupted first clone
+                git.Repo.clone_from(url, target, mirror=True)
+        except git.GitCommandError as exc:
+            raise RepoError(f"{url}: cannot fetch: {exc.stderr.strip() or exc}") from None
     return str(target)
 
 

@@ -50,7 +50,7 @@ class ServiceInfo:
             owner=owner_of(entity) if entity else None,
             tier=default_tier,
             tier_declared=False,
-            tier_source=f"scorecard default_tier (the service declares no tier)",
+            tier_source="scorecard default_tier (the service declares no tier)",
             lifecycle=_str(entity.spec.get("lifecycle")) if entity else None,
             repo=repo.location,
             system=_str(entity.spec.get("system")) if entity else None,

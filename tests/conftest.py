@@ -4,7 +4,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+import os
+import uuid
+
 import pytest
+import sqlalchemy as sa
 
 from app.plugin import CheckContext, Result, load_registry
 from app.repo import RepoSnapshot, open_snapshot
@@ -12,6 +16,7 @@ from app.service import ServiceInfo
 from tests.gitrepo import GitRepoBuilder
 
 FIXTURES = Path(__file__).parent / "fixtures"
+POSTGRES_URL = os.environ.get("PRR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
@@ -54,3 +59,21 @@ def fixture_repo(name: str, tmp_path: Path, days_ago: float = 1) -> GitRepoBuild
     repo = GitRepoBuilder(tmp_path / name)
     repo.commit(files, f"fixture {name}", days_ago=days_ago)
     return repo
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """A fresh schema in the test database, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}")
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()

@@ -1,8 +1,6 @@
 """Storage on SQLite and PostgreSQL: the same fleet scan reads back identically; a failed store loses nothing."""
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,6 @@ from app.scorecard import load_scorecard
 from app.storage.db import latest_scans, migrate, scan_report, store_report
 from app.storage.models import CheckResult, Scan
 
-POSTGRES_URL = os.environ.get("PRR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MINI_CARD = """\
 apiVersion: prr/v1
 kind: Scorecard
@@ -36,24 +33,6 @@ def catalog(name: str, tier: str | None) -> str:
     annotation = f"  annotations:\n    prr/tier: \"{tier}\"\n" if tier else ""
     return (f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n{annotation}"
             f"spec:\n  type: service\n  owner: team-{name}\n  lifecycle: production\n")
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    """A fresh schema in the test database, dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    except sa.exc.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}")
-    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 @pytest.fixture
