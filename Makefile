@@ -13,7 +13,7 @@ DEBIAN_PACKAGES := git prometheus prometheus-alertmanager chromium poppler-utils
 	libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup system-packages scan serve docs clean
+.PHONY: demo test setup system-packages docs bench clean
 
 demo: setup
 	$(BIN)/prr demo create $(DEMO) --force --history
@@ -43,3 +43,6 @@ docs: setup
 
 clean:
 	rm -rf $(VENV) $(DEMO) *.egg-info
+
+bench: setup
+	$(BIN)/python bench/scan_fleet.py

@@ -19,11 +19,11 @@ from typing import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
-from app.plugin import CheckContext, Result, Status, errored, load_registry
+from app.plugin import CheckContext, Result, Status, errored
 
 # forkserver: workers fork from a clean single-threaded server, safe under a threaded portal.
 _context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload(["app.isolation", "app.plugin", "app.repo", "checks.formats.yamlfile"])
+_context.set_forkserver_preload(["app.isolation", "app.check_registry_preload"])
 
 
 STARTUP_SECONDS = 120  # a worker that cannot start a check in this long is taken as dead
@@ -119,7 +119,8 @@ def _death_message(exitcode: int | None, limits: Limits) -> str:
 def _worker(conn: Connection, jobs: list[Job], context: CheckContext, memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    registry = load_registry()
+    from app.check_registry_preload import REGISTRY as registry
+
     for job in jobs:
         conn.send(("start", job.check_id))
         conn.send(("done", job.check_id, _run_one(registry, job, context).to_dict()))
