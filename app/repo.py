@@ -161,9 +161,6 @@ class RepoSnapshot:
             )
         return datetime.fromisoformat(iso)
 
-    def commit_time(self) -> datetime:
-        return _repo(self.git_dir).commit(self.commit).committed_datetime
-
 
 def _normalise(path: str) -> str:
     return posixpath.normpath(path.lstrip("/")) if path else path

@@ -1,7 +1,7 @@
 """Engine, migrations, and storing / reading scans."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,3 @@ def scan_report(engine: Engine, scan_id: int) -> dict[str, Any] | None:
         scan = session.get(Scan, scan_id)
         return dict(scan.report) if scan else None
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
