@@ -22,6 +22,7 @@ import git
 DEFAULT_CACHE = Path(os.environ.get("PRR_CACHE_DIR", Path.home() / ".cache" / "prr" / "repos"))
 MODE_SYMLINK = "120000"
 MODE_SUBMODULE = "160000"
+MISSING = -1  # size of a blob the object store does not hold
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ class RepoSnapshot:
     def read_bytes(self, path: str) -> bytes:
         path = _normalise(path)
         entry = self._resolve(path, hops=0)
+        if entry.size == MISSING:
+            raise FileReadError(path, "its content is missing from the git object store (a partial or damaged clone)")
         if entry.size > self.limits.max_file_bytes:
             raise FileReadError(
                 path, f"file is {entry.size} bytes, over the {self.limits.max_file_bytes}-byte limit"
@@ -160,6 +163,13 @@ class RepoSnapshot:
                 f"{path}: the clone is shallow; its history cannot tell when the file last changed"
             )
         return datetime.fromisoformat(iso)
+
+
+def _size(field: bytes) -> int:
+    """``git ls-tree -l`` size: ``-`` for submodules, ``BAD`` for a blob missing from the store (-1)."""
+    if field == b"-":
+        return 0
+    return int(field) if field.isdigit() else MISSING
 
 
 def _normalise(path: str) -> str:
@@ -228,7 +238,7 @@ def _list_tree(git_dir: str, commit: str, limits: Limits) -> tuple[dict[str, Ent
             meta, _, raw_path = rec.partition(b"\t")
             mode, _kind, sha, size = meta.split()
             path = raw_path.decode("utf-8", "surrogateescape")
-            entries[path] = Entry(path, mode.decode(), sha.decode(), int(size) if size != b"-" else 0)
+            entries[path] = Entry(path, mode.decode(), sha.decode(), _size(size))
         if truncated:
             break
     proc.stdout.close()

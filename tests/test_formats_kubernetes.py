@@ -94,6 +94,36 @@ def test_autoscalers_v1_v2_and_keda(make_repo):
     assert found["b"].min_line == text.splitlines().index("  minReplicas: 4") + 1
 
 
+def hpa(name: str, min_replicas: int, namespace: str | None = None) -> str:
+    meta = f"{{name: {name}, namespace: {namespace}}}" if namespace else f"{{name: {name}}}"
+    return (f"apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {meta}\nspec:\n"
+            f"  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: {name}}}\n"
+            f"  minReplicas: {min_replicas}\n  maxReplicas: 10\n")
+
+
+def in_namespace(manifest: str, namespace: str) -> str:
+    return manifest.replace("metadata:\n", f"metadata:\n  namespace: {namespace}\n", 1)
+
+
+@pytest.mark.parametrize("files, expected", [
+    # a namespace-less base HPA and a production copy in its own namespace (podinfo's deploy/ layout)
+    ({"deploy/bases/backend/deployment.yaml": deployment("backend"),
+      "deploy/bases/backend/hpa.yaml": hpa("backend", 1),
+      "deploy/secure/backend/deployment.yaml": in_namespace(deployment("backend"), "secure"),
+      "deploy/secure/backend/hpa.yaml": hpa("backend", 3, "secure")},
+     {"deploy/bases/backend/deployment.yaml": ("deploy/bases/backend/hpa.yaml", 1),
+      "deploy/secure/backend/deployment.yaml": ("deploy/secure/backend/hpa.yaml", 3)}),
+    # two apps of a monorepo reuse a name, no namespaces: each takes the HPA in its own folder
+    ({"apps/shop/api.yaml": deployment("api") + "---\n" + hpa("api", 4),
+      "apps/blog/api.yaml": deployment("api") + "---\n" + hpa("api", 2)},
+     {"apps/shop/api.yaml": ("apps/shop/api.yaml", 4), "apps/blog/api.yaml": ("apps/blog/api.yaml", 2)}),
+])
+def test_autoscaler_for_a_reused_name_is_the_nearest(make_repo, files, expected):
+    m = manifests(make_repo(files))
+    found = {w.path: m.autoscaler_for(w) for w in m.workloads}
+    assert {path: (a.path, a.min_replicas) for path, a in found.items()} == expected
+
+
 @pytest.mark.parametrize("selector, labels, matches", [
     ({"matchLabels": {"app": "web"}}, {"app": "web", "team": "x"}, True),
     ({"matchLabels": {"app": "web", "tier": "front"}}, {"app": "web"}, False),
@@ -184,6 +214,37 @@ def test_unparseable_manifests_are_kept_as_errors(make_repo, files, expected):
     errors = manifests(make_repo(files)).errors
     assert [(e.path, e.line) for e in errors] == [(p, l) for p, l, _ in expected]
     assert all(msg in e.message for e, (_, _, msg) in zip(errors, expected))
+
+
+def test_a_plain_equals_sign_is_a_string_not_an_error(make_repo):
+    """Vendored prometheus-operator CRDs list matcher operators as ``- =`` (YAML 1.1's value type)."""
+    crd = ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+           "metadata: {name: matchers.example.com}\nspec:\n  matchType:\n    enum:\n"
+           "    - '!='\n    - =\n    - =~\n")
+    m = manifests(make_repo({"deploy/app.yaml": deployment("app") + "---\n" + crd}))
+    assert (m.errors, [w.ref for w in m.workloads]) == ([], ["Deployment/app"])
+
+
+@pytest.mark.parametrize("text", [
+    deployment("app", labels=", tier: web") + "---\n" + hpa("app", 3, "shop"),
+    "base: &base {cpu: 100m, memory: 128Mi}\nlimits:\n  <<: *base\n  memory: 256Mi\nwhen: 2024-05-01\n",
+    "script: |\n  make test\n  make lint\nfolded: >-\n  one\n  two\nempty:\nlist: [a, {b: [1, 2]}]\n",
+    "---\n# only a comment\n---\nkind: List\nitems:\n  - kind: Service\n",
+])
+def test_libyaml_and_pure_python_readings_agree(text):
+    """The libyaml fast path gives the same documents and lines as PyYAML's pure-Python parser."""
+    from checks.formats import yamlfile
+
+    def shape(node):
+        if isinstance(node, yamlfile.YMap):
+            return (node.line, dict(node.key_lines), {k: shape(v) for k, v in node.items()})
+        if isinstance(node, yamlfile.YList):
+            return (node.line, list(node.item_lines), [shape(v) for v in node])
+        return node
+
+    fast = yamlfile.load_documents(text, "x.yaml")
+    pure = yamlfile._documents(yamlfile._Loader(text))
+    assert [shape(d) for d in fast] == [shape(d) for d in pure]
 
 
 # -- Helm -------------------------------------------------------------------------------------------

@@ -282,6 +282,73 @@ def test_problems(make_repo, files, problem):
     assert any(problem in p for p in slo.problems), slo.problems
 
 
+METRICSQL_EVENTS = """\
+      events:
+        error_query: 1 - histogram_share(0.3, sum(rate(http_request_duration_seconds_bucket{job="api"}[{{.window}}])) by (vmrange))
+        total_query: sum(rate(http_request_duration_seconds_count{job="api"}[{{.window}}]))"""
+VM_CHAIN = """\
+  chain:
+    - id: sloth.dev/contrib/validate_victoria_metrics/v1
+    - id: sloth.dev/core/sli_rules/v1
+    - id: sloth.dev/core/alert_rules/v1"""
+
+
+@pytest.mark.parametrize("text, valid", [
+    # Sloth's VictoriaMetrics validation plugin: the queries are MetricsQL, not held to PromQL
+    (sloth(sli=METRICSQL_EVENTS, alerting="    alerting:\n      name: ApiSlow").replace(
+        "slos:\n", "slo_plugins:\n  overridePrevious: true\n" + VM_CHAIN + "\nslos:\n"), True),
+    (sloth(sli=METRICSQL_EVENTS).replace("objective: 99.9\n", "objective: 99.9\n    plugins:\n"
+                                         + "".join(f"    {line}\n" for line in VM_CHAIN.splitlines())), True),
+    # without the plugin Sloth validates PromQL, and so do we
+    (sloth(sli=METRICSQL_EVENTS), False),
+])
+def test_sloth_metricsql_plugin(make_repo, text, valid):
+    slo = only_slo(make_repo, {"slos/api.yaml": text})
+    assert slo.valid is valid, slo.problems
+    if not valid:
+        assert slo.problems == ["error_query is not valid PromQL: unknown function with name 'histogram_share'"]
+
+
+OPENSLO_DYNATRACE = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: checkout-response
+spec:
+  service: checkout
+  indicator:
+    metadata:
+      name: {indicator}
+      displayName: Checkout {display}
+    spec:
+      thresholdMetric:
+        metricSource:
+          type: Dynatrace
+          spec:
+            metricSelector: builtin:service.response.time:filter(eq("dt.entity.service","SERVICE-1A2B"))
+  timeWindow:
+    - duration: 28d
+      isRolling: true
+  budgetingMethod: Occurrences
+  objectives:
+    - displayName: fast enough
+      op: lte
+      value: 300000
+      target: 0.95
+"""
+
+
+@pytest.mark.parametrize("indicator, display, kind", [
+    # a threshold SLI whose vendor query does not say "latency": its name does
+    ("checkout-latency", "response time", "latency"),
+    ("checkout-response", "request duration", "latency"),
+    ("checkout-queue-depth", "queue depth", "availability"),
+])
+def test_openslo_threshold_indicator_named_for_latency(make_repo, indicator, display, kind):
+    slo = only_slo(make_repo, {"openslo/checkout.yaml": OPENSLO_DYNATRACE.format(indicator=indicator, display=display)})
+    assert (slo.valid, slo.kind) == (True, kind), slo.problems
+
+
 def test_openslo_indicator_ref_resolves_across_files(make_repo, tmp_path):
     sli = ("apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: api-good-requests\nspec:\n  ratioMetric:\n"
            "    counter: true\n    good:\n      metricSource:\n        type: Prometheus\n        spec:\n"

@@ -84,3 +84,20 @@ def test_unreadable_locations(tmp_path) -> None:
         open_snapshot(str(tmp_path / "missing"))
     with pytest.raises(RepoError, match="not a git repository"):
         open_snapshot(str(tmp_path))
+
+
+def test_a_blob_missing_from_the_store_is_a_clear_error_for_that_file_only(make_repo) -> None:
+    repo = make_repo({"logo.png": b"\x89PNG" + b"x" * 100, "ok.md": "fine\n"})
+    blob = subprocess.run(["git", "rev-parse", "HEAD:logo.png"], cwd=repo.path, capture_output=True, text=True).stdout.strip()
+    subprocess.run(["git", "repack", "-adq"], cwd=repo.path, check=True)
+    for pack in (repo.path / ".git" / "objects" / "pack").glob("*"):  # unpack all but the one blob
+        pack.unlink() if pack.suffix in (".idx", ".rev") else None
+    for pack in list((repo.path / ".git" / "objects" / "pack").glob("*.pack")):
+        data = pack.read_bytes()
+        pack.unlink()
+        subprocess.run(["git", "unpack-objects", "-q"], cwd=repo.path, input=data, check=True)
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    snap = open_snapshot(str(repo.path))
+    assert snap.read_text("ok.md") == "fine\n"
+    with pytest.raises(FileReadError, match="missing from the git object store"):
+        snap.read_bytes("logo.png")

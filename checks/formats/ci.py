@@ -41,6 +41,8 @@ TEST_COMMAND = re.compile(
     r"|tox|nox|go\s+test|gotestsum|ginkgo"
     r"|(?:npm|pnpm|yarn|bun)" + _OPTS + r"\s+(?:run\s+)?test[\w:-]*|npm\s+(?:t|it|install-test)(?!\S)"
     r"|(?:npx\s+)?(?:jest|vitest|mocha|karma\s+start|playwright\s+test|cypress\s+run)"
+    r"|backstage-cli\s+(?:repo|package)\s+test|turbo(?:\s+run)?\s+test|lerna\s+run\s+test"
+    r"|nx\s+(?:(?:run-many|affected)\s+(?:-t|--targets?)(?:=|\s+))?test"
     r"|(?:\./)?mvnw?" + _OPTS + r"(?:\s+[\w:.-]+)*?\s+(?:test|verify|package|install|deploy|integration-test)(?![\w-])"
     r"|(?:\./)?gradlew?" + _OPTS + r"(?:\s+[\w:.-]+)*?\s+(?:[\w:-]*:)?(?:test|check|build|\w+Test)(?![\w-])"
     r"|cargo\s+(?:test|nextest)|dotnet\s+test|vstest|(?:bundle\s+exec\s+)?(?:rspec|rake\s+(?:test|spec))"

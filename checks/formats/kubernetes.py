@@ -119,9 +119,14 @@ class Manifests:
     unrendered_charts: list[Chart] = field(default_factory=list)
 
     def autoscaler_for(self, workload: Workload) -> Autoscaler | None:
-        return next((a for a in self.autoscalers
-                     if a.target_kind == workload.kind and a.target_name == workload.name
-                     and same_namespace(a.namespace, workload.namespace)), None)
+        """The autoscaler targeting the workload; when several could (apps in separate folders
+        reuse names), the one in its own namespace, then the one in its own folder."""
+        candidates = [a for a in self.autoscalers
+                      if a.target_kind == workload.kind and a.target_name == workload.name
+                      and same_namespace(a.namespace, workload.namespace)]
+        folder = posixpath.dirname(workload.path)
+        return min(candidates, default=None, key=lambda a: (
+            a.namespace != workload.namespace, posixpath.dirname(a.path) != folder))
 
     def pdbs_for(self, workload: Workload) -> list[DisruptionBudget]:
         return [p for p in self.pdbs if p.covers(workload)]

@@ -139,6 +139,7 @@ class _Indicator:
     parsed: list[Any] = field(default_factory=list)  # promql_parser expressions
     threshold: bool = False  # a threshold metric (OpenSLO thresholdMetric)
     latency: bool = False  # declared latency (Pyrra latency indicators)
+    names: tuple[str, ...] = ()  # the indicator's own name and display name (OpenSLO metadata)
 
     def add(self, key: str, query: Any, problems: list[str], dialect_promql: bool | None = True,
             window: bool = False) -> None:
@@ -161,7 +162,7 @@ class _Indicator:
     def kind(self) -> str:
         if self.latency or any(promql.is_latency_query(e) for e in self.parsed):
             return "latency"
-        if self.threshold and any(promql.DURATION_METRIC.search(q) for q in self.queries.values()):
+        if self.threshold and any(promql.DURATION_METRIC.search(q) for q in (*self.queries.values(), *self.names)):
             return "latency"
         return "availability"
 
@@ -169,10 +170,20 @@ class _Indicator:
 # -- Sloth ---------------------------------------------------------------------------------------
 SLOTH_KEYS = {
     "sloth": {"error": "error_query", "total": "total_query", "raw": "error_ratio_query",
-              "page": "page_alert", "ticket": "ticket_alert"},
+              "page": "page_alert", "ticket": "ticket_alert", "plugins": "slo_plugins"},
     "sloth-crd": {"error": "errorQuery", "total": "totalQuery", "raw": "errorRatioQuery",
-                  "page": "pageAlert", "ticket": "ticketAlert"},
+                  "page": "pageAlert", "ticket": "ticketAlert", "plugins": "sloPlugins"},
 }
+# A Sloth SLO plugin that validates its queries as VictoriaMetrics' MetricsQL instead of PromQL.
+METRICSQL_PLUGIN = re.compile(r"validate_victoria_metrics")
+
+
+def _sloth_dialect(spec: YMap, item: YMap, keys: dict[str, str]) -> bool | None:
+    """True (PromQL) unless the spec's or the SLO's plugin chain validates MetricsQL: then None,
+    parsed as PromQL where it can be (for the kind of SLO), never held to it."""
+    chains = (get(spec, keys["plugins"], "chain"), get(item, "plugins", "chain"))
+    ids = [str(get(p, "id", default="")) for chain in chains if isinstance(chain, list) for p in chain]
+    return None if any(METRICSQL_PLUGIN.search(i) for i in ids) else True
 
 
 def _sloth(path: str, spec: YMap, source: str) -> list[SLO]:
@@ -192,11 +203,12 @@ def _sloth(path: str, spec: YMap, source: str) -> list[SLO]:
         problems += [problem] if problem else []
         indicator = _Indicator()
         sli = item.get("sli") or {}
+        dialect = _sloth_dialect(spec, item, keys)
         if get(sli, "events") is not None:
-            indicator.add(keys["error"], get(sli, "events", keys["error"]), problems, window=True)
-            indicator.add(keys["total"], get(sli, "events", keys["total"]), problems, window=True)
+            for key in (keys["error"], keys["total"]):
+                indicator.add(key, get(sli, "events", key), problems, dialect, window=True)
         elif get(sli, "raw") is not None:
-            indicator.add(keys["raw"], get(sli, "raw", keys["raw"]), problems, window=True)
+            indicator.add(keys["raw"], get(sli, "raw", keys["raw"]), problems, dialect, window=True)
         elif get(sli, "plugin") is not None:
             indicator.queries["plugin"] = str(get(sli, "plugin", "id") or "")
             indicator.latency = "latency" in indicator.queries["plugin"]
@@ -332,8 +344,11 @@ def _metric_source(indicator: _Indicator, key: str, source: Any, problems: list[
     indicator.add(key, query, problems, dialect_promql=dialect)
 
 
-def _openslo_indicator_v1(sli_spec: Any, problems: list[str]) -> _Indicator:
-    indicator = _Indicator()
+def _openslo_indicator_v1(sli: Any, problems: list[str]) -> _Indicator:
+    """An OpenSLO v1 SLI (inline ``spec.indicator`` or a kind SLI document)."""
+    sli_spec = get(sli, "spec")
+    indicator = _Indicator(names=tuple(str(get(sli, "metadata", k)) for k in ("name", "displayName")
+                                       if get(sli, "metadata", k)))
     if get(sli_spec, "thresholdMetric") is not None:
         indicator.threshold = True
         _metric_source(indicator, "threshold", get(sli_spec, "thresholdMetric"), problems)
@@ -356,12 +371,12 @@ def _openslo(path: str, doc: YMap, slis: dict[str, YMap]) -> list[SLO]:
     problems: list[str] = []
     if version == "openslo/v1":
         if isinstance(spec.get("indicator"), dict):
-            indicator = _openslo_indicator_v1(get(spec, "indicator", "spec"), problems)
+            indicator = _openslo_indicator_v1(spec.get("indicator"), problems)
         elif spec.get("indicatorRef"):
             sli = slis.get(str(spec["indicatorRef"]))
             if sli is None:
                 problems.append(f"indicatorRef {spec['indicatorRef']!r} names no SLI in the repo")
-            indicator = _openslo_indicator_v1(get(sli, "spec"), problems) if sli else _Indicator()
+            indicator = _openslo_indicator_v1(sli, problems) if sli else _Indicator()
         else:
             indicator = _Indicator()
             problems.append("no indicator (spec.indicator or spec.indicatorRef)")
@@ -383,7 +398,7 @@ def _openslo(path: str, doc: YMap, slis: dict[str, YMap]) -> list[SLO]:
     found = []
     for index, objective in enumerate(objectives):
         objective = objective if isinstance(objective, YMap) else YMap()
-        own = _Indicator(dict(indicator.queries), list(indicator.parsed), indicator.threshold)
+        own = _Indicator(dict(indicator.queries), list(indicator.parsed), indicator.threshold, names=indicator.names)
         own_problems = list(problems)
         for part in ("good", "bad", "total"):
             if get(objective, "ratioMetrics", part) is not None:

@@ -26,6 +26,10 @@ def assert_result(result, status: str, summary: str, where: tuple | None = None)
     ("gradle :api:test", True), ("cargo nextest run", True), ("make test", True), ("make -C services/api check", True),
     ("dotnet test --no-build", True), ("bundle exec rspec", True), ("bazel test //...", True),
     ("./scripts/run-tests.sh", True), ("ci/integration_test.sh", True),
+    # JS monorepo runners: Backstage apps' CI runs `yarn backstage-cli repo test`
+    ("yarn backstage-cli repo test", True), ("backstage-cli package test --coverage", True),
+    ("npx turbo run test --filter=web", True), ("pnpm nx run-many -t test", True), ("npx nx affected --target=test", True),
+    ("yarn lerna run test", True), ("yarn backstage-cli repo lint", False), ("npx turbo run build", False),
     ("pip install pytest", False), ("npm ci", False), ("npm run lint", False), ("go build ./...", False),
     ("mvn -B package -DskipTests", False), ("./gradlew build -x test", False), ("make build", False),
     ("docker build -t acme/x .", False), ("./scripts/latest.sh", False), ("echo testing", False), ("toxiproxy-cli list", False),
