@@ -234,7 +234,8 @@ def db_upgrade(config_path: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--workers", type=int, default=None,
-              help="gunicorn worker processes (default portal.workers, else 1: rescan jobs live in a process).")
+              help="gunicorn worker processes (default portal.workers, else 2; rescan jobs are shared "
+                   "through the database).")
 @click.option("--threads", type=int, default=None, help="Threads per worker (default portal.threads, else 8).")
 @click.option("--debug", is_flag=True, help="Flask's development server with the debugger; never in production.")
 @config_option
@@ -258,7 +259,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, debug:
         _diag("prr: no PRR_SECRET_KEY set: form sessions end when the server restarts")
     _diag(f"prr: serving {config.path or 'the default config'} on http://{host}:{port}")
     _gunicorn(lambda: create_app(config), {
-        "bind": f"{host}:{port}", "workers": workers or settings.get("workers", 1),
+        "bind": f"{host}:{port}", "workers": workers or settings.get("workers", 2),
         "threads": threads or settings.get("threads", 8), "worker_class": "gthread",
         "accesslog": "-", "errorlog": "-", "timeout": 120, "graceful_timeout": 30,
         "control_socket_disable": True,  # no socket under $HOME; stop it with a signal

@@ -18,6 +18,8 @@ rescan             owner, approver, admin
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +28,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from app import notify, queries, schemas
@@ -34,7 +38,8 @@ from app.plugin import ConfigError
 from app.queries import ReadContext
 from app.repo import RepoError
 from app.storage.db import store_report
-from app.storage.models import AttestationRecord, AuditEntry, Scan, Service, SignOff, WaiverRecord
+from app.storage.models import (AttestationRecord, AuditEntry, Scan, ScanJobRecord, Service, SignOff,
+                                WaiverRecord)
 from app.web.auth import Identity
 
 log = logging.getLogger(__name__)
@@ -217,6 +222,10 @@ def sign_off(ctx: ReadContext, who: Identity, ref: str, decision: str, notes: st
 
 # --------------------------------------------------------------------------- rescans
 
+STALE_AFTER = timedelta(minutes=2)  # no heartbeat for this long: the process running the job is gone
+_JOBS_LOCK = threading.Lock()
+
+
 @dataclass
 class ScanJob:
     id: str
@@ -228,57 +237,142 @@ class ScanJob:
     error: str | None = None
     finished_at: str | None = None
 
+    @classmethod
+    def from_record(cls, record: ScanJobRecord) -> "ScanJob":
+        return cls(id=record.id, service=record.service_ref, requested_by=record.requested_by,
+                   requested_at=queries.iso(record.requested_at), state=record.state, scan_id=record.scan_id,
+                   error=record.error, finished_at=queries.iso(record.finished_at))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class ScanJobs:
-    """Rescans run in a small thread pool of the portal process; jobs are kept in memory."""
+    """Rescans, shared by all the portal's worker processes through the ``scan_job`` table.
 
-    def __init__(self, workers: int = 2):
+    Any process answers for any job, and a request for a service that has an unfinished job joins
+    it, whichever process runs it (the table's unique ``active_ref`` decides races). Each process
+    runs the jobs it accepted in a small thread pool and refreshes their heartbeat every
+    ``stale_after / 4``; a job whose heartbeat is older than ``stale_after`` was left by a process
+    that died: it is marked failed when next looked at, and a new request starts a fresh job.
+    """
+
+    def __init__(self, app: Flask, workers: int = 2, stale_after: timedelta = STALE_AFTER):
+        self._app, self._engine, self._stale_after = app, app.extensions["prr.db"], stale_after
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prr-rescan")
-        self._jobs: dict[str, ScanJob] = {}
+        self._held: set[str] = set()  # ids of the jobs this process runs
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat_until_stopped, name="prr-rescan-heartbeat",
+                                           daemon=True)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
     def get(self, job_id: str) -> ScanJob | None:
-        with self._lock:
-            return self._jobs.get(job_id)
+        """The job (from any process); an abandoned one is marked failed first."""
+        with Session(self._engine) as session:
+            record = session.get(ScanJobRecord, job_id)
+        if record is not None and record.active_ref is not None and self._abandon(record):
+            with Session(self._engine) as session:
+                record = session.get(ScanJobRecord, job_id)
+        return None if record is None else ScanJob.from_record(record)
 
-    def submit(self, app: Flask, ref: str, who: Identity, requested_at: datetime) -> tuple[ScanJob, bool]:
-        """Queue a rescan of ``ref``; an unfinished job for it is returned instead (created False)."""
-        with self._lock:
-            running = next((j for j in self._jobs.values() if j.service == ref and j.state in ("queued", "running")), None)
-            if running:
-                return running, False
-            job = ScanJob(id=uuid.uuid4().hex, service=ref, requested_by=who.user,
-                          requested_at=queries.iso(requested_at))
-            self._jobs[job.id] = job
-        self._pool.submit(self._run, app, job)
-        return job, True
+    def submit(self, ref: str, who: Identity, requested_at: datetime) -> tuple[ScanJob, bool]:
+        """Queue a rescan of ``ref``; its unfinished job (in any process) is returned instead
+        (created False)."""
+        for _attempt in range(3):
+            job_id = uuid.uuid4().hex
+            try:
+                with Session(self._engine) as session, session.begin():
+                    session.add(ScanJobRecord(id=job_id, service_ref=ref, active_ref=ref, state="queued",
+                                              requested_by=who.user, requested_at=requested_at,
+                                              worker=self.worker, heartbeat_at=queries.clock(self._app)))
+            except IntegrityError:  # the service has an unfinished job: join it unless it was abandoned
+                with Session(self._engine) as session:
+                    running = session.exec(select(ScanJobRecord).where(ScanJobRecord.active_ref == ref)).first()
+                if running is not None and not self._abandon(running):
+                    return ScanJob.from_record(running), False
+                continue
+            with self._lock:
+                self._held.add(job_id)
+                if not self._heartbeat.is_alive():
+                    self._heartbeat.start()
+            self._pool.submit(self._run, job_id, ref)
+            return self.get(job_id), True
+        raise Unavailable(f"could not queue a rescan of {ref}: other requests kept racing it; try again")
 
-    def _run(self, app: Flask, job: ScanJob) -> None:
-        job.state = "running"
+    def beat(self) -> None:
+        """Refresh the heartbeat of the jobs this process holds."""
+        with self._lock:
+            held = list(self._held)
+        if held:
+            with Session(self._engine) as session, session.begin():
+                session.exec(update(ScanJobRecord).where(ScanJobRecord.id.in_(held))
+                             .values(heartbeat_at=queries.clock(self._app)))
+
+    def _beat_until_stopped(self) -> None:
+        while not self._stopping.wait(self._stale_after.total_seconds() / 4):
+            try:
+                self.beat()
+            except SQLAlchemyError:  # a database hiccup; the next beat tries again
+                log.warning("could not refresh the rescan heartbeat", exc_info=True)
+
+    def _abandon(self, record: ScanJobRecord) -> bool:
+        """Mark an unfinished job failed when its heartbeat is stale; True when it is (now) over."""
+        now = queries.clock(self._app)
+        if queries.aware(record.heartbeat_at) > now - self._stale_after:
+            return False
+        with Session(self._engine) as session, session.begin():
+            session.exec(update(ScanJobRecord)
+                         .where(ScanJobRecord.id == record.id, ScanJobRecord.active_ref.is_not(None),
+                                ScanJobRecord.heartbeat_at <= now - self._stale_after)
+                         .values(state="failed", active_ref=None, finished_at=now,
+                                 error=f"abandoned: the portal process running it ({record.worker}) stopped "
+                                       f"answering at {queries.iso(record.heartbeat_at)}; request a new rescan"))
+        return True
+
+    def _run(self, job_id: str, ref: str) -> None:
         try:
-            ctx = queries.context(app)
-            job.scan_id = scan_and_store(ctx, _fleet_entry(ctx, job.service))["scan_id"]
-            job.state = "succeeded"
+            with Session(self._engine) as session, session.begin():
+                started = session.exec(update(ScanJobRecord)
+                                       .where(ScanJobRecord.id == job_id, ScanJobRecord.active_ref.is_not(None))
+                                       .values(state="running")).rowcount
+            if started:
+                self._finish(job_id, *self._scan(ref))
+        finally:
+            with self._lock:
+                self._held.discard(job_id)
+
+    def _scan(self, ref: str) -> tuple[str, int | None, str | None]:
+        """Scan and store ``ref``: (state, scan_id, error)."""
+        try:
+            ctx = queries.context(self._app)
+            return "succeeded", scan_and_store(ctx, _fleet_entry(ctx, ref))["scan_id"], None
         except (PortalError, RepoError, ConfigError) as exc:
-            job.state, job.error = "failed", str(exc)
+            return "failed", None, str(exc)
         except Exception as exc:  # the job reports it; the portal keeps serving
-            log.exception("rescan of %s failed", job.service)
-            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
-        job.finished_at = queries.iso(queries.clock(app))
+            log.exception("rescan of %s failed", ref)
+            return "failed", None, f"{type(exc).__name__}: {exc}"
+
+    def _finish(self, job_id: str, state: str, scan_id: int | None, error: str | None) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.exec(update(ScanJobRecord).where(ScanJobRecord.id == job_id)
+                         .values(state=state, scan_id=scan_id, error=error, active_ref=None,
+                                 finished_at=queries.clock(self._app)))
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
+        self._stopping.set()
+        if self._heartbeat.is_alive():
+            self._heartbeat.join()
 
 
 def jobs(app: Flask) -> ScanJobs:
     """The app's rescan jobs (created on first use; ``portal.rescan_workers``, default 2)."""
-    if "prr.jobs" not in app.extensions:
-        workers = int((app.config["PRR"].data.get("portal") or {}).get("rescan_workers", 2))
-        app.extensions["prr.jobs"] = ScanJobs(workers)
-    return app.extensions["prr.jobs"]
+    with _JOBS_LOCK:  # request threads may ask at the same time
+        if "prr.jobs" not in app.extensions:
+            workers = int((app.config["PRR"].data.get("portal") or {}).get("rescan_workers", 2))
+            app.extensions["prr.jobs"] = ScanJobs(app, workers)
+        return app.extensions["prr.jobs"]
 
 
 def request_rescan(app: Flask, ctx: ReadContext, who: Identity, ref: str) -> tuple[ScanJob, bool]:
@@ -290,7 +384,7 @@ def request_rescan(app: Flask, ctx: ReadContext, who: Identity, ref: str) -> tup
     if ctx.scorecard is None:
         raise Unavailable(f"the configured scorecard cannot be loaded: {ctx.scorecard_error}")
     _fleet_entry(ctx, ref)
-    job, created = jobs(app).submit(app, ref, who, ctx.now)
+    job, created = jobs(app).submit(ref, who, ctx.now)
     if created:
         with Session(ctx.engine) as session, session.begin():
             _audit(session, ctx, who, "scan.request", ref, {"job_id": job.id})

@@ -116,7 +116,7 @@ def stored_waivers(ctx: ReadContext, ref: str | None = None) -> dict[str, list[W
             query = query.where(WaiverRecord.service_ref == ref)
         for record in session.exec(query):
             waiver = Waiver(check=record.check_id, reason=record.reason, approver=record.approver,
-                            expires=_aware(record.expires_at), id=record.id)
+                            expires=aware(record.expires_at), id=record.id)
             if waiver.in_force(ctx.now):
                 found[record.service_ref].append(waiver)
     return found
@@ -132,7 +132,7 @@ def latest_attestations(engine: Engine, ref: str | None = None) -> dict[str, dic
         for record in session.exec(query):
             found[record.service_ref][record.check_id] = Attestation(
                 check=record.check_id, answer=record.answer, attested_by=record.attested_by,
-                expires=_aware(record.expires_at), evidence_url=record.evidence_url)
+                expires=aware(record.expires_at), evidence_url=record.evidence_url)
     return found
 
 
@@ -525,7 +525,7 @@ def waivers(ctx: ReadContext, *, ref: str | None = None, state: str = "all",
 def _waiver_item(ctx: ReadContext, id: int | None, ref: str, check_id: str, reason: str, approver: str,
                  created: datetime | None, expires: datetime, revoked: datetime | None,
                  revoked_by: str | None, source: str) -> dict[str, Any]:
-    expires = _aware(expires)
+    expires = aware(expires)
     state = "revoked" if revoked else "active" if expires > ctx.now else "expired"
     return {"id": id, "service": ref, "check": check_id, "reason": reason, "approver": approver,
             "created_at": iso(created), "expires_at": iso(expires), "revoked_at": iso(revoked),
@@ -555,7 +555,7 @@ def attestations(ctx: ReadContext, ref: str) -> list[dict[str, Any]]:
         seen: set[str] = set()
         items = []
         for r in records:
-            state = "superseded" if r.check_id in seen else "valid" if _aware(r.expires_at) > ctx.now else "expired"
+            state = "superseded" if r.check_id in seen else "valid" if aware(r.expires_at) > ctx.now else "expired"
             seen.add(r.check_id)
             items.append({"id": r.id, "service": r.service_ref, "check": r.check_id, "answer": r.answer,
                           "evidence_url": r.evidence_url, "attested_by": r.attested_by,
@@ -588,7 +588,7 @@ def audit_log(ctx: ReadContext, limit: int = 100, target: str | None = None) -> 
 
 # --------------------------------------------------------------------------- helpers
 
-def _aware(moment: datetime | None) -> datetime | None:
+def aware(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     if moment is None or moment.tzinfo is not None:
         return moment
@@ -596,4 +596,4 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else _aware(moment).isoformat().replace("+00:00", "Z")
+    return None if moment is None else aware(moment).isoformat().replace("+00:00", "Z")

@@ -9,6 +9,10 @@ from app.repo import RepoSnapshot, is_url
 from checks.formats.catalog import owner_of, try_catalog
 from checks.formats.tier import declared_tiers, normalise_tier
 
+# Catalog annotations saying where the repo is browsable, and their keys in the report.
+LOCATION_ANNOTATIONS = {"backstage.io/source-location": "source_location", "github.com/project-slug": "project_slug"}
+MAX_LOCATION_LENGTH = 2048
+
 
 @dataclass
 class ServiceInfo:
@@ -27,11 +31,18 @@ class ServiceInfo:
     declared_tier: str | None = None  # as written, when the scorecard does not know it
 
     def to_report(self) -> dict[str, Any]:
-        return {
+        """The §7 ``service`` object; the catalog's repo-location annotations are carried as written
+        (when declared) so the portal can link evidence to the repo's web UI."""
+        report = {
             "ref": self.ref, "name": self.name, "owner": self.owner, "tier": self.tier,
             "tier_declared": self.tier_declared, "tier_source": self.tier_source,
             "lifecycle": self.lifecycle,
         }
+        for annotation, key in LOCATION_ANNOTATIONS.items():
+            value = self.annotations.get(annotation)
+            if isinstance(value, str) and 0 < len(value.strip()) <= MAX_LOCATION_LENGTH:
+                report[key] = value.strip()
+        return report
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

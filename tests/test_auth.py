@@ -168,6 +168,37 @@ def test_closed_reads_need_an_identity_but_health_and_metrics_stay_open(make_por
     assert api.get("/healthz").status_code == 200 and api.get("/metrics").status_code == 200
 
 
+@pytest.mark.parametrize("url", ["/", "/services/component/default/ledger", "/services/component/default/ledger/review",
+                                 "/teams", "/checks/resilience.replicas", "/no-such-page?x=1"])
+def test_closed_reads_answer_a_signed_out_page_view_with_an_html_sign_in_page(make_portal, url):  # noqa: F811
+    built = make_portal({"auth": {"public_reads": False, "trusted_proxy": PROXY}})
+    client = built.app.test_client()
+    response = client.get(url)
+    assert response.status_code == 401 and response.mimetype == "text/html"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    html = response.get_data(as_text=True)
+    assert "<h1>Sign in required</h1>" in html
+    assert "checkout" not in html and "team-payments" not in html  # nothing of the fleet
+    assert f'href="{url}"' in html.replace("&amp;", "&")  # a way back once signed in
+    signed_in = client.get(url, headers={"X-Forwarded-User": "mallory"})
+    assert signed_in.status_code == (404 if "no-such" in url else 200) and signed_in.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("path, public_reads, mimetype", [
+    ("/services/component/default/ledger", True, "text/html"),
+    ("/services/component/default/ledger", False, "text/html"),
+    (ENTITY.format("ledger"), False, "application/problem+json"),
+    (ENTITY.format("ledger") + "/scans", True, "application/problem+json"),
+])
+def test_a_refused_token_gets_a_page_or_a_problem_by_where_it_was_sent(make_portal, path, public_reads, mimetype):  # noqa: F811
+    built = make_portal({"auth": {"public_reads": public_reads}})
+    method = "POST" if path.endswith("/scans") else "GET"
+    response = built.app.test_client().open(path, method=method,
+                                            headers={"Authorization": "Bearer prr_revoked-or-made-up"})
+    assert response.status_code == 401 and response.mimetype == mimetype
+    assert "unknown or revoked API token" in response.get_data(as_text=True)
+
+
 def test_api_writes_need_no_csrf_token_but_forms_do(portal):  # noqa: F811
     client = portal.app.test_client()
     form = client.post("/services/component/default/ledger/signoffs", data={"decision": "go"},

@@ -120,3 +120,22 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=64)
     target: str = Field(max_length=512)
     details: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ScanJobRecord(SQLModel, table=True):
+    """A rescan requested in the portal. Kept in the database so that every worker process sees
+    every job; ``active_ref`` holds the service ref while the job is queued or running (unique, so
+    a service has at most one unfinished job) and is cleared when it ends or is found abandoned."""
+
+    __tablename__ = "scan_job"
+    id: str = Field(primary_key=True, max_length=32)
+    service_ref: str = Field(index=True, max_length=255)
+    active_ref: Optional[str] = Field(default=None, index=True, unique=True, max_length=255)
+    state: str = Field(max_length=16)  # queued | running | succeeded | failed
+    requested_by: str = Field(max_length=255)
+    requested_at: datetime = _utc_column(nullable=False)
+    worker: str = Field(max_length=255)  # host:pid of the process running it
+    heartbeat_at: datetime = _utc_column(nullable=False)  # refreshed while that process holds the job
+    scan_id: Optional[int] = Field(default=None, foreign_key="scan.id")
+    error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    finished_at: Optional[datetime] = _utc_column(nullable=True)

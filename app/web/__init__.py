@@ -3,7 +3,8 @@
 Besides the blueprints it wires: the secret key (``$PRR_SECRET_KEY``, else ``portal.secret_key``,
 else one generated per process), CSRF protection for the HTML forms (the token-authenticated API
 is exempt; its writes must be JSON, which a cross-site form cannot send), problem+json errors
-under ``/api``, the ``auth.public_reads`` gate, ``/healthz`` and ``/metrics``.
+under ``/api`` (HTML error pages elsewhere), the ``auth.public_reads`` gate, ``/healthz`` and
+``/metrics``.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import os
 import secrets
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -74,8 +75,22 @@ def _reads_gate() -> Response | None:
     if request.endpoint in OPEN_ENDPOINTS or public_reads(current_app.config["PRR"]):
         return None
     if current_identity() is None:
-        return problem(401, "Unauthorized", "reading this portal needs an identity (API token or sign-in)")
+        if request.path.startswith(API_PREFIX):
+            return problem(401, "Unauthorized", "reading this portal needs an identity (API token or sign-in)")
+        return sign_in_page("This portal shows its scorecards to signed-in readers only.")
     return None
+
+
+def sign_in_page(reason: str) -> Response:
+    """The HTML 401 for a page view without (valid) credentials; the API answers problem+json."""
+    g.prr_identity = None  # what the page shows: nobody is signed in
+    body = render_template("pages/error.html", code=401, title="Sign in required", message=reason,
+                           hint="Sign in through your organisation's sign-in page (the auth proxy in front "
+                                "of the portal) and reload. Scripts use the JSON API with an API token.",
+                           retry=request.full_path.rstrip("?") if request.method == "GET" else None)
+    response = Response(body, 401, mimetype="text/html")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="prr"'
+    return response
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
@@ -95,6 +110,8 @@ def _error_handlers(app: Flask) -> None:
 
     @app.errorhandler(BadCredentials)
     def bad_credentials(exc: BadCredentials) -> Response:
+        if not request.path.startswith(API_PREFIX):
+            return sign_in_page(f"The credentials sent with this request were refused: {exc}.")
         return problem(401, "Unauthorized", str(exc))
 
     @app.errorhandler(PortalError)

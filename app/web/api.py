@@ -174,7 +174,7 @@ def rescan(kind: str, namespace: str, name: str) -> Response:
 def scan_job(job_id: str) -> Response:
     job = portal.jobs(current_app._get_current_object()).get(job_id)
     if job is None:
-        raise NotFound(f"no scan job {job_id} in this portal process")
+        raise NotFound(f"no scan job {job_id}")
     body = job.to_dict()
     body["links"] = {"scan": url_for("api.scan", scan_id=job.scan_id) if job.scan_id else None}
     return jsonify(body)

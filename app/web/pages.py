@@ -102,9 +102,10 @@ def _ref_parts(ref: str) -> dict[str, str]:
 
 
 def _source(report: dict[str, Any]) -> dict[str, Any]:
-    web = render.repo_web_url(report["source"]["repo"])
+    web = render.service_web_url(report["source"]["repo"], report["service"])
     commit = report["source"]["commit"]
-    return {"web_url": web, "commit": commit, "commit_url": render.commit_url(web, commit)}
+    return {"web_url": web, "commit": commit, "commit_url": render.commit_url(web, commit),
+            "from_catalog": web is not None and render.repo_web_url(report["source"]["repo"]) is None}
 
 
 # --------------------------------------------------------------------------- fleet overview
@@ -362,11 +363,8 @@ def check(check_id: str) -> str:
     view = queries.check_view(_ctx(), check_id)
     if view["check"] is None:
         abort(404, description=f"No installed check {check_id}.")
-    rows = {r["ref"]: r for r in _all_services(_ctx())}
     for item in view["failing"] + view["waived"]:
-        row = rows.get(item["ref"], {})
-        web = render.repo_web_url(row.get("repo"))
-        item.update(_ref_parts(item["ref"]), source={"web_url": web, "commit": row.get("commit", "")})
+        item.update(_ref_parts(item["ref"]), source=_source(queries.scan_scorecard(_ctx(), item["scan_id"])))
     return render_template("pages/check.html", nav="checks", view=view, info=view["check"])
 
 

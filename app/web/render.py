@@ -2,7 +2,9 @@
 
 Everything a scanned repo supplies is untrusted. Templates autoescape it; the only links built
 from it are http(s) URLs (:func:`safe_url`) and file links under the repo's own web URL, which is
-derived from the fleet entry's https/ssh git URL — never from the repo's content.
+derived from the fleet entry's https/ssh git URL, else from the catalog's
+``backstage.io/source-location`` or ``github.com/project-slug`` annotation — http(s) only, built
+from the parsed host and path, never a ``javascript:`` or other URL taken as written.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 _SCP_URL = re.compile(r"^[\w.-]+@(?P<host>[\w.-]+):(?P<path>[\w./~-]+?)(?:\.git)?/?$")
+_PROJECT_SLUG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _MD.validateLink = lambda url: _is_http(url) or url.startswith("#")  # type: ignore[method-assign]
 
@@ -59,6 +62,48 @@ def repo_web_url(location: str | None) -> str | None:
     web = parts.scheme if parts.scheme in ("http", "https") else "https"  # ssh: its web UI is https
     host = parts.hostname + (f":{parts.port}" if parts.port and parts.scheme != "ssh" else "")
     return f"{web}://{host}{path}"
+
+
+def source_location_url(value: Any) -> str | None:
+    """The repo's web URL from a Backstage ``backstage.io/source-location`` annotation
+    (``url:https://github.com/org/repo/tree/main/``): the http(s) URL with the branch-and-path tail
+    (``/tree/…``, ``/blob/…``, GitLab's ``/-/tree/…``, Bitbucket's ``/src/…``) cut off, so that
+    links can name the scanned commit instead. None for ``dir:`` locations and anything not http(s).
+    """
+    if not isinstance(value, str) or not value.strip().startswith("url:"):
+        return None
+    url = value.strip().removeprefix("url:").strip()
+    if not _is_http(url):
+        return None
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    for marker, keep in (("-", 0), ("tree", 2), ("blob", 2), ("src", 2)):
+        if marker in segments[keep:]:
+            segments = segments[:segments.index(marker, keep)]
+            break
+    if segments:
+        segments[-1] = segments[-1].removesuffix(".git")
+    if not [s for s in segments if s] or any(s in (".", "..") for s in segments):
+        return None
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")  # never the userinfo
+    return f"{parts.scheme.lower()}://{host}/" + "/".join(quote(s, safe="@+~%") for s in segments)
+
+
+def project_slug_url(value: Any) -> str | None:
+    """``github.com/project-slug: org/repo`` -> ``https://github.com/org/repo``; None unless a valid slug."""
+    if not isinstance(value, str) or not _PROJECT_SLUG.fullmatch(value.strip()):
+        return None
+    owner, repo = value.strip().split("/")
+    repo = repo.removesuffix(".git")
+    return None if repo in ("", ".", "..") else f"https://github.com/{owner}/{repo}"
+
+
+def service_web_url(location: str | None, service: dict[str, Any] | None) -> str | None:
+    """Where the scanned repo is browsable: from the fleet entry's git URL, else the service's
+    catalog ``source_location``, else its ``project_slug`` (as carried in the §7 report)."""
+    service = service or {}
+    return (repo_web_url(location) or source_location_url(service.get("source_location"))
+            or project_slug_url(service.get("project_slug")))
 
 
 def file_url(web_url: str | None, commit: str, path: str, line: int | None = None) -> str | None:
