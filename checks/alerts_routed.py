@@ -37,7 +37,11 @@ receivers:
     "carries `pager: pagerduty`) is routed by Alertmanager to a receiver that pages: one with "
     "`pagerduty_configs`, `opsgenie_configs`, `victorops_configs` or `incidentio_configs`. Routing "
     "is simulated with Alertmanager's semantics on the repo's Alertmanager config, or else the "
-    "central one named in the portal config (`routing.alertmanager_config`). The alert's labels are "
+    "central one named in the portal config (`routing.alertmanager_config`). A prometheus-operator "
+    "`AlertmanagerConfig` resource counts as the operator merges it into the global config (the "
+    "central one, when the repo has no other): its route first, with `continue: true` and a "
+    "`namespace` matcher, which is taken to hold when the rule sets no `namespace` label (that "
+    "label comes from the alert's series). The alert's labels are "
     "its rule's static labels, `alertname` and the portal's `routing.extra_labels`; labels that "
     "come from the series are not known here (`live.alerts-routed` checks the live routing).",
     remediation="Add a route that sends the paging alerts to a PagerDuty / Opsgenie receiver, in "
@@ -45,7 +49,8 @@ receivers:
     "wins, so put it before any sibling route that would catch the same alerts (or give that "
     f"sibling `continue: true`):\n\n```yaml\n{EXAMPLE}\n```\n\nSee {DOCS}.",
     docs_url=DOCS,
-    reads=("Alertmanager config files (top-level `route` and `receivers`)",
+    reads=("Alertmanager config files (top-level `route` and `receivers`), a Secret's `alertmanager.yaml` "
+           "(`stringData` or base64 `data`), kube-prometheus-stack values, `AlertmanagerConfig` resources",
            "Prometheus rule files, PrometheusRule resources, Sloth and Pyrra specs",
            "portal config `routing.alertmanager_config`, `routing.extra_labels`"),
 )
@@ -57,8 +62,8 @@ def check(ctx: CheckContext) -> Result:
                        [Evidence(path=e.path, line=e.line, value=e.message) for e in config_errors])
     if not configs:
         return not_applicable("no Alertmanager config in the repo (a file with `route` and "
-                              "`receivers`) and none named in the portal config "
-                              "(routing.alertmanager_config)")
+                              "`receivers`, a Secret's alertmanager.yaml, an AlertmanagerConfig "
+                              "resource) and none named in the portal config (routing.alertmanager_config)")
     alerts, rule_errors = load_alert_rules(ctx.repo)
     severities = ctx.settings.get("paging_severities") or DEFAULT_PAGING_SEVERITIES
     paging = [a for a in alerts if is_paging(a, severities)]
@@ -69,6 +74,7 @@ def check(ctx: CheckContext) -> Result:
     routed: list[Evidence] = []
     routes: dict[tuple[str, int | None], Evidence] = {}  # the routes that page them, once each
     unrouted: list[AlertRule] = []
+    namespace_assumed: set[str] = set()  # resources whose namespace matcher a routed alert could not test
     swallowed: list[Evidence] = []  # each unrouted alert, then the routes that took it
     for alert in paging:
         labels = {**extra, **alert.labels, "alertname": alert.name}
@@ -79,6 +85,8 @@ def check(ctx: CheckContext) -> Result:
             swallowed += _swallowed(alert, labels, outcomes)
             continue
         config, match = pager
+        if config.namespace and "namespace" not in labels:
+            namespace_assumed.add(config.namespace)
         integrations = ", ".join(config.receivers[match.receiver].paging_integrations)
         routed.append(Evidence(path=alert.path, line=alert.line,
                                value=f"{alert.name} → {match.receiver} ({integrations}) via "
@@ -97,18 +105,23 @@ def check(ctx: CheckContext) -> Result:
     if not paging:
         return not_applicable(f"no paging alerts (severity in {', '.join(severities)}, or "
                               f"pager: pagerduty) among the repo's {len(alerts)} alert(s)", **details)
-    return passed(f"all {len(paging)} paging alert(s) reach a paging receiver",
+    caveat = (f" (through AlertmanagerConfig routes whose namespace matcher is taken to hold: the "
+              f"alerts must carry namespace={'|'.join(sorted(namespace_assumed))} from their series)"
+              if namespace_assumed else "")
+    return passed(f"all {len(paging)} paging alert(s) reach a paging receiver{caveat}",
                   routed + list(routes.values()), **details)
 
 
 def _alertmanager_configs(ctx: CheckContext, central: str | None
                           ) -> tuple[list[AlertmanagerConfig], list[FormatError]]:
-    """The repo's own Alertmanager configs; when it has none, the portal's central one."""
+    """The repo's own Alertmanager configs; the portal's central one when the repo has none, or
+    only AlertmanagerConfig resources (which the operator merges into the global config)."""
     found = find_alertmanager_configs(ctx.repo)
-    if found.configs or found.errors or not central:
+    if found.errors or not central or any(c.resource is None for c in found.configs):
         return found.configs, list(found.errors.values())
     try:
-        return [load_alertmanager_config(Path(central).read_text(encoding="utf-8"), central)], []
+        central_config = load_alertmanager_config(Path(central).read_text(encoding="utf-8"), central)
+        return found.configs + [central_config], []
     except (OSError, UnicodeDecodeError) as exc:
         return [], [FormatError(central, None, f"cannot read the central Alertmanager config: {exc}")]
     except FormatError as exc:
@@ -122,6 +135,11 @@ def _swallowed(alert: AlertRule, labels: dict[str, str],
     shown = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     evidence = [Evidence(path=alert.path, line=alert.line, value=f"{alert.name} {{{shown}}}")]
     for config, matches in outcomes:
+        if config.resource and not matches:
+            top = config.route.routes[0]
+            evidence.append(Evidence(path=config.path, line=top.line,
+                                     value=f"{alert.name} is not matched by {config.resource}'s "
+                                     f"{top.path} ({', '.join(map(str, top.matchers)) or 'no matchers'})"))
         for match in matches:
             taken_by = f"{match.route} ({', '.join(match.matchers)})" if match.matchers else match.route
             evidence.append(Evidence(path=config.path, line=match.line,

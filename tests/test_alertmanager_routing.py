@@ -6,6 +6,7 @@ drift from Alertmanager's behaviour. Without amtool the oracle tests skip, unles
 """
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.formats.alertmanager import go_regex, load_alertmanager_config, parse_matchers
+from app.repo import open_snapshot
+from checks.formats.alertmanager import find_alertmanager_configs, go_regex, load_alertmanager_config, parse_matchers
 from checks.formats.yamlfile import FormatError
 
 CONFIGS = Path(__file__).parent / "fixtures" / "alertmanager"
@@ -273,3 +275,244 @@ def test_amtool_refuses_regex(pattern, tmp_path):
 def test_unicode_classes_are_refused_not_guessed():
     with pytest.raises(re.error, match="not supported"):
         go_regex(r"\pL+")
+
+
+# -- a Secret's base64 data --------------------------------------------------------------------
+def _found(make_repo, files: dict[str, str]):
+    return find_alertmanager_configs(open_snapshot(str(make_repo(files).path)))
+
+
+def _secret(data: dict[str, str] | None = None, string_data: dict[str, str] | None = None) -> str:
+    """A Secret as `kubectl create secret generic --dry-run=client -o yaml` writes it (line 7: the first key)."""
+    text = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: alertmanager-main\n  namespace: monitoring\ntype: Opaque\n"
+    if data:
+        text += "data:\n" + "".join(f"  {k}: {v}\n" for k, v in data.items())
+    if string_data:
+        text += "stringData:\n" + "".join(
+            f"  {k}: |\n" + "".join(f"    {line}\n" for line in v.splitlines()) for k, v in string_data.items())
+    return text
+
+
+def _b64(text: str | bytes) -> str:
+    return base64.b64encode(text.encode() if isinstance(text, str) else text).decode()
+
+
+@pytest.mark.parametrize("key", ["alertmanager.yaml", "alertmanager.yml"])
+@pytest.mark.parametrize("config,labels,receivers", ROUTING_CASES[:12], ids=map(_case_id, ROUTING_CASES[:12]))
+def test_base64_secret_routes_like_the_plain_file(key, config, labels, receivers, make_repo):
+    secret = _secret({key: _b64((CONFIGS / f"{config}.yml").read_text())})
+    found = _found(make_repo, {"deploy/alertmanager-secret.yaml": secret})
+    assert not found.errors
+    [secret] = found.configs
+    assert [m.receiver for m in secret.route_alert(labels)] == receivers
+
+
+def test_base64_secret_findings_point_at_the_data_key(make_repo):
+    secret = _secret({"alertmanager.yaml": _b64((CONFIGS / "nested.yml").read_text())})
+    found = _found(make_repo, {"alertmanager-secret.yaml": secret})
+    [match] = found.configs[0].route_alert({"severity": "warning", "service": "api-gateway"})
+    assert (match.receiver, match.line) == ("slack-api", 8)  # the key line: decoded lines do not map to the file
+    assert match.route == "route.routes[2].routes[0] (line 32 of the base64-decoded data.alertmanager.yaml)"
+    assert {r.line for r in found.configs[0].receivers.values()} == {8}
+
+
+def test_string_data_wins_over_data_as_the_api_server_merges_them(make_repo):
+    pages = "route:\n  receiver: pd\nreceivers:\n  - name: pd\n    pagerduty_configs: [{routing_key: abc}]\n"
+    chat = "route:\n  receiver: chat\nreceivers:\n  - name: chat\n    slack_configs: [{channel: '#x'}]\n"
+    found = _found(make_repo, {"secret.yaml": _secret({"alertmanager.yaml": _b64(chat)}, {"alertmanager.yaml": pages})})
+    assert [m.receiver for c in found.configs for m in c.route_alert({})] == ["pd"]
+
+
+BROKEN_SECRETS = [
+    # id, data value, message, line (the data key's, after tls.crt)
+    ("not base64", "cm91dGU6!!!", "data.alertmanager.yaml is not valid base64", 9),
+    ("not padded", _b64("route:\n  receiver: xy\n").rstrip("="), "not valid base64", 9),
+    ("not UTF-8", _b64(b"route:\n  receiver: \xff\xfe\n"), "does not decode to UTF-8 text", 9),
+    ("bad YAML inside", _b64("route:\n  receiver: default\n   routes: []\n" + RECEIVERS),
+     "(line 3 of the base64-decoded data.alertmanager.yaml)", 9),
+    ("bad matcher inside", _b64(ROOT + "      matchers: ['1team=db']\n" + RECEIVERS),
+     "bad matcher format: 1team=db (line 5 of the base64-decoded data.alertmanager.yaml)", 9),
+    ("undefined receiver inside", _b64("route:\n  receiver: nope\n" + RECEIVERS), 'undefined receiver "nope"', 9),
+]
+
+
+@pytest.mark.parametrize("what,value,message,line", BROKEN_SECRETS, ids=[c[0] for c in BROKEN_SECRETS])
+def test_broken_base64_secret_is_an_error_at_the_data_key(what, value, message, line, make_repo):
+    secret = _secret({"tls.crt": _b64("not a config"), "alertmanager.yaml": value})
+    found = _found(make_repo, {"deploy/secret.yaml": secret})
+    assert not found.configs
+    error = found.errors["deploy/secret.yaml"]
+    assert message in error.message
+    assert (error.path, error.line) == ("deploy/secret.yaml", line)
+
+
+def test_line_breaks_in_base64_are_skipped_as_go_does(make_repo):
+    blob = _b64((CONFIGS / "inherit.yml").read_text())
+    folded = "|\n" + "".join(f"    {blob[i:i + 76]}\n" for i in range(0, len(blob), 76))  # base64 -w 76
+    found = _found(make_repo, {"secret.yaml": _secret({"alertmanager.yaml": folded})})
+    assert not found.errors and found.configs[0].route_alert({"cluster": "staging"})[0].receiver == "ops-default"
+
+
+# -- prometheus-operator AlertmanagerConfig ----------------------------------------------------
+OPERATOR = CONFIGS / "operator"
+# (resource, labels, receivers through the resource's routes). [] means the resource's route did
+# not match: the global config's routes decide (the oracle's root receiver, global-default).
+OPERATOR_CASES = [
+    ("checkout-routing", {"namespace": "payments", "team": "payments", "severity": "critical", "service": "checkout",
+                          "env": "production"},
+     ["payments/checkout-routing/payments-pagerduty", "payments/checkout-routing/payments-opsgenie"]),
+    ("checkout-routing", {"namespace": "payments", "team": "payments", "severity": "page", "env": "staging"},
+     ["payments/checkout-routing/payments-pagerduty"]),
+    ("checkout-routing", {"namespace": "payments", "team": "payments", "severity": "warning"},
+     ["payments/checkout-routing/payments-slack"]),
+    ("checkout-routing", {"namespace": "payments", "team": "payments", "severity": "noncritical"},  # regex: anchored
+     ["payments/checkout-routing/payments-slack"]),
+    ("checkout-routing", {"namespace": "payments", "team": "payments", "alertname": "Watchdog", "severity": "none"},
+     ["payments/checkout-routing/blackhole"]),
+    ("checkout-routing", {"namespace": "payments-staging", "team": "payments", "severity": "critical"}, []),
+    ("checkout-routing", {"namespace": "payments", "team": "search", "severity": "critical"}, []),
+    ("search-alerts", {"namespace": "search", "severity": "critical", "env": "production"},
+     ["search/search-alerts/search-victorops"]),
+    ("search-alerts", {"namespace": "search", "severity": "critical", "env": "prod-dev"},  # !~ is anchored too
+     ["search/search-alerts/search-victorops"]),
+    ("search-alerts", {"namespace": "search", "severity": "critical", "env": "staging"},
+     ["search/search-alerts/search-email"]),
+    ("search-alerts", {"namespace": "search", "severity": "page", "alertname": "IndexLagHigh"},  # absent env !~
+     ["search/search-alerts/search-indexer-hook"]),
+    ("search-alerts", {"namespace": "search", "severity": "warning"}, ["search/search-alerts/search-teams"]),
+    ("search-alerts", {"namespace": "payments", "severity": "critical"}, []),
+]
+
+
+@pytest.fixture
+def operator_config(make_repo):
+    """The model of one resource of tests/fixtures/alertmanager/operator/, found in a repo."""
+    def load(name: str):
+        found = _found(make_repo, {f"deploy/{name}.yaml": (OPERATOR / f"{name}.yaml").read_text()})
+        assert not found.errors, found.errors
+        [config] = found.configs
+        return config
+    return load
+
+
+@pytest.mark.parametrize("resource,labels,receivers", OPERATOR_CASES, ids=map(_case_id, OPERATOR_CASES))
+def test_simulator_routes_an_alertmanagerconfig_like_the_table(resource, labels, receivers, operator_config):
+    assert [m.receiver for m in operator_config(resource).route_alert(labels)] == receivers
+
+
+@pytest.mark.parametrize("resource,labels,receivers", OPERATOR_CASES, ids=map(_case_id, OPERATOR_CASES))
+def test_amtool_agrees_on_the_config_the_operator_generates(resource, labels, receivers):
+    result = _amtool_routes(OPERATOR / f"{resource}.generated.yml", labels)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split(",") == (receivers or ["global-default"])
+
+
+def test_alertmanagerconfig_is_modelled_as_the_operator_merges_it(operator_config):
+    config = operator_config("checkout-routing")
+    assert config.resource == "AlertmanagerConfig payments/checkout-routing"
+    [top] = config.route.routes
+    assert (top.path, top.line, top.continue_) == ("spec.route", 11, True)  # continue forced on the top route
+    assert [str(m) for m in top.matchers] == ['team="payments"', 'namespace="payments"']
+    assert [str(m) for r in top.routes for m in r.matchers][:1] == ['severity=~"critical|page"']  # regex: true
+    assert {name: r.paging_integrations for name, r in config.receivers.items()} == {
+        "payments/checkout-routing/payments-slack": (),
+        "payments/checkout-routing/payments-pagerduty": ("pagerdutyConfigs",),
+        "payments/checkout-routing/payments-opsgenie": ("opsgenieConfigs",),
+        "payments/checkout-routing/blackhole": ()}
+    assert operator_config("search-alerts").receivers["search/search-alerts/search-victorops"].pages
+
+
+def test_namespace_matcher_holds_when_the_alert_has_no_namespace_label(operator_config):
+    """An alert's namespace label comes from its series, which a repo scan cannot see."""
+    config = operator_config("checkout-routing")
+    labels = {"team": "payments", "severity": "critical"}
+    assert [m.receiver for m in config.route_alert(labels)] == ["payments/checkout-routing/payments-pagerduty"]
+    assert config.route_alert({**labels, "namespace": ""}) == []  # a label that is there is tested
+
+
+AMC = """\
+apiVersion: monitoring.coreos.com/v1alpha1
+kind: AlertmanagerConfig
+metadata:
+  name: checkout
+spec:
+  route:
+    receiver: pd
+    routes:
+      - receiver: chat
+        matchers:
+          - name: severity
+            value: warning
+  receivers:
+    - name: pd
+      pagerdutyConfigs:
+        - routingKey: {name: pd, key: key}
+    - name: chat
+"""
+NAMESPACED = AMC.replace("  name: checkout\n", "  name: checkout\n  namespace: payments\n")
+KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: payments\nresources:\n"
+
+
+@pytest.mark.parametrize("files,namespace,receiver,top_matchers", [
+    ({"deploy/amc.yaml": NAMESPACED}, "payments", "payments/checkout/pd", ['namespace="payments"']),
+    ({"deploy/amc.yaml": AMC, "deploy/kustomization.yaml": KUSTOMIZATION + "  - amc.yaml\n"},
+     "payments", "payments/checkout/pd", ['namespace="payments"']),
+    ({"deploy/amc.yaml": NAMESPACED.replace("namespace: payments", "namespace: default"),
+      "deploy/kustomization.yaml": KUSTOMIZATION + "  - amc.yaml\n"},  # kustomize sets it over the resource's
+     "payments", "payments/checkout/pd", ['namespace="payments"']),
+    ({"deploy/amc.yaml": AMC, "deploy/kustomization.yaml": KUSTOMIZATION + "  - other.yaml\n"},
+     None, "<namespace>/checkout/pd", []),
+    ({"deploy/amc.yaml": AMC}, None, "<namespace>/checkout/pd", []),  # kubectl -n, an Argo CD app: no matcher
+], ids=["metadata", "kustomization", "kustomization-over-metadata", "kustomization-without-it", "unknown"])
+def test_alertmanagerconfig_namespace(files, namespace, receiver, top_matchers, make_repo):
+    [config] = _found(make_repo, files).configs
+    assert config.namespace == namespace
+    assert config.route.routes[0].receiver == receiver
+    assert [str(m) for m in config.route.routes[0].matchers] == top_matchers
+
+
+INVALID_OPERATOR_CASES = [
+    # what, change to AMC, message, line
+    ("top route without receiver", ("    receiver: pd\n    routes:", "    routes:"),
+     "root route must define a receiver", 7),
+    ("unknown receiver", ("      - receiver: chat", "      - receiver: slack"), 'receiver "slack" not found', 9),
+    ("alertmanager-style matchers", ("          - name: severity\n            value: warning",
+                                     "          - severity=\"warning\""), "a matcher is a mapping", 11),
+    ("snake_case field", ("        matchers:", "        group_by: [alertname]\n        matchers:"),
+     'unknown field "group_by"', 10),
+    ("alertmanager match map", ("        matchers:\n          - name: severity\n            value: warning",
+                                "        match:\n          severity: warning"), 'unknown field "match"', 10),
+    ("bad matchType", ("            value: warning", "            value: warning\n            matchType: \"==\""),
+     "invalid 'matchType'", 13),
+    ("bad regex", ("            value: warning", "            value: warn(\n            regex: true"),
+     "error parsing regexp", 12),
+    ("duplicate receiver", ("    - name: chat", "    - name: pd"), '"pd" receiver is not unique', 17),
+    ("no name", ("  name: checkout\n", ""), "needs `metadata.name`", 3),
+    ("matcher without name", ("          - name: severity\n", "          - "), "invalid label name", 11),
+]
+
+
+@pytest.mark.parametrize("what,change,message,line", INVALID_OPERATOR_CASES, ids=[c[0] for c in INVALID_OPERATOR_CASES])
+def test_operator_refuses_what_the_simulator_refuses(what, change, message, line, make_repo):
+    text = AMC.replace(*change)
+    assert text != AMC
+    found = _found(make_repo, {"deploy/amc.yaml": text})
+    assert not found.configs
+    error = found.errors["deploy/amc.yaml"]
+    assert message in error.message
+    assert error.line == line
+
+
+def test_broken_alertmanagerconfig_yaml_is_an_error(make_repo):
+    found = _found(make_repo, {"deploy/amc.yaml": AMC.replace("    routes:", "   routes:")})
+    assert found.errors["deploy/amc.yaml"].line == 8
+
+
+@pytest.mark.parametrize("text", [
+    AMC.replace("spec:\n  route:\n    receiver: pd\n    routes:\n      - receiver: chat\n        matchers:\n"
+                "          - name: severity\n            value: warning\n", "spec:\n"),  # receivers only
+    AMC.replace("monitoring.coreos.com/v1alpha1", "example.com/v1"),  # someone else's kind
+])
+def test_what_routes_nothing_is_no_config(text, make_repo):
+    found = _found(make_repo, {"deploy/amc.yaml": text})
+    assert (found.configs, found.errors) == ([], {})

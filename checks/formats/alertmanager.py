@@ -5,10 +5,20 @@ first matching child wins unless it has ``continue: true``; a node none of whose
 delivers to its own receiver (inherited from its parent when unset). Matchers come from the old
 ``match`` / ``match_re`` maps and from ``matchers`` strings parsed like ``labels.ParseMatchers``;
 regexes are Go RE2, fully anchored. An absent label matches as the empty string.
+
+Besides plain config files, the configs that Kubernetes installs keep are read: a Secret's
+``stringData`` / base64 ``data`` key ``alertmanager.yaml``, kube-prometheus-stack Helm values, and
+the prometheus-operator ``AlertmanagerConfig`` resource, modelled as the operator merges it into
+the global config (``pkg/alertmanager/amcfg.go``): its route becomes a child of the global root,
+ahead of the global routes, with ``continue: true`` forced and a ``namespace="<its namespace>"``
+matcher added; its receivers are renamed ``<namespace>/<name>/<receiver>``.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import posixpath
 import re
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,17 +27,26 @@ from typing import Any, Callable
 import yaml
 
 from app.repo import RepoSnapshot
-from checks.formats.files import all_yaml
+from checks.formats.files import all_yaml, first_existing, read_yaml
 from checks.formats.slo import broken_files_like
 from checks.formats.yamlfile import FormatError, YMap, get, load_documents
 
 PAGING_INTEGRATIONS = ("pagerduty_configs", "opsgenie_configs", "victorops_configs", "incidentio_configs")
+OPERATOR_PAGING_INTEGRATIONS = ("pagerdutyConfigs", "opsgenieConfigs", "victoropsConfigs")  # CRD spelling
+OPERATOR_API_VERSIONS = ("monitoring.coreos.com/v1alpha1", "monitoring.coreos.com/v1beta1")
+# The fields of an AlertmanagerConfig route; the operator refuses others (and kubectl's strict
+# validation too), so a snake_case `group_by` or an Alertmanager-style `match` is an error.
+_OPERATOR_ROUTE_FIELDS = frozenset({"receiver", "groupBy", "groupWait", "groupInterval", "repeatInterval", "matchers",
+                                    "continue", "routes", "muteTimeIntervals", "activeTimeIntervals"})
+_MATCH_TYPES = ("=", "!=", "=~", "!~")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")  # model.LabelNameRE, for match / match_re / group_by
 # labels.ParseMatcher: the name may hold colons; Go's \s is ASCII.
-_MATCHER = re.compile(r"[\t\n\f\r ]*([a-zA-Z_:][a-zA-Z0-9_:]*)[\t\n\f\r ]*(=~|=|!=|!~)"
+MATCHER_LABEL_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_MATCHER = re.compile(rf"[\t\n\f\r ]*({MATCHER_LABEL_NAME.pattern})[\t\n\f\r ]*(=~|=|!=|!~)"
                       r"[\t\n\f\r ]*(.*?)[\t\n\f\r ]*", re.S)
 # A YAML file that does not parse is taken for an Alertmanager config when it has these keys.
-MARKERS = re.compile(r"^(route|receivers):[ \t]*(#.*)?$|^\s+alertmanager\.ya?ml:", re.M)
+MARKERS = re.compile(r"^(route|receivers):[ \t]*(#.*)?$|^\s+alertmanager\.ya?ml:"
+                     r"|^kind:[ \t]*AlertmanagerConfig\b", re.M)
 _GO_BOOLS = {"y": True, "Y": True, "n": False, "N": False}  # YAML 1.1 booleans PyYAML reads as text
 
 
@@ -175,13 +194,18 @@ class Matcher:
     op: str  # "=", "!=", "=~", "!~"
     value: str
     regex: re.Pattern[str] | None = field(default=None, compare=False)
+    # Holds when the label is absent: for the operator's namespace matcher, as an alert's
+    # namespace label comes from its series, which a scan of the repo does not see.
+    absent_matches: bool = field(default=False, compare=False)
 
     @classmethod
-    def make(cls, name: str, op: str, value: str) -> "Matcher":
+    def make(cls, name: str, op: str, value: str, absent_matches: bool = False) -> "Matcher":
         """labels.NewMatcher: regex values compile anchored (raises ``re.error``)."""
-        return cls(name, op, value, go_regex(value) if "~" in op else None)
+        return cls(name, op, value, go_regex(value) if "~" in op else None, absent_matches)
 
     def matches(self, labels: dict[str, str]) -> bool:
+        if self.absent_matches and self.name not in labels:
+            return True
         value = labels.get(self.name, "")  # an absent label is the empty string
         if self.regex is not None:
             return bool(self.regex.fullmatch(value)) == (self.op == "=~")
@@ -298,38 +322,78 @@ class AlertmanagerConfig:
     path: str
     route: Route
     receivers: dict[str, Receiver]
+    # An AlertmanagerConfig resource ("AlertmanagerConfig payments/checkout"): ``route`` stands for
+    # the global config's root, which is not in the repo, with the resource's route as its child.
+    resource: str | None = None
+    namespace: str | None = None  # the resource's namespace, when the repo says it
 
     def route_alert(self, labels: dict[str, str]) -> list[RouteMatch]:
-        """Where an alert goes, in Alertmanager's order (a receiver may repeat, as in amtool)."""
+        """Where an alert goes, in Alertmanager's order (a receiver may repeat, as in amtool).
+        For a resource, only where its own routes take it (empty when its route does not match:
+        the global config decides)."""
         return [
             RouteMatch(r.receiver, self.receivers[r.receiver].pages, r.path, r.line,
                        tuple(str(m) for m in r.matchers))
             for r in self.route.match(labels)
+            if not (self.resource and r is self.route)
         ]
 
 
 # -- loading -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Place:
+    """Where a config's own lines sit in its file: shifted by ``offset`` (text embedded in a
+    file, as a Secret's ``stringData`` block), or, for a base64 ``blob`` (a Secret's ``data``
+    key), all at the key's line, since decoded lines do not map to the file."""
+    offset: int = 0
+    blob: str = ""  # "data.alertmanager.yaml"
+    blob_line: int | None = None
+
+    def line(self, line: int | None) -> int | None:
+        return self.blob_line if self.blob else line and line + self.offset
+
+    def note(self, line: int | None) -> str:
+        """Said after a route or an error inside a blob: where in the decoded text."""
+        return f" (line {line} of the base64-decoded {self.blob})" if self.blob and line else ""
+
+
 def load_alertmanager_config(text: str, path: str, line_offset: int = 0) -> AlertmanagerConfig:
     """Parse an Alertmanager config file. Raises FormatError (bad YAML, bad matcher, undefined
     receiver, what Alertmanager itself refuses at load)."""
+    return _load(text, path, _Place(offset=line_offset))
+
+
+def _load(text: str, path: str, place: _Place) -> AlertmanagerConfig:
     try:
         docs = load_documents(text, path)
     except FormatError as exc:
-        raise FormatError(path, exc.line and exc.line + line_offset, exc.message) from None
+        raise FormatError(path, place.line(exc.line), exc.message + place.note(exc.line)) from None
     if len(docs) != 1 or not isinstance(docs[0], YMap):
-        raise FormatError(path, 1 + line_offset, "an Alertmanager config is one YAML mapping")
-    return _Builder(lambda: text, path, line_offset).config(docs[0])
+        raise FormatError(path, place.line(1), "an Alertmanager config is one YAML mapping" + place.note(1))
+    return _Builder(lambda: text, path, place).config(docs[0])
+
+
+def _load_base64(blob: str, path: str, key: str, line: int) -> AlertmanagerConfig:
+    """The config in a Secret's ``data`` key. Go's base64 skips line breaks, nothing else."""
+    where = f"data.{key}"
+    try:
+        text = base64.b64decode(re.sub(r"[\r\n]", "", blob), validate=True).decode("utf-8")
+    except binascii.Error as exc:
+        raise FormatError(path, line, f"{where} is not valid base64: {exc}") from None
+    except UnicodeDecodeError:
+        raise FormatError(path, line, f"{where} does not decode to UTF-8 text") from None
+    return _load(text, path, _Place(blob=where, blob_line=line))
 
 
 class _Builder:
     """Builds the model from one parsed document, raising FormatError at the offending line."""
 
-    def __init__(self, text: Callable[[], str], path: str, line_offset: int):
-        self.text, self.path, self.offset = text, path, line_offset  # text: read only if needed
+    def __init__(self, text: Callable[[], str], path: str, place: _Place = _Place()):
+        self.text, self.path, self.place = text, path, place  # text: read only if needed
         self._raw: dict[tuple[int, str], str] | None = None
 
     def fail(self, line: int | None, message: str) -> FormatError:
-        return FormatError(self.path, line and line + self.offset, message)
+        return FormatError(self.path, self.place.line(line), message + self.place.note(line))
 
     def config(self, doc: YMap) -> AlertmanagerConfig:
         receivers = self.receivers(doc)
@@ -361,7 +425,7 @@ class _Builder:
             if name in receivers:
                 raise self.fail(line, f"notification config name {_q(name)} is not unique")
             paging = tuple(k for k in PAGING_INTEGRATIONS if isinstance(item.get(k), list) and item[k])
-            receivers[name] = Receiver(name, line + self.offset, paging)
+            receivers[name] = Receiver(name, self.place.line(line), paging)
         return receivers
 
     def route(self, node: YMap, path: str, parent: Route | None, receivers: dict[str, Receiver]) -> Route:
@@ -375,8 +439,8 @@ class _Builder:
             continue_=self.boolean(node, "continue"),
             group_by=self.group_by(node),
             routes=[],
-            path=path,
-            line=node.line + self.offset,
+            path=path + self.place.note(node.line),
+            line=self.place.line(node.line),
         )
         children = node.get("routes") or []
         if not isinstance(children, list) or not all(isinstance(c, YMap) for c in children):
@@ -471,6 +535,142 @@ def _raw_scalars(text: str) -> dict[tuple[int, str], str]:
     return raw
 
 
+# -- prometheus-operator AlertmanagerConfig ---------------------------------------------------
+class _OperatorBuilder(_Builder):
+    """Models an AlertmanagerConfig resource (v1alpha1 or v1beta1) as the operator merges it."""
+
+    def __init__(self, text: Callable[[], str], path: str, api_version: str):
+        super().__init__(text, path)
+        self.api_version = api_version
+
+    def resource(self, doc: YMap, namespace: str | None) -> AlertmanagerConfig | None:
+        """The resource's routing, or None when it has no route (receivers alone route nothing)."""
+        metadata = doc.get("metadata")
+        name = self.scalar_text(metadata.get("name"), metadata.line_of("name"), "name") \
+            if isinstance(metadata, YMap) else ""
+        if not name:
+            raise self.fail(doc.line_of("metadata"), "an AlertmanagerConfig needs `metadata.name`")
+        spec = doc.get("spec")
+        if not isinstance(spec, YMap):
+            raise self.fail(doc.line_of("spec"), "`spec` must be a mapping")
+        prefix = f"{namespace or '<namespace>'}/{name}/"  # makeNamespacedString
+        receivers = self.operator_receivers(spec, prefix)
+        top = spec.get("route")
+        if top is None:
+            return None
+        if not isinstance(top, YMap):
+            raise self.fail(spec.line_of("route"), "`spec.route` must be a mapping")
+        if not top.get("receiver"):
+            raise self.fail(top.line, "root route must define a receiver")
+        route = self.operator_route(top, "spec.route", None, receivers, prefix, namespace)
+        global_root = Route("", [], False, [], [route], "route", doc.line)
+        resource = f"AlertmanagerConfig {namespace}/{name}" if namespace else f"AlertmanagerConfig {name}"
+        return AlertmanagerConfig(self.path, global_root, receivers, resource, namespace)
+
+    def operator_receivers(self, spec: YMap, prefix: str) -> dict[str, Receiver]:
+        items = spec.get("receivers") or []
+        if not isinstance(items, list):
+            raise self.fail(spec.line_of("receivers"), "`spec.receivers` must be a list")
+        receivers: dict[str, Receiver] = {}
+        for index, item in enumerate(items):
+            line = items.line_of(index)
+            name = ""
+            if isinstance(item, YMap):
+                name = self.scalar_text(item.get("name"), item.line_of("name"), "name")
+            if not name:
+                raise self.fail(line, "missing name in receiver")
+            if prefix + name in receivers:
+                raise self.fail(line, f"{_q(name)} receiver is not unique")
+            paging = tuple(k for k in OPERATOR_PAGING_INTEGRATIONS
+                           if isinstance(item.get(k), list) and item[k])
+            receivers[prefix + name] = Receiver(prefix + name, self.place.line(line), paging)
+        return receivers
+
+    def operator_route(self, node: YMap, path: str, parent: Route | None, receivers: dict[str, Receiver],
+                       prefix: str, namespace: str | None) -> Route:
+        """One route (convertRoute); the top one (no parent) also as the enforcer leaves it."""
+        unknown = [k for k in node if k not in _OPERATOR_ROUTE_FIELDS]
+        if unknown:
+            raise self.fail(node.line_of(unknown[0]), f"unknown field {_q(unknown[0])} in an "
+                            "AlertmanagerConfig route (its fields are camelCase: receiver, matchers, "
+                            "groupBy, continue, routes)")
+        receiver = self.scalar_text(node.get("receiver"), node.line_of("receiver"), "receiver")
+        if receiver and prefix + receiver not in receivers:
+            raise self.fail(node.line_of("receiver"), f"receiver {_q(receiver)} not found")
+        matchers = self.operator_matchers(node)
+        if parent is None and namespace:
+            matchers.append(Matcher.make("namespace", "=", namespace, absent_matches=True))
+        group_by = node.get("groupBy") or []
+        route = Route(
+            receiver=prefix + receiver if receiver else parent.receiver,
+            matchers=matchers,
+            continue_=self.boolean(node, "continue") or parent is None,  # forced on the top route
+            group_by=[str(label) for label in group_by] if isinstance(group_by, list) else [],
+            routes=[],
+            path=path,
+            line=self.place.line(node.line),
+        )
+        children = node.get("routes") or []
+        if not isinstance(children, list) or not all(isinstance(c, YMap) for c in children):
+            raise self.fail(node.line_of("routes"), "`routes` must be a list of routes")
+        route.routes = [self.operator_route(child, f"{path}.routes[{i}]", route, receivers, prefix, namespace)
+                        for i, child in enumerate(children)]
+        return route
+
+    def operator_matchers(self, node: YMap) -> list[Matcher]:
+        """``[{name, value, matchType}]``; v1alpha1's deprecated ``regex: true`` means ``=~``
+        when ``matchType`` is unset (v1beta1 has no ``regex``: the API server drops it)."""
+        items = node.get("matchers") or []
+        if not isinstance(items, list):
+            raise self.fail(node.line_of("matchers"), "`matchers` must be a list of {name, value, matchType}")
+        v1alpha1 = self.api_version == OPERATOR_API_VERSIONS[0]
+        found = []
+        for index, item in enumerate(items):
+            line = items.line_of(index)
+            if not isinstance(item, YMap):
+                raise self.fail(line, f"a matcher is a mapping {{name, value, matchType}}: {_q(item)} "
+                                "is Alertmanager's string form, which the CRD does not take")
+            name = self.scalar_text(item.get("name"), item.line_of("name"), "name")
+            if not MATCHER_LABEL_NAME.fullmatch(name):
+                raise self.fail(line, f"invalid label name {_q(name)} in matcher")
+            op = self.scalar_text(item.get("matchType"), item.line_of("matchType"), "matchType")
+            if op and op not in _MATCH_TYPES:
+                raise self.fail(item.line_of("matchType"),
+                                f"invalid 'matchType' {_q(op)}: use one of {', '.join(_MATCH_TYPES)}")
+            regex = v1alpha1 and self.boolean(item, "regex")
+            value = self.scalar_text(item.get("value"), item.line_of("value"), "value")
+            try:
+                found.append(Matcher.make(name, op or ("=~" if regex else "="), value))
+            except re.error as exc:
+                raise self.fail(item.line_of("value"), f"error parsing regexp: {exc}") from None
+        return found
+
+
+def resource_namespace(repo: RepoSnapshot, path: str, doc: YMap) -> str | None:
+    """A resource's namespace: the ``namespace`` of a kustomization beside it that lists it (which
+    kustomize sets over the resource's own), else its ``metadata.namespace``; None when the repo
+    does not say (``kubectl -n``, an Argo CD app's destination)."""
+    namespace = get(doc, "metadata", "namespace")
+    own = namespace if isinstance(namespace, str) and namespace else None
+    return _kustomize_namespace(repo, path) or own
+
+
+def _kustomize_namespace(repo: RepoSnapshot, path: str) -> str | None:
+    folder, name = posixpath.split(path)
+    kustomization = first_existing(repo, *(posixpath.join(folder, k) for k in
+                                           ("kustomization.yaml", "kustomization.yml", "Kustomization")))
+    if kustomization is None:
+        return None
+    try:
+        docs = read_yaml(repo, kustomization)
+    except FormatError:
+        return None  # not ours to report: kustomize's own build fails on it
+    spec = docs[0] if docs else None
+    namespace, resources = get(spec, "namespace"), get(spec, "resources", default=[])
+    listed = isinstance(resources, list) and name in resources
+    return namespace if listed and isinstance(namespace, str) and namespace else None
+
+
 # -- finding configs in a repo -----------------------------------------------------------------
 @dataclass
 class FoundConfigs:
@@ -481,8 +681,9 @@ class FoundConfigs:
 def find_alertmanager_configs(repo: RepoSnapshot) -> FoundConfigs:
     """The Alertmanager configs of a repo, outside example/test folders: YAML files with a
     top-level ``route`` and ``receivers``, the same under ``alertmanager.config`` (Helm values
-    of kube-prometheus-stack), and the ``alertmanager.yaml`` key of a Secret's ``stringData``.
-    A YAML file that does not parse is an error when it looks like an Alertmanager config."""
+    of kube-prometheus-stack), the ``alertmanager.yaml`` key of a Secret (``stringData``, or
+    base64 ``data``), and prometheus-operator ``AlertmanagerConfig`` resources. A YAML file that
+    does not parse is an error when it looks like an Alertmanager config."""
     key = ("alertmanager.configs",)
     if key in repo.cache:
         return repo.cache[key]
@@ -491,28 +692,43 @@ def find_alertmanager_configs(repo: RepoSnapshot) -> FoundConfigs:
     found.errors.update(broken_files_like(repo, parsed.errors, MARKERS))
     for path, docs in parsed.documents.items():
         for doc in docs:
-            for source, offset in _embedded_configs(doc):
+            for load in _loaders(repo, path, doc):
                 try:
-                    if isinstance(source, YMap):
-                        text = partial(repo.read_text, path)
-                        found.configs.append(_Builder(text, path, 0).config(source))
-                    else:
-                        found.configs.append(load_alertmanager_config(source, path, offset))
+                    config = load()
                 except FormatError as exc:
                     found.errors[path] = exc
+                    continue
+                if config is not None:
+                    found.configs.append(config)
     repo.cache[key] = found
     return found
 
 
-def _embedded_configs(doc: Any) -> list[tuple[YMap | str, int]]:
-    """Alertmanager configs in one document: parsed mappings, or text with its line offset."""
+def _loaders(repo: RepoSnapshot, path: str, doc: Any) -> list[Callable[[], AlertmanagerConfig | None]]:
+    """How to load each Alertmanager config in one document."""
     if not isinstance(doc, YMap):
         return []
+    text = partial(repo.read_text, path)
     if doc.get("kind") == "Secret":
-        data = doc.get("stringData")
-        return [(data[k], data.line_of(k)) for k in ("alertmanager.yaml", "alertmanager.yml")
-                if isinstance(data, YMap) and isinstance(data.get(k), str)]
+        return _secret_loaders(path, doc)
+    if doc.get("kind") == "AlertmanagerConfig" and doc.get("apiVersion") in OPERATOR_API_VERSIONS:
+        builder = _OperatorBuilder(text, path, doc["apiVersion"])
+        return [partial(builder.resource, doc, resource_namespace(repo, path, doc))]
     for candidate in (doc, get(doc, "alertmanager", "config")):
         if isinstance(candidate, YMap) and "route" in candidate and "receivers" in candidate:
-            return [(candidate, 0)]
+            return [partial(_Builder(text, path).config, candidate)]
     return []
+
+
+def _secret_loaders(path: str, doc: YMap) -> list[Callable[[], AlertmanagerConfig]]:
+    """A Secret's ``alertmanager.yaml`` (or ``.yml``) key: ``stringData`` text, which wins as the
+    API server merges it over ``data``, else base64 ``data``."""
+    string_data, data = doc.get("stringData"), doc.get("data")
+    loaders: list[Callable[[], AlertmanagerConfig]] = []
+    for key in ("alertmanager.yaml", "alertmanager.yml"):
+        if isinstance(string_data, YMap) and isinstance(string_data.get(key), str):
+            offset = string_data.line_of(key)
+            loaders.append(partial(load_alertmanager_config, string_data[key], path, offset))
+        elif isinstance(data, YMap) and isinstance(data.get(key), str):
+            loaders.append(partial(_load_base64, data[key], path, key, data.line_of(key)))
+    return loaders

@@ -1,6 +1,8 @@
 """alerts.routed: paging alerts routed through the repo's or the central Alertmanager config."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from tests.conftest import fixture_repo, run_check
@@ -62,6 +64,58 @@ PAGER_ROUTE = PAGES.replace('[severity=~"critical|page"]', '[pager="pagerduty"]'
 BAD_MATCHER = PAGES.replace('severity=~"critical|page"', 'severity=~"critical|page')
 BAD_SECRET = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: alertmanager-main\nstringData:\n"
               "  alertmanager.yaml: |\n" + "".join(f"    {line}\n" for line in BAD_MATCHER.splitlines()))
+
+
+def _secret_b64(config: str) -> str:
+    """A Secret as kube-prometheus writes it: the config base64-encoded under data (key on line 8)."""
+    return ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: alertmanager-main\n  namespace: monitoring\n"
+            "type: Opaque\ndata:\n  alertmanager.yaml: " + base64.b64encode(config.encode()).decode() + "\n")
+
+
+AMC = """\
+apiVersion: monitoring.coreos.com/v1alpha1
+kind: AlertmanagerConfig
+metadata:
+  name: checkout
+  namespace: payments
+  labels:
+    alertmanagerConfig: platform
+spec:
+  route:
+    receiver: payments-slack
+    groupBy: [alertname]
+    matchers:
+      - name: team
+        value: payments
+    routes:
+      - receiver: payments-pagerduty
+        matchers:
+          - name: severity
+            value: critical|page
+            regex: true
+  receivers:
+    - name: payments-slack
+      slackConfigs:
+        - apiURL: {name: payments-slack, key: url}
+          channel: "#payments"
+    - name: payments-pagerduty
+      pagerdutyConfigs:
+        - routingKey: {name: payments-pagerduty, key: routing-key}
+"""
+# v1beta1, a chat route for the whole team first: it takes the critical alerts too.
+AMC_SWALLOWS = AMC.replace("v1alpha1", "v1beta1").replace("""    routes:
+      - receiver: payments-pagerduty""", """    routes:
+      - receiver: payments-slack
+        matchers:
+          - name: service
+            matchType: "=~"
+            value: checkout|cart
+      - receiver: payments-pagerduty""").replace("            regex: true\n", "            matchType: \"=~\"\n")
+AMC_OTHER_TEAM = AMC.replace("value: payments", "value: search")
+AMC_RECEIVERS_ONLY = AMC[:AMC.index("  route:")] + AMC[AMC.index("  receivers:"):]
+TEAM = "          team: payments\n"
+RULES_STAGING = RULES.replace(TEAM, TEAM + "          namespace: payments-staging\n", 1)
+RULES_WITH_SERVICE = RULES.replace(TEAM, TEAM + "          service: checkout\n", 1)
 KUBE_PROMETHEUS_VALUES = "alertmanager:\n  enabled: true\n  config:\n" + "".join(
     f"    {line}\n" for line in PAGES.splitlines())
 
@@ -107,6 +161,46 @@ CASES = [
      None, {}, {}, "pass", [("monitoring/rules.yaml", 4)]),
     ("bad-matcher-in-secret", {"monitoring/rules.yaml": RULES, "deploy/alertmanager-secret.yaml": BAD_SECRET},
      None, {}, {}, "error", [("deploy/alertmanager-secret.yaml", 10)]),
+    ("secret-base64-data", {"monitoring/rules.yaml": RULES, "deploy/alertmanager-secret.yaml": _secret_b64(PAGES)},
+     None, {}, {}, "pass", [("monitoring/rules.yaml", 4), ("deploy/alertmanager-secret.yaml", 8)]),
+    ("secret-base64-swallows", {"monitoring/rules.yaml": RULES, "deploy/alertmanager-secret.yaml": _secret_b64(SWALLOWS)},
+     None, {}, {}, "fail", [("monitoring/rules.yaml", 4), ("deploy/alertmanager-secret.yaml", 8)]),
+    ("secret-base64-bad-matcher", {"monitoring/rules.yaml": RULES,
+                                   "deploy/alertmanager-secret.yaml": _secret_b64(BAD_MATCHER)},
+     None, {}, {}, "error", [("deploy/alertmanager-secret.yaml", 8)]),
+    ("secret-not-base64", {"monitoring/rules.yaml": RULES,
+                           "deploy/alertmanager-secret.yaml": _secret_b64(PAGES).replace("cm91", "cm9_")},
+     None, {}, {}, "error", [("deploy/alertmanager-secret.yaml", 8)]),
+    ("alertmanagerconfig-pages", {"monitoring/rules.yaml": RULES, "deploy/alertmanagerconfig.yaml": AMC},
+     None, {}, {}, "pass", [("monitoring/rules.yaml", 4), ("deploy/alertmanagerconfig.yaml", 16)]),
+    ("alertmanagerconfig-child-swallows", {"monitoring/rules.yaml": RULES_WITH_SERVICE,
+                                           "deploy/alertmanagerconfig.yaml": AMC_SWALLOWS},
+     None, {}, {}, "fail", [("monitoring/rules.yaml", 4), ("deploy/alertmanagerconfig.yaml", 16)]),
+    ("alertmanagerconfig-child-swallows-only-its-service", {"monitoring/rules.yaml": RULES,
+                                                            "deploy/alertmanagerconfig.yaml": AMC_SWALLOWS},
+     None, {}, {}, "pass", [("monitoring/rules.yaml", 4)]),
+    ("alertmanagerconfig-rule-in-another-namespace", {"monitoring/rules.yaml": RULES_STAGING,
+                                                      "deploy/alertmanagerconfig.yaml": AMC},
+     None, {}, {}, "fail", [("monitoring/rules.yaml", 4), ("deploy/alertmanagerconfig.yaml", 10)]),
+    ("alertmanagerconfig-merged-into-central", {"monitoring/rules.yaml": RULES,
+                                                "deploy/alertmanagerconfig.yaml": AMC_OTHER_TEAM},
+     PAGES, {}, {}, "pass", [("monitoring/rules.yaml", 4), ("central.yml", 4)]),
+    ("alertmanagerconfig-unmatched-without-central", {"monitoring/rules.yaml": RULES,
+                                                      "deploy/alertmanagerconfig.yaml": AMC_OTHER_TEAM},
+     None, {}, {}, "fail", [("monitoring/rules.yaml", 4), ("deploy/alertmanagerconfig.yaml", 10)]),
+    ("alertmanagerconfig-beside-a-repo-config", {"monitoring/rules.yaml": RULES, "alertmanager.yml": SWALLOWS,
+                                                 "deploy/alertmanagerconfig.yaml": AMC_OTHER_TEAM},
+     PAGES, {}, {}, "fail", [("alertmanager.yml", 4), ("deploy/alertmanagerconfig.yaml", 10)]),
+    ("alertmanagerconfig-receivers-only", {"monitoring/rules.yaml": RULES,
+                                           "deploy/alertmanagerconfig.yaml": AMC_RECEIVERS_ONLY},
+     None, {}, {}, "not_applicable", []),
+    ("alertmanagerconfig-string-matchers", {"monitoring/rules.yaml": RULES, "deploy/alertmanagerconfig.yaml":
+                                            AMC.replace("      - name: team\n        value: payments",
+                                                        '      - team="payments"')},
+     None, {}, {}, "error", [("deploy/alertmanagerconfig.yaml", 13)]),
+    ("alertmanagerconfig-broken-yaml", {"monitoring/rules.yaml": RULES, "deploy/alertmanagerconfig.yaml":
+                                        AMC.replace("    routes:", "   routes:")},
+     None, {}, {}, "error", [("deploy/alertmanagerconfig.yaml", 15)]),
     ("bad-central-config", {"monitoring/rules.yaml": RULES}, BAD_MATCHER, {}, {}, "error", [("central.yml", 4)]),
     ("missing-central-config", {"monitoring/rules.yaml": RULES}, "<missing>", {}, {}, "error", [("central.yml", None)]),
     ("unreadable-rules-and-nothing-failing",
@@ -174,3 +268,32 @@ def test_sloth_page_alert_swallowed_by_a_service_route(tmp_path):
         ("slos/checkout.yaml", 14), ("alertmanager/alertmanager.yml", 9)]
     assert "slack-checkout" in result.evidence[1].value
     assert result.details["alertmanager_configs"] == ["alertmanager/alertmanager.yml"]  # not examples/
+
+
+def test_alertmanagerconfig_pass_says_its_namespace_matcher_was_taken_to_hold(make_repo):
+    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES, "deploy/amc.yaml": AMC}))
+    assert result.summary == ("all 1 paging alert(s) reach a paging receiver (through AlertmanagerConfig routes "
+                              "whose namespace matcher is taken to hold: the alerts must carry namespace=payments "
+                              "from their series)")
+    assert [(e.path, e.line, e.value) for e in result.evidence] == [
+        ("monitoring/rules.yaml", 4, "CheckoutDown → payments/checkout/payments-pagerduty (pagerdutyConfigs) via "
+                                     "spec.route.routes[0] at deploy/amc.yaml:16"),
+        ("deploy/amc.yaml", 16, "spec.route.routes[0] → payments/checkout/payments-pagerduty")]
+
+
+def test_alertmanagerconfig_failure_names_the_top_route_that_did_not_match(make_repo):
+    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES_STAGING, "deploy/amc.yaml": AMC}))
+    assert result.summary == "1 of 1 paging alert(s) reach no paging receiver: CheckoutDown"
+    assert result.evidence[1].value == ("CheckoutDown is not matched by AlertmanagerConfig payments/checkout's "
+                                        'spec.route (team="payments", namespace="payments")')
+
+
+def test_base64_secret_evidence_says_where_in_the_decoded_config(make_repo):
+    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES,
+                                                   "deploy/alertmanager-secret.yaml": _secret_b64(PAGES)}))
+    assert result.evidence[0].value == (
+        "CheckoutDown → pagerduty (pagerduty_configs) via route.routes[0] (line 4 of the base64-decoded "
+        "data.alertmanager.yaml) at deploy/alertmanager-secret.yaml:8")
+    broken = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES,
+                                                   "deploy/alertmanager-secret.yaml": _secret_b64(BAD_MATCHER)}))
+    assert broken.evidence[0].value.endswith("(line 4 of the base64-decoded data.alertmanager.yaml)")
