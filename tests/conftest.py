@@ -73,7 +73,11 @@ def postgres_url() -> str:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}")
-    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    # application_name tags this test's connections, so teardown can end the ones a portal's
+    # background threads still hold before dropping the schema under them.
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}&application_name={schema}"
     with admin.begin() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+                     {"name": schema})
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
