@@ -29,7 +29,7 @@ import yaml
 from app.repo import RepoSnapshot
 from checks.formats.files import all_yaml, first_existing, read_yaml
 from checks.formats.slo import broken_files_like
-from checks.formats.yamlfile import FormatError, YMap, get, load_documents
+from checks.formats.yamlfile import FormatError, YList, YMap, get, load_documents
 
 PAGING_INTEGRATIONS = ("pagerduty_configs", "opsgenie_configs", "victorops_configs", "incidentio_configs")
 OPERATOR_PAGING_INTEGRATIONS = ("pagerdutyConfigs", "opsgenieConfigs", "victoropsConfigs")  # CRD spelling
@@ -414,6 +414,12 @@ class _Builder:
         if not isinstance(items, list):
             raise self.fail(doc.line_of("receivers") if "receivers" in doc else doc.line,
                             "`receivers` must be a list")
+        return self.receiver_list(items, "", PAGING_INTEGRATIONS,
+                                  lambda name: f"notification config name {_q(name)} is not unique")
+
+    def receiver_list(self, items: YList, prefix: str, integrations: tuple[str, ...],
+                      duplicate: Callable[[str], str]) -> dict[str, Receiver]:
+        """Receivers by (prefixed) name; paging when one of ``integrations`` is configured."""
         receivers: dict[str, Receiver] = {}
         for index, item in enumerate(items):
             line = items.line_of(index)
@@ -422,10 +428,10 @@ class _Builder:
                 name = self.scalar_text(item.get("name"), item.line_of("name"), "name")
             if not name:
                 raise self.fail(line, "missing name in receiver")
-            if name in receivers:
-                raise self.fail(line, f"notification config name {_q(name)} is not unique")
-            paging = tuple(k for k in PAGING_INTEGRATIONS if isinstance(item.get(k), list) and item[k])
-            receivers[name] = Receiver(name, self.place.line(line), paging)
+            if prefix + name in receivers:
+                raise self.fail(line, duplicate(name))
+            paging = tuple(k for k in integrations if isinstance(item.get(k), list) and item[k])
+            receivers[prefix + name] = Receiver(prefix + name, self.place.line(line), paging)
         return receivers
 
     def route(self, node: YMap, path: str, parent: Route | None, receivers: dict[str, Receiver]) -> Route:
@@ -568,23 +574,11 @@ class _OperatorBuilder(_Builder):
         return AlertmanagerConfig(self.path, global_root, receivers, resource, namespace)
 
     def operator_receivers(self, spec: YMap, prefix: str) -> dict[str, Receiver]:
-        items = spec.get("receivers") or []
+        items = spec.get("receivers") or YList()
         if not isinstance(items, list):
             raise self.fail(spec.line_of("receivers"), "`spec.receivers` must be a list")
-        receivers: dict[str, Receiver] = {}
-        for index, item in enumerate(items):
-            line = items.line_of(index)
-            name = ""
-            if isinstance(item, YMap):
-                name = self.scalar_text(item.get("name"), item.line_of("name"), "name")
-            if not name:
-                raise self.fail(line, "missing name in receiver")
-            if prefix + name in receivers:
-                raise self.fail(line, f"{_q(name)} receiver is not unique")
-            paging = tuple(k for k in OPERATOR_PAGING_INTEGRATIONS
-                           if isinstance(item.get(k), list) and item[k])
-            receivers[prefix + name] = Receiver(prefix + name, self.place.line(line), paging)
-        return receivers
+        return self.receiver_list(items, prefix, OPERATOR_PAGING_INTEGRATIONS,
+                                  lambda name: f"{_q(name)} receiver is not unique")
 
     def operator_route(self, node: YMap, path: str, parent: Route | None, receivers: dict[str, Receiver],
                        prefix: str, namespace: str | None) -> Route:
