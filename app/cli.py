@@ -92,7 +92,11 @@ def gate(location: str, ref: str | None, tier: str | None, scorecard: str | None
                                   tier_override_source="--tier", waivers=config.waivers_for))
     text = formats.render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
     if output:
-        Path(output).write_text(text)
+        try:
+            Path(output).write_text(text)
+        except OSError as exc:
+            _diag(f"prr: cannot write the report to {output}: {exc.strerror or exc}", fg="red")
+            sys.exit(EXIT_USAGE)
         _diag(f"prr: report written to {output}")
     else:
         click.echo(text, nl=False)
@@ -293,12 +297,15 @@ def token() -> None:
 @handles_errors
 def token_create(user: str, name: str, config_path: str | None) -> None:
     """Create a token and print its secret (once: it is stored only as a hash)."""
+    from sqlalchemy.engine import make_url
+
     from app.storage.db import migrate
     from app.web.auth import create_token
 
-    engine = migrate(load_config(config_path).database_url)
-    click.echo(create_token(engine, user, name))
-    _diag(f"prr: token {name!r} created for {user}; store the secret now, it cannot be shown again")
+    database_url = load_config(config_path).database_url
+    click.echo(create_token(migrate(database_url), user, name))
+    where = make_url(database_url).render_as_string(hide_password=True)
+    _diag(f"prr: token {name!r} created for {user} in {where}; store the secret now, it cannot be shown again")
 
 
 @token.command("list")

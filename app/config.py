@@ -73,6 +73,9 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         raise ConfigError(f"{file}: the config must be a mapping")
     schemas.validate("config", data, str(file))
     config = Config({**DEFAULTS, **data}, file.resolve())
+    central = (data.get("routing") or {}).get("alertmanager_config")
+    if central and not Path(config.resolve_path(central)).is_file():
+        raise ConfigError(f"{file}: routing.alertmanager_config: no such file {config.resolve_path(central)}")
     config.waivers = [(w["service"], Waiver(check=w["check"], reason=w["reason"], approver=w["approver"],
                                             expires=_aware(w["expires"])))
                       for w in data.get("waivers") or []]

@@ -54,9 +54,9 @@ def to_text(report: dict[str, Any], color: bool = False) -> str:
     if report["next_steps"]:
         lines += ["", style("Next steps", bold=True)]
         for i, step in enumerate(report["next_steps"], 1):
-            first_line = step["remediation"].strip().splitlines()[0] if step["remediation"].strip() else ""
             lines.append(f"  {i}. {step['check']}: {step.get('summary', '')}")
-            lines.append(f"     {first_line}")
+            lines += [f"     {line}".rstrip() for line in step["remediation"].strip().splitlines()]
+            lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -104,7 +104,7 @@ def to_sarif(report: dict[str, Any]) -> str:
         for ev in located:
             result: dict[str, Any] = {
                 "ruleId": c["id"],
-                "level": "warning" if c["status"] == "warn" else "error",
+                "level": _sarif_level(c, report["scorecard"]),
                 "message": {"text": c["summary"] + (f" ({ev['value']})" if ev.get("value") else "")},
             }
             if ev.get("path"):
@@ -124,6 +124,15 @@ def to_sarif(report: dict[str, Any]) -> str:
         }],
     }
     return json.dumps(sarif, indent=2) + "\n"
+
+
+def _sarif_level(check: dict[str, Any], scorecard: dict[str, Any]) -> str:
+    """error: keeps the service from its tier's bar; warning: only from a higher level; note: a warn."""
+    if check["status"] == "warn":
+        return "note"
+    levels = scorecard["levels"]
+    above_bar = levels.index(check["level"]) > levels.index(scorecard["required_level"])
+    return "warning" if above_bar and not check["blocking"] else "error"
 
 
 def _where(ev: dict[str, Any]) -> str:

@@ -279,7 +279,7 @@ def _local_git_dir(location: str) -> str:
 def _mirror(url: str, cache_dir: Path) -> str:
     """Clone ``url`` once as a bare mirror under the cache, then fetch incrementally."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^\w.-]+", "_", url.rstrip("/").rsplit("/", 1)[-1])[:60]
+    name = re.sub(r"[^\w.-]+", "_", url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))[:60]
     target = cache_dir / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:12]}.git"
     # One fetch at a time per mirror, across threads and processes (prr scan beside a portal rescan).
     with open(target.with_suffix(".lock"), "w") as lock:
@@ -291,8 +291,15 @@ def _mirror(url: str, cache_dir: Path) -> str:
                 shutil.rmtree(target, ignore_errors=True)  # an interrupted first clone
                 git.Repo.clone_from(url, target, mirror=True)
         except git.GitCommandError as exc:
-            raise RepoError(f"{url}: cannot fetch: {exc.stderr.strip() or exc}") from None
+            raise RepoError(f"{url}: cannot fetch: {_git_complaint(exc)}") from None
     return str(target)
+
+
+def _git_complaint(exc: git.GitCommandError) -> str:
+    """git's own error line ("fatal: ..."), without GitPython's quoting and progress chatter."""
+    text = str(exc.stderr or "").strip().removeprefix("stderr:").strip().strip("'").strip()
+    complaints = [line for line in text.splitlines() if line.startswith(("fatal:", "error:"))]
+    return complaints[-1].removeprefix("fatal: ") if complaints else text or str(exc)
 
 
 def working_tree_dirty(location: str) -> bool:

@@ -40,8 +40,17 @@ def problems(name: str, document: Any) -> list[tuple[str, int | None, str]]:
     found = []
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        found.append((where, line_at(document, list(error.absolute_path)), error.message))
+        found.append((where, line_at(document, list(error.absolute_path)), _message(error)))
     return found
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message, with the bound said where it only says "too short" or "too long"."""
+    if error.validator == "minLength":
+        return f"{error.instance!r} is too short (at least {error.validator_value} characters)"
+    if error.validator == "maxLength":
+        return f"{error.instance!r} is too long (at most {error.validator_value} characters)"
+    return error.message
 
 
 def validate(name: str, document: Any, source: str) -> None:

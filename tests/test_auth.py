@@ -151,6 +151,14 @@ def test_proxy_header_is_ignored_when_the_proxy_is_not_configured(make_portal): 
     assert api.get("/api/v1/me", headers={"X-Forwarded-User": "root"}).status_code == 401
 
 
+@pytest.mark.parametrize("auth, says_none_configured", [({}, True), ({"trusted_proxy": PROXY}, False)])
+def test_a_signed_out_page_says_whether_a_sign_in_proxy_is_configured(make_portal, auth, says_none_configured):  # noqa: F811
+    built = make_portal({"auth": auth})
+    html = built.app.test_client().get("/services/component/default/ledger").get_data(as_text=True)
+    assert "Sign in through the portal" in html
+    assert ("none is configured: set auth.trusted_proxy" in html) is says_none_configured
+
+
 def test_proxy_groups_give_ownership_and_roles(make_portal):  # noqa: F811
     api = _proxied(make_portal, trusted_proxy=PROXY)
     owner = {"X-Forwarded-User": "erin", "X-Forwarded-Groups": "group:default/team-search"}

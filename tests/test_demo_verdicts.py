@@ -91,3 +91,11 @@ def test_every_format_carries_the_same_verdict(reports: dict[str, dict], name: s
     assert {c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None or c.find("error") is not None} == unmet
     sarif = json.loads(formats.to_sarif(report))
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= unmet
+    # errors are what keeps the service from its tier's bar; misses above it are warnings
+    levels, bar = report["scorecard"]["levels"], report["scorecard"]["required_level"]
+    by_id = {c["id"]: c for c in report["checks"]}
+    for result in sarif["runs"][0]["results"]:
+        check = by_id[result["ruleId"]]
+        above = levels.index(check["level"]) > levels.index(bar) and not check["blocking"]
+        expected = "note" if check["status"] == "warn" else "warning" if above else "error"
+        assert result["level"] == expected, (name, check["id"])

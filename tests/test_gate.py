@@ -51,7 +51,9 @@ def test_not_ready_exits_1_and_text_ends_with_verdict_and_next_steps(make_repo, 
     assert out.returncode == 1
     assert "NOT READY  level bronze (Tier-1 needs silver)" in out.stdout
     assert "no tier declared: held to the default" in out.stdout
-    assert out.stdout.rstrip().splitlines()[-2].strip().startswith("1. ownership.tier")
+    steps = out.stdout.split("Next steps\n", 1)[1]
+    assert steps.lstrip().startswith("1. ownership.tier")
+    assert "prr/tier:" in steps  # the whole remediation, example included
     assert "\x1b[" not in out.stdout  # no colour codes when not on a terminal
 
 
@@ -109,8 +111,11 @@ def test_git_url_is_mirrored_into_the_cache(checkout, card, tmp_path) -> None:
     (["{repo}", "--tier", "7"], 2, "--tier '7'"),
     (["{repo}", "--ref", "no-such-branch"], 3, "cannot resolve 'no-such-branch'"),
     (["{repo}", "--config", "/nonexistent.yaml"], 2, "config file not found"),
+    (["{repo}", "--config", "{tmp}/central-missing.yaml"], 2, "routing.alertmanager_config: no such file"),
+    (["{repo}", "--output", "{tmp}/no-such-dir/r.json"], 2, "cannot write the report to"),
 ])
 def test_errors_are_clear_and_exit_with_the_right_code(checkout, card, tmp_path, args, code, message) -> None:
+    (tmp_path / "central-missing.yaml").write_text("routing: {alertmanager_config: /etc/nope/alertmanager.yml}\n")
     args = [a.format(tmp=tmp_path, repo=checkout.path) for a in args]
     if "--scorecard" not in args:
         args += ["--scorecard", card]

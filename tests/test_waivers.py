@@ -110,6 +110,12 @@ def test_bad_waivers_are_refused(api, portal, body, field):  # noqa: F811
     assert response.status_code == 422 and response.json["field"] == field, response.json
 
 
+def test_a_too_short_reason_says_how_long_it_must_be(api, portal):  # noqa: F811
+    response = api.post(f"{SEARCH}/waivers", headers=token(portal.app, "carol"),
+                        json={"check": "resilience.probes", "reason": "short", "expires": _at(days=7)})
+    assert response.status_code == 422 and "at least 10 characters" in response.json["detail"], response.json
+
+
 def test_waivers_listing_by_state(api, portal):  # noqa: F811
     soon = _grant(api, portal, _at(days=3)).json["id"]
     later = _grant(api, portal, _at(days=90), check="ownership.tier").json["id"]

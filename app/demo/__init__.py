@@ -40,6 +40,8 @@ def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = Fal
             repo.commit(commit.files, commit.message, date=now - timedelta(days=commit.days_ago),
                         author=author_of(name, commit.message))
     config.write_text(dump({"database_url": f"sqlite:///{database}", "scorecard": "production-readiness",
-                            "fleet": [{"repo": f"{repos}/*"}]},
+                            "fleet": [{"repo": f"{repos}/*"}],
+                            # who may write in the demo portal (with a token from `prr token create`)
+                            "auth": {"roles": {"approver": ["sre-lead"], "admin": ["platform-admin"]}}},
                            header="# PRR portal config for the demo fleet (app/demo).\n"))
     return config

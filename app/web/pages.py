@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from app import portal, queries
 from app.queries import ReadContext, join_ref, split_ref
 from app.web import charts, render
-from app.web.auth import Identity, current_identity
+from app.web.auth import Identity, auth_settings, current_identity
 from app.web.forms import AttestationForm, SignOffForm, WaiverForm
 
 bp = Blueprint("pages", __name__)
@@ -227,6 +227,7 @@ def _service_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
 def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: Any) -> dict[str, Any]:
     """What the service and review pages share: the report, links, waivers, manual checks, forms."""
     owner = report["service"]["owner"]
+    can = _permissions(current_identity(), owner, bool(auth_settings(ctx.config).get("trusted_proxy")))
     waiver_form = forms.get("waiver_form") or WaiverForm()
     waiver_form.check_id.choices = _waivable(report)
     attest_form = forms.get("attest_form") or AttestationForm()
@@ -235,7 +236,7 @@ def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: A
     return {"report": report, "ref_parts": _ref_parts(ref), "source": _source(report),
             "scanned_at": report["source"]["scanned_at"],
             "waivers": queries.waivers(ctx, ref=ref), "manual_checks": manual,
-            "can": _permissions(current_identity(), owner), "waiver_form": waiver_form, "attest_form": attest_form,
+            "can": can, "waiver_form": waiver_form, "attest_form": attest_form,
             "signoff_form": forms.get("signoff_form") or SignOffForm(scan_id=report["scan_id"])}
 
 
@@ -254,9 +255,12 @@ def _manual_checks(ctx: ReadContext, ref: str, report: dict[str, Any]) -> list[d
             for c in report["checks"] if c.get("kind") == "manual"]
 
 
-def _permissions(who: Identity | None, owner: str | None) -> dict[str, Any]:
+def _permissions(who: Identity | None, owner: str | None, proxy_configured: bool) -> dict[str, Any]:
     if who is None:
         why = "Sign in through the portal's auth proxy to change anything here."
+        if not proxy_configured:
+            why = ("Sign in through the portal's auth proxy to change anything here (none is configured: "
+                   "set auth.trusted_proxy; meanwhile use the JSON API with a token from prr token create).")
         return {"rescan": False, "rescan_why": why, "grant_waiver": False, "grant_waiver_why": why,
                 "attest": False, "attest_why": why, "sign_off": False, "sign_off_why": why}
     team = owner or "the owning team"
