@@ -1,8 +1,10 @@
 """resilience.probes: every container of a long-running workload has readiness and liveness probes."""
 from __future__ import annotations
 
-from app.plugin import CheckContext, Evidence, Result, check
-from checks.formats.kubernetes import all_containers, count, lack_summary, manifests_for, verdict
+from app.plugin import CheckContext, Result, check
+from checks.formats.kubernetes import (
+    all_containers, count, judge_containers, lack_summary, manifests_for, verdict,
+)
 
 PROBES = ("readinessProbe", "livenessProbe")
 EXAMPLE = """\
@@ -37,23 +39,14 @@ spec:
 def check(ctx: CheckContext) -> Result:
     manifests = manifests_for(ctx.repo, ctx.config)
     containers, undecided = all_containers(manifests)
-    failures: list[Evidence] = []
-    evidence: list[Evidence] = []
-    lacking = {f"a {probe}": 0 for probe in PROBES}
-    for workload, container in containers:
-        missing = [p for p in PROBES if not isinstance(container.spec.get(p), dict) or not container.spec[p]]
-        where = dict(path=container.path, line=container.line)
-        if missing:
-            failures.append(Evidence(**where, value=f"{workload.ref} container {container.name}: no "
-                                     + " and no ".join(missing)))
-        else:
-            evidence.append(Evidence(**where, value=f"{workload.ref} container {container.name}"))
-        for probe in missing:
-            lacking[f"a {probe}"] += 1
+    found = judge_containers(
+        containers, [f"a {probe}" for probe in PROBES],
+        lambda c: [f"a {p}" for p in PROBES if not isinstance(c.spec.get(p), dict) or not c.spec[p]],
+        lambda missing: "no " + " and no ".join(m.removeprefix("a ") for m in missing))
     total = len(containers)
     return verdict(
-        manifests, len(manifests.workloads), failures=failures, undecided=undecided, evidence=evidence,
-        fail_summary=lack_summary(lacking, total),
+        manifests, len(manifests.workloads), failures=found.failures, undecided=undecided,
+        evidence=found.passing, fail_summary=lack_summary(found.lacking, total),
         pass_summary=f"every container has readiness and liveness probes ({count(total, 'container')})",
-        containers=total, lacking={k.split()[-1]: v for k, v in lacking.items()},
+        containers=total, lacking={k.split()[-1]: v for k, v in found.lacking.items()},
     )

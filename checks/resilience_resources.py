@@ -1,8 +1,10 @@
 """resilience.resources: every container requests CPU and memory and caps its memory."""
 from __future__ import annotations
 
-from app.plugin import CheckContext, Evidence, Result, check
-from checks.formats.kubernetes import Container, all_containers, count, lack_summary, manifests_for, verdict
+from app.plugin import CheckContext, Result, check
+from checks.formats.kubernetes import (
+    Container, all_containers, count, judge_containers, lack_summary, manifests_for, verdict,
+)
 from checks.formats.yamlfile import get
 
 EXAMPLE = """\
@@ -35,26 +37,16 @@ NEEDS = {"a CPU request": ("requests", "cpu"), "a memory request": ("requests", 
 def check(ctx: CheckContext) -> Result:
     manifests = manifests_for(ctx.repo, ctx.config)
     containers, undecided = all_containers(manifests)
-    failures: list[Evidence] = []
-    evidence: list[Evidence] = []
-    lacking = dict.fromkeys(NEEDS, 0)
-    for workload, container in containers:
-        missing = [what for what, (section, resource) in NEEDS.items()
-                   if not _set(container, section, resource)]
-        where = dict(path=container.path, line=container.line)
-        if missing:
-            failures.append(Evidence(**where, value=f"{workload.ref} container {container.name}: no "
-                                     + ", no ".join(m.removeprefix("a ") for m in missing)))
-        else:
-            evidence.append(Evidence(**where, value=f"{workload.ref} container {container.name}"))
-        for what in missing:
-            lacking[what] += 1
+    found = judge_containers(
+        containers, NEEDS,
+        lambda c: [what for what, (section, resource) in NEEDS.items() if not _set(c, section, resource)],
+        lambda missing: "no " + ", no ".join(m.removeprefix("a ") for m in missing))
     total = len(containers)
     return verdict(
-        manifests, len(manifests.workloads), failures=failures, undecided=undecided, evidence=evidence,
-        fail_summary=lack_summary(lacking, total),
+        manifests, len(manifests.workloads), failures=found.failures, undecided=undecided,
+        evidence=found.passing, fail_summary=lack_summary(found.lacking, total),
         pass_summary=f"every container sets CPU/memory requests and a memory limit ({count(total, 'container')})",
-        containers=total, lacking=lacking,
+        containers=total, lacking=found.lacking,
     )
 
 

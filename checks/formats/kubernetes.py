@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from app.plugin import Evidence, Result, errored, failed, not_applicable, passed, warned
 from app.repo import FileReadError, RepoSnapshot
@@ -499,6 +499,31 @@ def all_containers(manifests: Manifests) -> tuple[list[tuple[Workload, Container
                                       value=f"{workload.ref}: its pod template lists no containers"))
         found += [(workload, c) for c in workload.containers or []]
     return found, undecided
+
+
+@dataclass
+class ContainerFindings:
+    failures: list[Evidence]  # one per container lacking something
+    passing: list[Evidence]  # one per container lacking nothing
+    lacking: dict[str, int]  # need -> how many containers lack it
+
+
+def judge_containers(containers: list[tuple[Workload, Container]], needs: Iterable[str],
+                     missing_of: Callable[[Container], list[str]],
+                     describe: Callable[[list[str]], str]) -> ContainerFindings:
+    """What each container lacks of ``needs`` (``missing_of``), as evidence and counts per need."""
+    findings = ContainerFindings([], [], dict.fromkeys(needs, 0))
+    for workload, container in containers:
+        missing = missing_of(container)
+        where = dict(path=container.path, line=container.line)
+        label = f"{workload.ref} container {container.name}"
+        if missing:
+            findings.failures.append(Evidence(**where, value=f"{label}: {describe(missing)}"))
+        else:
+            findings.passing.append(Evidence(**where, value=label))
+        for need in missing:
+            findings.lacking[need] += 1
+    return findings
 
 
 def count(n: int, noun: str) -> str:
