@@ -181,4 +181,4 @@ def _missing_evidence(slo: SLO, found: list[tuple[AlertRule, str]]) -> list[Evid
 
 
 def _error_evidence(errors: dict) -> list[Evidence]:
-    return [Evidence(path=e.path, line=e.line, value=e.message) for e in errors.values()]
+    return [e.evidence() for e in errors.values()]

@@ -46,7 +46,7 @@ def check(ctx: CheckContext) -> Result:
     if errors:
         first = next(iter(errors.values()))
         return errored(f"could not read {len(errors)} alert rule file(s): {first}",
-                       [Evidence(path=e.path, line=e.line, value=e.message) for e in errors.values()],
+                       [e.evidence() for e in errors.values()],
                        **details)
     if not alerts:
         invalid_specs = [s for s in load_slos(ctx.repo)[0] if s.generator and not s.valid]

@@ -59,7 +59,7 @@ def check(ctx: CheckContext) -> Result:
     configs, config_errors = _alertmanager_configs(ctx, routing.get("alertmanager_config"))
     if config_errors:
         return errored(f"could not read the Alertmanager config: {config_errors[0]}",
-                       [Evidence(path=e.path, line=e.line, value=e.message) for e in config_errors])
+                       [e.evidence() for e in config_errors])
     if not configs:
         return not_applicable("no Alertmanager config in the repo (a file with `route` and "
                               "`receivers`, a Secret's alertmanager.yaml, an AlertmanagerConfig "
@@ -100,7 +100,7 @@ def check(ctx: CheckContext) -> Result:
     if rule_errors:
         first = next(iter(rule_errors.values()))
         return errored(f"could not read {len(rule_errors)} alert rule file(s): {first}",
-                       [Evidence(path=e.path, line=e.line, value=e.message) for e in rule_errors.values()],
+                       [e.evidence() for e in rule_errors.values()],
                        **details)
     if not paging:
         return not_applicable(f"no paging alerts (severity in {', '.join(severities)}, or "

@@ -43,7 +43,7 @@ def check(ctx: CheckContext) -> Result:
     broken = [p.error for p in pipelines if p.error is not None]
     if broken:
         return errored(f"cannot read the CI pipeline: {broken[0]}",
-                       [Evidence(path=e.path, line=e.line, value=e.message) for e in broken])
+                       [e.evidence() for e in broken])
     if not pipelines:
         return failed("no CI pipeline in the repo",
                       [Evidence(value="add .github/workflows/ci.yml (or your CI system's file)")])

@@ -6,7 +6,7 @@ import re
 
 from app.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
 from app.repo import FileReadError, RepoSnapshot
-from checks.formats.catalog import CATALOG_FILES, try_catalog
+from checks.formats.catalog import CATALOG_FILES, metadata_spot, try_catalog
 from checks.formats.files import all_yaml, is_non_production
 from checks.formats.portals import PORTAL_FILES, all_links
 from checks.formats.readiness import READINESS_FILES, try_readiness
@@ -55,16 +55,14 @@ def check(ctx: CheckContext) -> Result:
         return passed(f"dashboard: {found[0].value} ({found[0].path}:{found[0].line})", found)
     if errors:
         return errored(f"cannot tell whether a dashboard exists: {errors[0]}",
-                       [Evidence(path=e.path, line=e.line, value=e.message) for e in errors])
+                       [e.evidence() for e in errors])
     catalog, _ = try_catalog(ctx.repo)
     entity = catalog.component
     if entity is None:
         return failed("no dashboard linked or kept as code",
                       [Evidence(value=f"add {CATALOG_FILES[0]} at the repo root")])
-    meta = entity.doc.get("metadata")
-    line = meta.line_of("links") if "links" in meta else entity.doc.line_of("metadata")
     return failed(f"no dashboard linked ({entity.path} has no dashboard link) nor kept as code",
-                  [Evidence(path=entity.path, line=line, value="add a link of type dashboard")])
+                  [metadata_spot(entity, "links", "add a link of type dashboard")])
 
 
 def _linked(ctx: CheckContext) -> tuple[list[Evidence], list[FormatError]]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
-from checks.formats.catalog import CATALOG_FILES, try_catalog
+from checks.formats.catalog import CATALOG_FILES, metadata_spot, try_catalog
 from checks.formats.portals import PORTAL_FILES, Fact, load_portals
 from checks.formats.readiness import READINESS_FILES, try_readiness
 from checks.formats.yamlfile import FormatError, YMap
@@ -40,16 +40,14 @@ def check(ctx: CheckContext) -> Result:
                       [Evidence(path=f.path, line=f.line, value=f"{f.label}: {f.shown()}") for f in found])
     if errors:
         return errored(f"cannot tell whether on-call is set up: {errors[0]}",
-                       [Evidence(path=e.path, line=e.line, value=e.message) for e in errors])
+                       [e.evidence() for e in errors])
     catalog, _ = try_catalog(ctx.repo)
     entity = catalog.component
     if entity is None:
         return failed("no on-call integration declared (no catalog-info.yaml, no readiness.yaml oncall)",
                       [Evidence(value=f"add {CATALOG_FILES[0]} at the repo root")])
-    meta = entity.doc.get("metadata")
-    line = meta.line_of("annotations") if "annotations" in meta else entity.doc.line_of("metadata")
     return failed(f"no on-call integration declared: {entity.path} has no pagerduty.com/ or opsgenie.com/ "
-                  "annotation", [Evidence(path=entity.path, line=line, value="add pagerduty.com/service-id")])
+                  "annotation", [metadata_spot(entity, "annotations", "add pagerduty.com/service-id")])
 
 
 def _declarations(ctx: CheckContext) -> tuple[list[Fact], list[FormatError]]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.plugin import CheckContext, Evidence, Result, check, failed, passed
-from checks.formats.catalog import Catalog, try_catalog
+from checks.formats.catalog import Catalog, metadata_spot, try_catalog
 from checks.formats.tier import declared_tiers
 
 
@@ -38,10 +38,6 @@ def check(ctx: CheckContext) -> Result:
 
 def _where_to_declare(catalog: Catalog) -> Evidence:
     """Point at the catalog's annotations (or metadata), where ``prr/tier`` belongs."""
-    entity = catalog.component
-    if entity is None:
+    if catalog.component is None:
         return Evidence(value="add catalog-info.yaml with the annotation prr/tier")
-    metadata = entity.doc.get("metadata")
-    line = metadata.line_of("annotations") if isinstance(metadata, dict) and "annotations" in metadata \
-        else entity.doc.line_of("metadata")
-    return Evidence(path=entity.path, line=line, value="add the annotation prr/tier")
+    return metadata_spot(catalog.component, "annotations", "add the annotation prr/tier")

@@ -38,7 +38,7 @@ def check(ctx: CheckContext) -> Result:
     alerts, errors = load_alert_rules(ctx.repo)
     severities = ctx.settings.get("paging_severities") or DEFAULT_PAGING_SEVERITIES
     paging = [a for a in alerts if is_paging(a, severities)]
-    broken_files = [Evidence(path=e.path, line=e.line, value=e.message) for e in errors.values()]
+    broken_files = [e.evidence() for e in errors.values()]
     if not paging and not broken_files:
         return not_applicable(f"no paging alerts (severity {', '.join(severities)}) in the repo")
     linked, unlinked = [], []

@@ -60,7 +60,7 @@ def check(ctx: CheckContext) -> Result:
     problems = runbooks.unreadable + runbooks.link_errors
     if problems:
         return errored(f"cannot tell whether there is a runbook: {problems[0]}",
-                       [Evidence(path=e.path, line=e.line, value=e.message) for e in problems])
+                       [e.evidence() for e in problems])
     if runbooks.docs:
         doc = runbooks.docs[0]
         return failed(f"{doc.path} is a stub ({doc.describe()}); a runbook needs at least {min_words} "

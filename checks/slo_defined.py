@@ -60,7 +60,7 @@ def check(ctx: CheckContext) -> Result:
     tier = ctx.service.tier
     needed = ("availability", "latency") if tier in ctx.params["require_latency_tiers"] else ()
     missing = [kind for kind in needed if not any(s.kind == kind for s in valid)]
-    error_evidence = [Evidence(path=e.path, line=e.line, value=e.message) for e in errors.values()]
+    error_evidence = [e.evidence() for e in errors.values()]
     details = {"slos": [_detail(s) for s in slos], "unreadable": [str(e) for e in errors.values()]}
 
     if valid and not missing:

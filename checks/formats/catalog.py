@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.plugin import Evidence
 from app.repo import RepoSnapshot
 from checks.formats.files import first_existing, read_yaml
 from checks.formats.yamlfile import FormatError, YMap, get
@@ -106,3 +107,10 @@ def owner_of(entity: Entity) -> str | None:
         return None
     # `group:default/team-x` and `team-x` name the same owner; keep the short form for display.
     return owner.split("/")[-1] if owner.lower().startswith("group:") else owner
+
+
+def metadata_spot(entity: Entity, key: str, todo: str) -> Evidence:
+    """Where to add something under the entity's ``metadata.<key>`` (else ``metadata``)."""
+    metadata = entity.doc.get("metadata")
+    line = metadata.line_of(key) if isinstance(metadata, YMap) and key in metadata else entity.doc.line_of("metadata")
+    return Evidence(path=entity.path, line=line, value=todo)

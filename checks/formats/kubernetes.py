@@ -548,7 +548,7 @@ def verdict(manifests: Manifests, subjects: int, *, failures: list[Evidence], un
     PodDisruptionBudget could be in them) they turn failures into ``error`` too. Helm charts that
     could not be rendered turn a pass into ``warn``: resilience not verified.
     """
-    broken = [Evidence(path=e.path, line=e.line, value=e.message) for e in manifests.errors]
+    broken = [e.evidence() for e in manifests.errors]
     charts = [Evidence(path=posixpath.join(c.path, "Chart.yaml"), line=1, value=c.reason)
               for c in manifests.unrendered_charts]
     details = {**details, "unreadable_files": [str(e) for e in manifests.errors],

@@ -19,6 +19,8 @@ from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
+from app.plugin import Evidence
+
 try:  # libyaml scans and parses ~6x faster; composing (bomb guard) and constructing stay in Python
     from yaml._yaml import CParser
 except ImportError:  # a PyYAML built without libyaml
@@ -36,6 +38,10 @@ class FormatError(Exception):
 
     def __reduce__(self):  # crosses process boundaries with its fields
         return (type(self), (self.path, self.line, self.message))
+
+    def evidence(self) -> Evidence:
+        """The problem as result evidence: where it is and what is wrong."""
+        return Evidence(path=self.path, line=self.line, value=self.message)
 
 
 class YMap(dict):
