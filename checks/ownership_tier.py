@@ -21,18 +21,17 @@ from checks.formats.tier import declared_tiers
 )
 def check(ctx: CheckContext) -> Result:
     service = ctx.service
+    catalog, _ = try_catalog(ctx.repo)
+    declarations = declared_tiers(ctx.repo, catalog.component)
     if service.declared_tier is not None:
-        catalog, _ = try_catalog(ctx.repo)
-        first = declared_tiers(ctx.repo, catalog.component)[0]
+        first = declarations[0]
         known = ", ".join(sorted(ctx.settings.get("tiers", []))) or "the scorecard's tiers"
         return failed(f"declared tier {service.declared_tier!r} ({first.source}) is not one of {known}; "
                       f"held to Tier-{service.tier}",
                       [Evidence(path=first.path, line=first.line, value=first.raw)])
-    catalog, _ = try_catalog(ctx.repo)
     if not service.tier_declared:
         return failed(f"no tier declared; held to the default Tier-{service.tier}", [_where_to_declare(catalog)])
-    decls = declared_tiers(ctx.repo, catalog.component)
-    evidence = [Evidence(path=d.path, line=d.line, value=d.raw) for d in decls[:1]]
+    evidence = [Evidence(path=d.path, line=d.line, value=d.raw) for d in declarations[:1]]
     return passed(f"Tier-{service.tier} ({service.tier_source})", evidence)
 
 
