@@ -336,7 +336,7 @@ def _served_rows(ctx: ReadContext, ref: str | None = None) -> list[dict[str, Any
     waivers_by_ref = active_waivers(ctx, ref)
     answers_by_ref = latest_attestations(ctx.engine, ref)
     rows = []
-    for service_row, scan in _latest(ctx.engine, ref):
+    for service_row, scan in latest_scans(ctx.engine, ref):
         served = reapply(ctx, scan.report, waivers_by_ref.get(service_row.ref, []),
                          answers_by_ref.get(service_row.ref, {}))
         kind, namespace, name = split_ref(service_row.ref)
@@ -355,7 +355,7 @@ def _served_rows(ctx: ReadContext, ref: str | None = None) -> list[dict[str, Any
     return rows
 
 
-def _latest(engine: Engine, ref: str | None = None, depth: int = 1) -> list[tuple[Service, Scan]]:
+def latest_scans(engine: Engine, ref: str | None = None, depth: int = 1) -> list[tuple[Service, Scan]]:
     """Each service with its newest ``depth`` scans (newest first), ordered by ref."""
     ranked = (select(Scan.id, func.row_number().over(
         partition_by=Scan.service_id, order_by=(Scan.scanned_at.desc(), Scan.id.desc())).label("rank"))
@@ -410,7 +410,7 @@ def regressions(ctx: ReadContext) -> list[dict[str, Any]]:
     ``tier`` and ``scanned_at``. Worst first (stopped ready, then level drops).
     """
     pairs: dict[str, list[tuple[Service, Scan]]] = defaultdict(list)
-    for service_row, scan in _latest(ctx.engine, depth=2):
+    for service_row, scan in latest_scans(ctx.engine, depth=2):
         pairs[service_row.ref].append((service_row, scan))
     found = []
     for pair in pairs.values():
@@ -453,7 +453,7 @@ def check_view(ctx: ReadContext, check_id: str) -> dict[str, Any]:
                             "not_applicable": 0}
     waivers_by_ref = active_waivers(ctx)
     answers_by_ref = latest_attestations(ctx.engine)
-    for service_row, scan in _latest(ctx.engine):
+    for service_row, scan in latest_scans(ctx.engine):
         served = reapply(ctx, scan.report, waivers_by_ref.get(service_row.ref, []),
                          answers_by_ref.get(service_row.ref, {}))
         entry = next((c for c in served["checks"] if c["id"] == check_id), None)

@@ -10,10 +10,10 @@ from sqlmodel import Session, select
 from app.config import Config
 from app.fleet import expand_fleet, scan_fleet
 from app.portal import scan_and_store
-from app.queries import ReadContext
+from app.queries import ReadContext, latest_scans
 from app.plugin import load_registry
 from app.scorecard import load_scorecard
-from app.storage.db import latest_scans, migrate, scan_report, store_report
+from app.storage.db import migrate, store_report
 from app.storage.models import CheckResult, Scan
 
 MINI_CARD = """\
@@ -51,7 +51,7 @@ def scan_into(url: str, config: Config) -> list[dict]:
                       scorecard=load_scorecard(config.scorecard, registry))
     outcomes = scan_fleet(expand_fleet(config), lambda entry: scan_and_store(ctx, entry), workers=2)
     assert all(o.error is None for o in outcomes)
-    return [scan_report(engine, scan.id) for _, scan in latest_scans(engine)]
+    return [scan.report for _, scan in latest_scans(engine)]
 
 
 def normalise(reports: list[dict]) -> list[dict]:
@@ -81,4 +81,4 @@ def test_a_failed_store_leaves_the_previous_scan_intact(request, tmp_path: Path,
     with Session(engine) as session:
         assert len(session.exec(select(Scan)).all()) == 3
         assert len(session.exec(select(CheckResult)).all()) == 6
-    assert [scan_report(engine, s.id) for _, s in latest_scans(engine)] == first
+    assert [s.report for _, s in latest_scans(engine)] == first

@@ -75,23 +75,3 @@ def store_report(engine: Engine, report: dict[str, Any]) -> int:
                                     met=c["met"], waived=c["waived"], summary=c["summary"],
                                     evidence=c["evidence"], details=c.get("details") or {}))
         return scan.id
-
-
-def latest_scans(engine: Engine) -> list[tuple[Service, Scan]]:
-    """Each service with its newest scan, by service ref."""
-    with Session(engine) as session:
-        services = session.exec(select(Service).order_by(Service.ref)).all()
-        rows = []
-        for service in services:
-            scan = session.exec(select(Scan).where(Scan.service_id == service.id)
-                                .order_by(Scan.scanned_at.desc(), Scan.id.desc())).first()
-            if scan is not None:
-                rows.append((service, scan))
-        return rows
-
-
-def scan_report(engine: Engine, scan_id: int) -> dict[str, Any] | None:
-    with Session(engine) as session:
-        scan = session.get(Scan, scan_id)
-        return dict(scan.report) if scan else None
-
