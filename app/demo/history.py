@@ -11,10 +11,8 @@ from datetime import datetime, timedelta
 import git
 
 from app.config import Config
-from app.engine import ScanRequest, evaluate
-from app.fleet import FleetEntry, expand_fleet, snapshot_limits
+from app.fleet import FleetEntry, expand_fleet, scan_entry
 from app.plugin import load_registry
-from app.repo import open_snapshot
 from app.scorecard import load_scorecard
 from app.storage.db import migrate, store_report
 
@@ -35,11 +33,8 @@ def backfill_history(config: Config, now: datetime, days_ago: tuple[int, ...] = 
             commit = repo.git.rev_list("-1", f"--before={moment.isoformat()}", "HEAD")
             if not commit:
                 continue  # the repo did not exist yet
-            snapshot = open_snapshot(entry.location, commit, limits=snapshot_limits(config))
-            report = evaluate(ScanRequest(snapshot=snapshot, scorecard=scorecard, registry=registry,
-                                          config=config.check_config(), tier_override=entry.tier,
-                                          waivers=config.waivers_for, now=moment))
-            store_report(engine, report)
+            past = FleetEntry(entry.location, commit, entry.tier)
+            store_report(engine, scan_entry(past, config, scorecard, registry, now=moment))
             stored += 1
         return stored
 
