@@ -13,7 +13,7 @@ DEBIAN_PACKAGES := git prometheus prometheus-alertmanager chromium poppler-utils
 	libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup system-packages docs bench clean
+.PHONY: demo test lint typecheck setup system-packages docs bench clean
 
 demo: setup
 	$(BIN)/prr demo create $(DEMO) --force --history
@@ -37,6 +37,18 @@ system-packages:
 		echo "installing Debian packages: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# Style and types are gates: `make test` fails on them.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# mypy reads the installed `prr` namespace from a tree of links, as the package maps it.
+typecheck: setup
+	rm -rf build/typecheck && mkdir -p build/typecheck
+	cp -as $(CURDIR)/app build/typecheck/prr
+	for d in checks schemas scorecards; do ln -s $(CURDIR)/$$d build/typecheck/prr/$$d; done
+	cd build/typecheck && $(CURDIR)/$(BIN)/mypy -p prr
 
 docs: setup
 	$(BIN)/prr checks --format markdown > docs/checks.md

@@ -3,24 +3,27 @@
 Exit codes: 0 ready, 1 not ready, 2 bad usage or configuration, 3 could not evaluate.
 Progress and diagnostics go to stderr; reports to stdout or ``--output``.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import sys
+from collections.abc import Callable
+from datetime import UTC
 from functools import wraps
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from app import formats
-from app.config import Config, load_config
-from app.engine import evaluate, ScanRequest
-from app.plugin import ConfigError, Registry, load_registry
-from app.repo import RepoError, open_snapshot, working_tree_dirty
-from app.scorecard import load_scorecard
-from app.scoring import only_errors_block
+from prr import formats
+from prr.config import Config, load_config
+from prr.engine import ScanRequest, evaluate
+from prr.plugin import ConfigError, Registry, load_registry
+from prr.repo import RepoError, open_snapshot, working_tree_dirty
+from prr.scorecard import load_scorecard
+from prr.scoring import only_errors_block
 
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
 
@@ -31,6 +34,7 @@ def _diag(message: str, **style: Any) -> None:
 
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn configuration and repository errors into a clear message and the §7 exit code."""
+
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -41,12 +45,17 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except RepoError as exc:
             _diag(f"prr: cannot read the repository: {exc}", fg="red")
             sys.exit(EXIT_UNDECIDED)
+
     return wrapper
 
 
 config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), default=None,
-    help="Portal config file (default: $PRR_CONFIG, else built-in defaults).")
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Portal config file (default: $PRR_CONFIG, else built-in defaults).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,30 +75,52 @@ def _scorecard_and_registry(config: Config, scorecard: str | None) -> tuple[Any,
 @click.option("--tier", default=None, help="Evaluate as this tier, whatever the repo declares.")
 @click.option("--scorecard", default=None, help="Shipped scorecard id or a scorecard file.")
 @click.option("--format", "fmt", type=click.Choice(list(formats.RENDERERS)), default="text", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the report here instead of stdout.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the report here instead of stdout.",
+)
 @config_option
 @handles_errors
-def gate(location: str, ref: str | None, tier: str | None, scorecard: str | None, fmt: str,
-         output: str | None, config_path: str | None) -> None:
+def gate(
+    location: str,
+    ref: str | None,
+    tier: str | None,
+    scorecard: str | None,
+    fmt: str,
+    output: str | None,
+    config_path: str | None,
+) -> None:
     """Evaluate one repo (a path or git URL) at one commit, without a database.
 
     Exit 0 ready, 1 not ready, 2 bad usage or configuration, 3 could not evaluate.
     """
-    from app.fleet import snapshot_limits
+    from prr.fleet import snapshot_limits
 
     config = load_config(config_path)
     card, registry = _scorecard_and_registry(config, scorecard)
     snapshot = open_snapshot(location, ref, limits=snapshot_limits(config))
     if ref is None and working_tree_dirty(location):
-        _diag(f"prr: note: {location} has uncommitted changes; evaluating the last commit "
-              f"{snapshot.commit[:12]} (commit them to have them counted)", fg="yellow")
+        _diag(
+            f"prr: note: {location} has uncommitted changes; evaluating the last commit "
+            f"{snapshot.commit[:12]} (commit them to have them counted)",
+            fg="yellow",
+        )
     if tier is not None and tier not in card.required_levels:
         raise ConfigError(f"--tier {tier!r}: the scorecard defines tiers {', '.join(card.tiers)}")
     _diag(f"prr: evaluating {location} @ {snapshot.commit[:12]} against {card.id}")
-    report = evaluate(ScanRequest(snapshot=snapshot, scorecard=card, registry=registry,
-                                  config=config.check_config(), tier_override=tier,
-                                  tier_override_source="--tier", waivers=config.waivers_for))
+    report = evaluate(
+        ScanRequest(
+            snapshot=snapshot,
+            scorecard=card,
+            registry=registry,
+            config=config.check_config(),
+            tier_override=tier,
+            tier_override_source="--tier",
+            waivers=config.waivers_for,
+        )
+    )
     text = formats.render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
     if output:
         try:
@@ -114,10 +145,10 @@ def gate(location: str, ref: str | None, tier: str | None, scorecard: str | None
 @handles_errors
 def scan(config_path: str | None, workers: int | None) -> None:
     """Scan the configured fleet into the database and print the fleet table."""
-    from app.fleet import expand_fleet, scan_fleet
-    from app.portal import scan_and_store
-    from app.queries import ReadContext
-    from app.storage.db import migrate
+    from prr.fleet import expand_fleet, scan_fleet
+    from prr.portal import scan_and_store
+    from prr.queries import ReadContext
+    from prr.storage.db import migrate
 
     config = load_config(config_path)
     card, registry = _scorecard_and_registry(config, None)
@@ -127,10 +158,10 @@ def scan(config_path: str | None, workers: int | None) -> None:
     ctx = ReadContext(engine=migrate(config.database_url), config=config, registry=registry, scorecard=card)
     workers = workers or config.data.get("workers") or min(4, os.cpu_count() or 1)
     _diag(f"prr: scanning {len(entries)} services with {workers} workers")
-    with click.progressbar(length=len(entries), label="scanning", file=sys.stderr,
-                           show_pos=True) as bar:
-        outcomes = scan_fleet(entries, lambda entry: scan_and_store(ctx, entry), workers=workers,
-                              on_done=lambda outcome: bar.update(1))
+    with click.progressbar(length=len(entries), label="scanning", file=sys.stderr, show_pos=True) as bar:
+        outcomes = scan_fleet(
+            entries, lambda entry: scan_and_store(ctx, entry), workers=workers, on_done=lambda outcome: bar.update(1)
+        )
     for outcome in outcomes:
         if outcome.error:
             _diag(f"prr: {outcome.entry.location}: {outcome.error}", fg="red")
@@ -145,8 +176,10 @@ def fleet_table(reports: list[dict[str, Any]]) -> str:
     rows = [header, "-" * len(header)]
     for r in sorted(reports, key=lambda r: (r["service"]["tier"], r["ready"], r["score"] or 0)):
         score = "—" if r["score"] is None else f"{r['score']:.1f}"
-        rows.append(f"{r['service']['ref']:<40} {r['service']['tier']:<5} {r['level'] or 'none':<8} "
-                    f"{score:>6}  {'yes' if r['ready'] else 'no':<6} {r['service']['owner'] or '—'}")
+        rows.append(
+            f"{r['service']['ref']:<40} {r['service']['tier']:<5} {r['level'] or 'none':<8} "
+            f"{score:>6}  {'yes' if r['ready'] else 'no':<6} {r['service']['owner'] or '—'}"
+        )
     ready = sum(r["ready"] for r in reports)
     rows.append(f"\n{ready} of {len(reports)} services ready")
     return "\n".join(rows)
@@ -156,7 +189,7 @@ def fleet_table(reports: list[dict[str, Any]]) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def list_checks(fmt: str) -> None:
     """List the installed checks (built-in and plugins)."""
-    from app.checkdocs import checks_markdown
+    from prr.checkdocs import checks_markdown
 
     registry = load_registry()
     if fmt == "json":
@@ -181,8 +214,7 @@ def scorecard() -> None:
 def scorecard_validate(file: str) -> None:
     """Validate a scorecard file against the schema and the installed checks."""
     card = load_scorecard(file, load_registry())
-    click.echo(f"{file}: valid scorecard {card.id!r} ({len(card.checks)} checks, levels "
-               f"{' < '.join(card.levels)})")
+    click.echo(f"{file}: valid scorecard {card.id!r} ({len(card.checks)} checks, levels {' < '.join(card.levels)})")
 
 
 @main.group()
@@ -197,12 +229,12 @@ def demo() -> None:
 @handles_errors
 def demo_create(dest: str, force: bool, history: bool) -> None:
     """Generate the demo fleet under DEST and write DEST/prr.yaml to scan it."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from app.demo import create_demo_fleet
-    from app.demo.history import backfill_history
+    from prr.demo import create_demo_fleet
+    from prr.demo.history import backfill_history
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         config_path = create_demo_fleet(Path(dest), now=now, force=force)
     except FileExistsError as exc:
@@ -224,31 +256,33 @@ def db() -> None:
 @handles_errors
 def db_upgrade(config_path: str | None) -> None:
     """Apply the database migrations (alembic upgrade head)."""
-    from app.storage.db import migrate
+    from prr.storage.db import migrate
 
     config = load_config(config_path)
     migrate(config.database_url)
     _diag("prr: database schema is up to date")
 
 
-
 # --------------------------------------------------------------------------- the portal (issue 4)
+
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--workers", type=int, default=None,
-              help="gunicorn worker processes (default portal.workers, else 2; rescan jobs are shared "
-                   "through the database).")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="gunicorn worker processes (default portal.workers, else 2; rescan jobs are shared through the database).",
+)
 @click.option("--threads", type=int, default=None, help="Threads per worker (default portal.threads, else 8).")
 @click.option("--debug", is_flag=True, help="Flask's development server with the debugger; never in production.")
 @config_option
 @handles_errors
-def serve(host: str, port: int, workers: int | None, threads: int | None, debug: bool,
-          config_path: str | None) -> None:
+def serve(host: str, port: int, workers: int | None, threads: int | None, debug: bool, config_path: str | None) -> None:
     """Serve the portal (JSON API, pages, /healthz, /metrics) under gunicorn."""
-    from app.storage.db import migrate
-    from app.web import create_app
+    from prr.storage.db import migrate
+    from prr.web import create_app
 
     config = load_config(config_path)
     migrate(config.database_url)  # a bad database URL fails here, not in every worker
@@ -262,12 +296,20 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, debug:
         os.environ["PRR_SECRET_KEY"] = secrets.token_hex(32)  # shared by this server's workers
         _diag("prr: no PRR_SECRET_KEY set: form sessions end when the server restarts")
     _diag(f"prr: serving {config.path or 'the default config'} on http://{host}:{port}")
-    _gunicorn(lambda: create_app(config), {
-        "bind": f"{host}:{port}", "workers": workers or settings.get("workers", 2),
-        "threads": threads or settings.get("threads", 8), "worker_class": "gthread",
-        "accesslog": "-", "errorlog": "-", "timeout": 120, "graceful_timeout": 30,
-        "control_socket_disable": True,  # no socket under $HOME; stop it with a signal
-    }).run()
+    _gunicorn(
+        lambda: create_app(config),
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers or settings.get("workers", 2),
+            "threads": threads or settings.get("threads", 8),
+            "worker_class": "gthread",
+            "accesslog": "-",
+            "errorlog": "-",
+            "timeout": 120,
+            "graceful_timeout": 30,
+            "control_socket_disable": True,  # no socket under $HOME; stop it with a signal
+        },
+    ).run()
 
 
 def _gunicorn(factory: Callable[[], Any], options: dict[str, Any]) -> Any:
@@ -299,8 +341,8 @@ def token_create(user: str, name: str, config_path: str | None) -> None:
     """Create a token and print its secret (once: it is stored only as a hash)."""
     from sqlalchemy.engine import make_url
 
-    from app.storage.db import migrate
-    from app.web.auth import create_token
+    from prr.storage.db import migrate
+    from prr.web.auth import create_token
 
     database_url = load_config(config_path).database_url
     click.echo(create_token(migrate(database_url), user, name))
@@ -313,8 +355,8 @@ def token_create(user: str, name: str, config_path: str | None) -> None:
 @handles_errors
 def token_list(config_path: str | None) -> None:
     """List tokens (never their secrets)."""
-    from app.storage.db import migrate
-    from app.web.auth import list_tokens
+    from prr.storage.db import migrate
+    from prr.web.auth import list_tokens
 
     for t in list_tokens(migrate(load_config(config_path).database_url)):
         state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
@@ -327,8 +369,8 @@ def token_list(config_path: str | None) -> None:
 @handles_errors
 def token_revoke(token_id: int, config_path: str | None) -> None:
     """Revoke a token by id (see `prr token list`)."""
-    from app.storage.db import migrate
-    from app.web.auth import revoke_token
+    from prr.storage.db import migrate
+    from prr.web.auth import revoke_token
 
     if revoke_token(migrate(load_config(config_path).database_url), token_id) is None:
         raise ConfigError(f"no token {token_id}")

@@ -1,4 +1,5 @@
 """The portal config (PRODUCT.md §8): one YAML file, validated, never read from a scanned repo."""
+
 from __future__ import annotations
 
 import os
@@ -7,10 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app import schemas
-from app.plugin import ConfigError
-from app.scoring import Waiver
-from checks.formats.yamlfile import FormatError, load_documents
+from prr import schemas
+from prr.checks.formats.yamlfile import FormatError, load_documents
+from prr.plugin import ConfigError
+from prr.scoring import Waiver
 
 DEFAULTS: dict[str, Any] = {
     "database_url": "sqlite:///prr.db",
@@ -52,8 +53,7 @@ class Config:
         routing = dict(self.data.get("routing") or {})
         if "alertmanager_config" in routing:
             routing["alertmanager_config"] = self.resolve_path(routing["alertmanager_config"])
-        return {"routing": routing, "scan": dict(self.data.get("scan") or {}),
-                "live": self.data.get("live") or {}}
+        return {"routing": routing, "scan": dict(self.data.get("scan") or {}), "live": self.data.get("live") or {}}
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
@@ -76,9 +76,13 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     central = (data.get("routing") or {}).get("alertmanager_config")
     if central and not Path(config.resolve_path(central)).is_file():
         raise ConfigError(f"{file}: routing.alertmanager_config: no such file {config.resolve_path(central)}")
-    config.waivers = [(w["service"], Waiver(check=w["check"], reason=w["reason"], approver=w["approver"],
-                                            expires=_aware(w["expires"])))
-                      for w in data.get("waivers") or []]
+    config.waivers = [
+        (
+            w["service"],
+            Waiver(check=w["check"], reason=w["reason"], approver=w["approver"], expires=_aware(w["expires"])),
+        )
+        for w in data.get("waivers") or []
+    ]
     return config
 
 

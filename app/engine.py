@@ -1,17 +1,19 @@
 """The scan engine: evaluate one service at one commit against one scorecard (PRODUCT.md §3, §7)."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
-from app import isolation
-from app.plugin import CheckContext, Registry, Result, not_applicable
-from app.repo import RepoSnapshot
-from app.scorecard import Scorecard
-from app.scoring import Waiver, check_entry, pick_waiver, verdict
-from app.service import ServiceInfo
+from prr import isolation
+from prr.plugin import CheckContext, Registry, Result, not_applicable
+from prr.repo import RepoSnapshot
+from prr.scorecard import Scorecard
+from prr.scoring import Waiver, check_entry, pick_waiver, verdict
+from prr.service import ServiceInfo
 
 REPORT_SCHEMA = "prr/scan-report/v1"
 
@@ -44,15 +46,25 @@ class ScanRequest:
 
 def evaluate(request: ScanRequest) -> dict[str, Any]:
     """Run the scorecard's checks on the snapshot and return the §7 report (``scan_id`` null)."""
-    now = request.now or datetime.now(timezone.utc)
+    now = request.now or datetime.now(UTC)
     card, registry = request.scorecard, request.registry
     started = time.monotonic()
     service = ServiceInfo.resolve(
-        request.snapshot, tier_override=request.tier_override, known_tiers=set(card.required_levels),
-        default_tier=card.default_tier, override_source=request.tier_override_source)
-    context = CheckContext(repo=request.snapshot, service=service, params={}, now=now,
-                           settings=card.check_settings(), config=request.config,
-                           live=request.live_clients)
+        request.snapshot,
+        tier_override=request.tier_override,
+        known_tiers=set(card.required_levels),
+        default_tier=card.default_tier,
+        override_source=request.tier_override_source,
+    )
+    context = CheckContext(
+        repo=request.snapshot,
+        service=service,
+        params={},
+        now=now,
+        settings=card.check_settings(),
+        config=request.config,
+        live=request.live_clients,
+    )
 
     results: dict[str, Result] = {}
     jobs: list[isolation.Job] = []
@@ -70,16 +82,26 @@ def evaluate(request: ScanRequest) -> dict[str, Any]:
     results.update(isolation.run_checks(jobs, context, _limits(request.config, card)))
 
     waivers = list(request.waivers(service.ref))
-    entries = [check_entry(entry, registry.get(entry.id), results[entry.id], pick_waiver(waivers, entry.id, now))
-               for entry in card.checks if entry.id in results]
+    entries = [
+        check_entry(entry, registry.get(entry.id), results[entry.id], pick_waiver(waivers, entry.id, now))
+        for entry in card.checks
+        if entry.id in results
+    ]
     return {
         "schema": REPORT_SCHEMA,
         "service": service.to_report(),
-        "source": {"repo": request.snapshot.location, "commit": request.snapshot.commit,
-                   "scanned_at": now.isoformat().replace("+00:00", "Z")},
+        "source": {
+            "repo": request.snapshot.location,
+            "commit": request.snapshot.commit,
+            "scanned_at": now.isoformat().replace("+00:00", "Z"),
+        },
         "scan_id": None,
-        "scorecard": {"id": card.id, "version": card.version, "levels": list(card.levels),
-                      "required_level": card.required_levels[service.tier]},
+        "scorecard": {
+            "id": card.id,
+            "version": card.version,
+            "levels": list(card.levels),
+            "required_level": card.required_levels[service.tier],
+        },
         **verdict(card, service.tier, entries),
         "links": {"portal": None},
         "checks": entries,
@@ -98,9 +120,14 @@ def manual_result(check_id: str, attestations: dict[str, Attestation] | None, no
         return Result("fail", f"attestation by {answer.attested_by} expired on {answer.expires:%Y-%m-%d}")
     status = "pass" if answer.answer else "fail"
     evidence = [{"url": answer.evidence_url}] if answer.evidence_url else []
-    return Result.from_dict({"status": status, "evidence": evidence,
-                             "summary": f"attested {'yes' if answer.answer else 'no'} by {answer.attested_by}, "
-                                        f"valid until {answer.expires:%Y-%m-%d}"})
+    return Result.from_dict(
+        {
+            "status": status,
+            "evidence": evidence,
+            "summary": f"attested {'yes' if answer.answer else 'no'} by {answer.attested_by}, "
+            f"valid until {answer.expires:%Y-%m-%d}",
+        }
+    )
 
 
 def _limits(config: dict[str, Any], card: Scorecard) -> isolation.Limits:
@@ -109,4 +136,3 @@ def _limits(config: dict[str, Any], card: Scorecard) -> isolation.Limits:
         timeout_seconds=float(scan.get("check_timeout_seconds", card.settings.get("check_timeout_seconds", 60))),
         memory_mb=int(scan.get("check_memory_mb", 2048)),
     )
-

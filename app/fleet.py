@@ -1,18 +1,20 @@
 """Scanning the configured fleet into the database, several services at a time."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.config import Config
-from app.engine import ScanRequest, evaluate
-from app.plugin import Registry
-from app.repo import Limits, RepoError, is_url, iter_local_repos, open_snapshot
-from app.scorecard import Scorecard
+from prr.config import Config
+from prr.engine import ScanRequest, evaluate
+from prr.plugin import Registry
+from prr.repo import Limits, RepoError, is_url, iter_local_repos, open_snapshot
+from prr.scorecard import Scorecard
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,11 @@ def expand_fleet(config: Config) -> list[FleetEntry]:
     for item in config.data.get("fleet") or []:
         location = config.resolve_path(item["repo"])
         tier = str(item["tier"]) if item.get("tier") is not None else None
-        matches = [location] if is_url(location) or not any(c in location for c in "*?[") \
+        matches = (
+            [location]
+            if is_url(location) or not any(c in location for c in "*?[")
             else list(iter_local_repos(location))
+        )
         for match in matches:
             entries[match] = FleetEntry(match, item.get("ref"), tier)
     return list(entries.values())
@@ -46,27 +51,47 @@ def expand_fleet(config: Config) -> list[FleetEntry]:
 def snapshot_limits(config: Config) -> Limits:
     scan = config.data.get("scan") or {}
     defaults = Limits()
-    return Limits(max_files=scan.get("max_files", defaults.max_files),
-                  max_file_bytes=scan.get("max_file_bytes", defaults.max_file_bytes))
+    return Limits(
+        max_files=scan.get("max_files", defaults.max_files),
+        max_file_bytes=scan.get("max_file_bytes", defaults.max_file_bytes),
+    )
 
 
-def scan_entry(entry: FleetEntry, config: Config, scorecard: Scorecard, registry: Registry,
-               now: datetime | None = None, **request_options: Any) -> dict[str, Any]:
+def scan_entry(
+    entry: FleetEntry,
+    config: Config,
+    scorecard: Scorecard,
+    registry: Registry,
+    now: datetime | None = None,
+    **request_options: Any,
+) -> dict[str, Any]:
     """Evaluate one fleet entry (raises RepoError when the repo cannot be read)."""
     snapshot = open_snapshot(entry.location, entry.ref, limits=snapshot_limits(config))
-    request = ScanRequest(snapshot=snapshot, scorecard=scorecard, registry=registry,
-                          config=config.check_config(), tier_override=entry.tier,
-                          waivers=config.waivers_for, now=now, **request_options)
+    request = ScanRequest(
+        snapshot=snapshot,
+        scorecard=scorecard,
+        registry=registry,
+        config=config.check_config(),
+        tier_override=entry.tier,
+        waivers=config.waivers_for,
+        now=now,
+        **request_options,
+    )
     return evaluate(request)
 
 
-def scan_fleet(entries: list[FleetEntry], scan_and_store: Callable[[FleetEntry], dict[str, Any]],
-               workers: int = 2, on_done: Callable[[ScanOutcome], None] | None = None) -> list[ScanOutcome]:
+def scan_fleet(
+    entries: list[FleetEntry],
+    scan_and_store: Callable[[FleetEntry], dict[str, Any]],
+    workers: int = 2,
+    on_done: Callable[[ScanOutcome], None] | None = None,
+) -> list[ScanOutcome]:
     """Scan and store every entry in parallel; one unreadable repo or failed store never stops the rest.
 
     ``scan_and_store`` evaluates one entry and stores it, returning the stored report
     (:func:`app.portal.scan_and_store` applies the portal's waivers, attestations and webhooks).
     """
+
     def one(entry: FleetEntry) -> ScanOutcome:
         try:
             report = scan_and_store(entry)

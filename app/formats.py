@@ -1,15 +1,20 @@
 """Render a scan report (§7) as text, JSON, JUnit XML or SARIF."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import click
 
 STATUS_STYLE = {
-    "pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red"),
-    "error": ("ERROR", "magenta"), "not_applicable": ("N/A", "bright_black"),
+    "pass": ("PASS", "green"),
+    "warn": ("WARN", "yellow"),
+    "fail": ("FAIL", "red"),
+    "error": ("ERROR", "magenta"),
+    "not_applicable": ("N/A", "bright_black"),
 }
 
 
@@ -49,8 +54,10 @@ def to_text(report: dict[str, Any], color: bool = False) -> str:
         lines.append("")
     score = "—" if report["score"] is None else f"{report['score']:.1f}"
     verdict = style("READY", fg="green", bold=True) if report["ready"] else style("NOT READY", fg="red", bold=True)
-    lines.append(f"{verdict}  level {report['level'] or 'none'} (Tier-{svc['tier']} needs "
-                 f"{card['required_level']})  score {score}")
+    lines.append(
+        f"{verdict}  level {report['level'] or 'none'} (Tier-{svc['tier']} needs "
+        f"{card['required_level']})  score {score}"
+    )
     if report["next_steps"]:
         lines += ["", style("Next steps", bold=True)]
         for i, step in enumerate(report["next_steps"], 1):
@@ -63,11 +70,15 @@ def to_text(report: dict[str, Any], color: bool = False) -> str:
 def to_junit(report: dict[str, Any]) -> str:
     """One testsuite for the service, one testcase per check (for CI test report views)."""
     checks = report["checks"]
-    suite = ET.Element("testsuite", name=report["service"]["ref"], tests=str(len(checks)),
-                       failures=str(sum(c["status"] == "fail" and not c["waived"] for c in checks)),
-                       errors=str(sum(c["status"] == "error" and not c["waived"] for c in checks)),
-                       skipped=str(sum(c["status"] == "not_applicable" for c in checks)),
-                       timestamp=report["source"]["scanned_at"])
+    suite = ET.Element(
+        "testsuite",
+        name=report["service"]["ref"],
+        tests=str(len(checks)),
+        failures=str(sum(c["status"] == "fail" and not c["waived"] for c in checks)),
+        errors=str(sum(c["status"] == "error" and not c["waived"] for c in checks)),
+        skipped=str(sum(c["status"] == "not_applicable" for c in checks)),
+        timestamp=report["source"]["scanned_at"],
+    )
     for c in checks:
         case = ET.SubElement(suite, "testcase", classname=f"prr.{c['level']}", name=c["id"])
         body = "\n".join([c["summary"], *(_where(e) for e in c["evidence"]), "", c["remediation"]])
@@ -91,13 +102,16 @@ def to_sarif(report: dict[str, Any]) -> str:
     """SARIF 2.1.0: each unmet check's evidence becomes a result at its file and line."""
     rules, results = [], []
     for c in report["checks"]:
-        rules.append({
-            "id": c["id"], "name": c["title"],
-            "shortDescription": {"text": c["title"]},
-            "help": {"text": c["remediation"], "markdown": c["remediation"]},
-            **({"helpUri": c["docs_url"]} if c.get("docs_url") else {}),
-            "properties": {"category": c["category"], "level": c["level"], "blocking": c["blocking"]},
-        })
+        rules.append(
+            {
+                "id": c["id"],
+                "name": c["title"],
+                "shortDescription": {"text": c["title"]},
+                "help": {"text": c["remediation"], "markdown": c["remediation"]},
+                **({"helpUri": c["docs_url"]} if c.get("docs_url") else {}),
+                "properties": {"category": c["category"], "level": c["level"], "blocking": c["blocking"]},
+            }
+        )
         if c["status"] not in ("fail", "error", "warn") or c["waived"]:
             continue
         located = [e for e in c["evidence"] if e.get("path")] or [{}]
@@ -109,19 +123,27 @@ def to_sarif(report: dict[str, Any]) -> str:
             }
             if ev.get("path"):
                 region = {"startLine": ev["line"]} if ev.get("line") else {}
-                result["locations"] = [{"physicalLocation": {
-                    "artifactLocation": {"uri": ev["path"], "uriBaseId": "%SRCROOT%"},
-                    **({"region": region} if region else {})}}]
+                result["locations"] = [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": ev["path"], "uriBaseId": "%SRCROOT%"},
+                            **({"region": region} if region else {}),
+                        }
+                    }
+                ]
             results.append(result)
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "prr", "rules": rules}},
-            "versionControlProvenance": [{"repositoryUri": report["source"]["repo"],
-                                          "revisionId": report["source"]["commit"]}],
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {"driver": {"name": "prr", "rules": rules}},
+                "versionControlProvenance": [
+                    {"repositoryUri": report["source"]["repo"], "revisionId": report["source"]["commit"]}
+                ],
+                "results": results,
+            }
+        ],
     }
     return json.dumps(sarif, indent=2) + "\n"
 

@@ -6,6 +6,7 @@ and becomes an ``error``; a fresh worker picks up the checks still to run. The w
 space is capped, so a memory blow-up ends as a MemoryError (an ``error`` result) or, at worst, a
 dead worker (also an ``error``), never as a dead scan.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -13,17 +14,17 @@ import resource
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
-from app.plugin import CheckContext, Result, Status, errored
+from prr.plugin import CheckContext, Result, Status, errored
 
 # forkserver: workers fork from a clean single-threaded server, safe under a threaded portal.
 _context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload(["app.isolation", "app.check_registry_preload"])
+_context.set_forkserver_preload(["prr.isolation", "prr.check_registry_preload"])
 
 
 STARTUP_SECONDS = 120  # a worker that cannot start a check in this long is taken as dead
@@ -47,8 +48,9 @@ def run_checks(jobs: list[Job], context: CheckContext, limits: Limits) -> dict[s
     pending = list(jobs)
     while pending:
         receiver, sender = _context.Pipe(duplex=False)
-        worker = _context.Process(target=_worker, args=(sender, pending, context, limits.memory_mb),
-                                  daemon=True, name="prr-check-worker")
+        worker = _context.Process(
+            target=_worker, args=(sender, pending, context, limits.memory_mb), daemon=True, name="prr-check-worker"
+        )
         with _main_module_hidden():
             worker.start()
         sender.close()
@@ -59,8 +61,8 @@ def run_checks(jobs: list[Job], context: CheckContext, limits: Limits) -> dict[s
                 started = receiver.poll(STARTUP_SECONDS) and _receive(receiver) == ("start", current)
                 if started and not receiver.poll(limits.timeout_seconds):
                     results[current] = errored(
-                        f"timed out after {limits.timeout_seconds:g}s; the check was stopped",
-                        reason="timeout")
+                        f"timed out after {limits.timeout_seconds:g}s; the check was stopped", reason="timeout"
+                    )
                     pending.pop(0)
                     break
                 message = _receive(receiver) if started else None
@@ -111,15 +113,14 @@ def _receive(receiver: Connection) -> tuple | None:
 
 def _death_message(exitcode: int | None, limits: Limits) -> str:
     if exitcode is not None and exitcode < 0:
-        return (f"the check's process was killed by signal {-exitcode} "
-                f"(memory limit {limits.memory_mb} MiB exceeded?)")
+        return f"the check's process was killed by signal {-exitcode} (memory limit {limits.memory_mb} MiB exceeded?)"
     return f"the check's process died (exit code {exitcode})"
 
 
 def _worker(conn: Connection, jobs: list[Job], context: CheckContext, memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from app.check_registry_preload import REGISTRY as registry
+    from prr.check_registry_preload import REGISTRY as registry
 
     for job in jobs:
         conn.send(("start", job.check_id))
@@ -139,5 +140,6 @@ def _run_one(registry, job: Job, context: CheckContext) -> Result:
     except MemoryError:
         return errored("the check ran out of memory and was stopped", reason="memory")
     except Exception as exc:  # a crashing check is an error result, never a crashed scan
-        return errored(f"the check crashed: {type(exc).__name__}: {exc}", reason="crash",
-                       traceback=traceback.format_exc(limit=8))
+        return errored(
+            f"the check crashed: {type(exc).__name__}: {exc}", reason="crash", traceback=traceback.format_exc(limit=8)
+        )

@@ -14,20 +14,22 @@ is POSTed as JSON with a Slack-compatible ``text``; a failed delivery (connectio
 is retried with exponential backoff and then logged, never raised: a webhook outage must not
 fail a scan.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import requests
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from app.config import Config
-from app.queries import compare_scans
-from app.storage.models import Scan
+from prr.config import Config
+from prr.queries import compare_scans
+from prr.storage.models import Scan
 
 log = logging.getLogger(__name__)
 EVENTS = ("level_dropped", "not_ready")
@@ -43,7 +45,9 @@ class Delivery:
     error: str | None = None
 
 
-def events_for(previous: dict[str, Any], current: dict[str, Any], portal_url: str | None = None) -> list[dict[str, Any]]:
+def events_for(
+    previous: dict[str, Any], current: dict[str, Any], portal_url: str | None = None
+) -> list[dict[str, Any]]:
     """The events ``current`` (a stored §7 report) raises against ``previous``."""
     change = compare_scans(previous, current)
     if change is None:
@@ -51,25 +55,38 @@ def events_for(previous: dict[str, Any], current: dict[str, Any], portal_url: st
     service = current["service"]
     who = f"{service['ref']} ({service['owner'] or 'no owner'}, Tier-{service['tier']})"
     link = f" <{portal_url}|open in PRR portal>" if portal_url else ""
-    base = {"service": {k: service[k] for k in ("ref", "name", "owner", "tier")},
-            "previous": _verdict(previous), "current": _verdict(current),
-            "newly_unmet": change["newly_unmet"], "portal_url": portal_url}
+    base = {
+        "service": {k: service[k] for k in ("ref", "name", "owner", "tier")},
+        "previous": _verdict(previous),
+        "current": _verdict(current),
+        "newly_unmet": change["newly_unmet"],
+        "portal_url": portal_url,
+    }
     events = []
     if change["level_dropped"]:
-        text = (f":chart_with_downwards_trend: {who} dropped from {previous['level'] or 'no level'} "
-                f"to {current['level'] or 'no level'}{_unmet(change)}.{link}")
+        text = (
+            f":chart_with_downwards_trend: {who} dropped from {previous['level'] or 'no level'} "
+            f"to {current['level'] or 'no level'}{_unmet(change)}.{link}"
+        )
         events.append({"event": "level_dropped", **base, "text": text})
     if change["stopped_ready"]:
-        text = (f":rotating_light: {who} is no longer production ready (needs "
-                f"{current['scorecard']['required_level']}, now {current['level'] or 'no level'}){_unmet(change)}.{link}")
+        text = (
+            f":rotating_light: {who} is no longer production ready (needs "
+            f"{current['scorecard']['required_level']}, now {current['level'] or 'no level'}){_unmet(change)}.{link}"
+        )
         events.append({"event": "not_ready", **base, "text": text})
     return events
 
 
 def _verdict(report: dict[str, Any]) -> dict[str, Any]:
-    return {"scan_id": report.get("scan_id"), "commit": report["source"]["commit"],
-            "scanned_at": report["source"]["scanned_at"], "level": report["level"],
-            "score": report["score"], "ready": report["ready"]}
+    return {
+        "scan_id": report.get("scan_id"),
+        "commit": report["source"]["commit"],
+        "scanned_at": report["source"]["scanned_at"],
+        "level": report["level"],
+        "score": report["score"],
+        "ready": report["ready"],
+    }
 
 
 def _unmet(change: dict[str, Any]) -> str:
@@ -82,14 +99,21 @@ def previous_report(engine: Engine, report: dict[str, Any]) -> dict[str, Any] | 
         current = session.get(Scan, report["scan_id"])
         if current is None:
             return None
-        earlier = session.exec(select(Scan).where(Scan.service_id == current.service_id, Scan.id != current.id,
-                                                  Scan.scanned_at <= current.scanned_at)
-                               .order_by(Scan.scanned_at.desc(), Scan.id.desc())).first()
+        earlier = session.exec(
+            select(Scan)
+            .where(Scan.service_id == current.service_id, Scan.id != current.id, Scan.scanned_at <= current.scanned_at)
+            .order_by(Scan.scanned_at.desc(), Scan.id.desc())
+        ).first()
         return dict(earlier.report) if earlier else None
 
 
-def after_scan(engine: Engine, config: Config, report: dict[str, Any], portal_url: str | None = None,
-               sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
+def after_scan(
+    engine: Engine,
+    config: Config,
+    report: dict[str, Any],
+    portal_url: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Delivery]:
     """Compare a just-stored scan with the one before and deliver the events it raises."""
     hooks = config.data.get("webhooks") or []
     if not hooks:
@@ -100,11 +124,16 @@ def after_scan(engine: Engine, config: Config, report: dict[str, Any], portal_ur
     return deliver(hooks, events_for(previous, report, portal_url), sleep=sleep)
 
 
-def deliver(hooks: list[dict[str, Any]], events: list[dict[str, Any]],
-            sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
+def deliver(
+    hooks: list[dict[str, Any]], events: list[dict[str, Any]], sleep: Callable[[float], None] = time.sleep
+) -> list[Delivery]:
     """POST each event to each webhook subscribed to it."""
-    return [_post(hook, event, sleep) for event in events for hook in hooks
-            if event["event"] in (hook.get("events") or EVENTS)]
+    return [
+        _post(hook, event, sleep)
+        for event in events
+        for hook in hooks
+        if event["event"] in (hook.get("events") or EVENTS)
+    ]
 
 
 def _post(hook: dict[str, Any], event: dict[str, Any], sleep: Callable[[float], None]) -> Delivery:

@@ -1,25 +1,29 @@
 """The check plugin API: what a check declares, what it receives, what it returns.
 
 A check is a function decorated with :func:`check`; the decorator attaches its metadata and
-returns a :class:`Check`. Checks are found through the ``prr.checks`` entry-point group, the
-built-in ones included::
+returns a :class:`Check`. The built-in checks are the modules of :mod:`prr.checks`; third-party
+checks are found through the ``prr.checks`` entry-point group::
 
     [project.entry-points."prr.checks"]
-    "acme.readme" = "acme_checks.readme:check"
+    "acme.readme" = "acme_checks.readme:readme"
 """
+
 from __future__ import annotations
 
 import enum
+import importlib
 import importlib.metadata
+import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 if TYPE_CHECKING:
-    from app.repo import RepoSnapshot
-    from app.service import ServiceInfo
+    from prr.repo import RepoSnapshot
+    from prr.service import ServiceInfo
 
 ENTRY_POINT_GROUP = "prr.checks"
 KINDS = ("repo", "live", "manual")
@@ -46,7 +50,7 @@ class Evidence:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Evidence":
+    def from_dict(cls, data: dict[str, Any]) -> Evidence:
         return cls(**{k: data.get(k) for k in ("path", "line", "url", "value")})
 
 
@@ -69,7 +73,7 @@ class Result:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Result":
+    def from_dict(cls, data: dict[str, Any]) -> Result:
         return cls(
             status=Status(data["status"]),
             summary=data["summary"],
@@ -102,8 +106,8 @@ def not_applicable(summary: str, **details: Any) -> Result:
 class CheckContext:
     """Everything a check may look at for one service at one commit."""
 
-    repo: "RepoSnapshot"
-    service: "ServiceInfo"
+    repo: RepoSnapshot
+    service: ServiceInfo
     params: dict[str, Any]
     now: datetime
     settings: dict[str, Any] = field(default_factory=dict)  # scorecard settings
@@ -157,9 +161,7 @@ class Check:
         """Validate parameters against the schema and fill in the schema's defaults."""
         schema = self.full_params_schema()
         params = dict(given or {})
-        errors = sorted(
-            jsonschema.Draft202012Validator(schema).iter_errors(params), key=lambda e: e.path
-        )
+        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(params), key=lambda e: e.path)
         if errors:
             where = "/".join(str(p) for p in errors[0].absolute_path) or "(root)"
             raise ConfigError(f"check {self.id}: bad parameter {where}: {errors[0].message}")
@@ -189,9 +191,17 @@ def check(
 
     def wrap(fn: Callable[[CheckContext], Result]) -> Check:
         return Check(
-            id=id, title=title, category=category, description=description.strip(),
-            remediation=remediation.strip(), run=fn, kind=kind, version=version,
-            docs_url=docs_url, params_schema=params or {}, time_dependent=time_dependent,
+            id=id,
+            title=title,
+            category=category,
+            description=description.strip(),
+            remediation=remediation.strip(),
+            run=fn,
+            kind=kind,
+            version=version,
+            docs_url=docs_url,
+            params_schema=params or {},
+            time_dependent=time_dependent,
             reads=reads,
         )
 
@@ -210,9 +220,7 @@ class Registry:
             return self.checks[check_id]
         except KeyError:
             detail = self.load_errors.get(check_id)
-            raise ConfigError(
-                f"check {check_id!r} is not installed" + (f" ({detail})" if detail else "")
-            ) from None
+            raise ConfigError(f"check {check_id!r} is not installed" + (f" ({detail})" if detail else "")) from None
 
     def __iter__(self):
         return iter(sorted(self.checks.values(), key=lambda c: c.id))
@@ -221,13 +229,29 @@ class Registry:
         return check_id in self.checks
 
 
+def builtin_checks() -> dict[str, Check]:
+    """The checks of the modules in :mod:`prr.checks`, one check per module, by id."""
+    import prr.checks
+
+    found: dict[str, Check] = {}
+    for module_info in pkgutil.iter_modules(prr.checks.__path__, "prr.checks."):
+        if module_info.ispkg:
+            continue  # prr.checks.formats: the parsers the checks share
+        module = importlib.import_module(module_info.name)
+        for obj in vars(module).values():
+            if isinstance(obj, Check) and obj.run.__module__ == module.__name__:
+                found[obj.id] = obj
+    return found
+
+
 def load_registry() -> Registry:
-    """Load every check registered under the ``prr.checks`` entry-point group.
+    """The built-in checks and every check registered under the ``prr.checks`` entry-point group.
 
     A plugin that fails to import is recorded, not fatal: the checks of other plugins still load,
-    and a scorecard naming the broken one is refused with the import error.
+    and a scorecard naming the broken one is refused with the import error. A plugin cannot
+    replace a built-in check: registering a built-in id is recorded as an error.
     """
-    checks: dict[str, Check] = {}
+    checks = builtin_checks()
     errors: dict[str, str] = {}
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
@@ -237,9 +261,10 @@ def load_registry() -> Registry:
             continue
         if not isinstance(obj, Check):
             errors[ep.name] = f"{ep.value} is not a check (use the @check decorator)"
-            continue
-        if obj.id != ep.name:
+        elif obj.id != ep.name:
             errors[ep.name] = f"{ep.value} declares id {obj.id!r}, registered as {ep.name!r}"
-            continue
-        checks[obj.id] = obj
+        elif obj.id in checks and checks[obj.id] is not obj:
+            errors[ep.name] = f"{ep.value} registers {obj.id!r}, which is a built-in check"
+        else:
+            checks[obj.id] = obj
     return Registry(checks, errors)

@@ -1,7 +1,7 @@
 """The portal's write side: waivers, attestations, sign-offs, rescans — each one audited.
 
 Shared by the JSON API and the HTML forms. Every function takes a :class:`app.queries.ReadContext`
-and the :class:`app.web.auth.Identity` making the change, checks what that identity may do, and
+and the :class:`prr.web.auth.Identity` making the change, checks what that identity may do, and
 raises a :class:`PortalError` (with the HTTP status it maps to) when it may not or the input is bad.
 
 Who may do what (PRODUCT.md §8):
@@ -15,6 +15,7 @@ sign-off           approver not in the service's owning team; admin
 rescan             owner, approver, admin
 =================  ==========================================================================
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,15 +33,14 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
-from app import notify, queries, schemas
-from app.fleet import FleetEntry, expand_fleet, scan_entry
-from app.plugin import ConfigError
-from app.queries import ReadContext
-from app.repo import RepoError
-from app.storage.db import store_report
-from app.storage.models import (AttestationRecord, AuditEntry, Scan, ScanJobRecord, Service, SignOff,
-                                WaiverRecord)
-from app.web.auth import Identity
+from prr import notify, queries, schemas
+from prr.fleet import FleetEntry, expand_fleet, scan_entry
+from prr.plugin import ConfigError
+from prr.queries import ReadContext
+from prr.repo import RepoError
+from prr.storage.db import store_report
+from prr.storage.models import AttestationRecord, AuditEntry, Scan, ScanJobRecord, Service, SignOff, WaiverRecord
+from prr.web.auth import Identity
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_WAIVER_DAYS = 180
@@ -79,6 +79,7 @@ class Unavailable(PortalError):
 
 # --------------------------------------------------------------------------- permissions
 
+
 def may_approve(who: Identity, owner: str | None) -> bool:
     """Waivers and sign-offs: an admin, or an approver outside the owning team."""
     return who.is_admin or ("approver" in who.roles and not who.member_of(owner))
@@ -96,21 +97,27 @@ def _require_approver(who: Identity, owner: str | None, what: str) -> None:
     if may_approve(who, owner):
         return
     if "approver" in who.roles:
-        raise Forbidden(f"{who.user} belongs to {owner}, which owns this service; "
-                        f"an approver from another team (or an admin) must {what}")
+        raise Forbidden(
+            f"{who.user} belongs to {owner}, which owns this service; "
+            f"an approver from another team (or an admin) must {what}"
+        )
     raise Forbidden(f"only an approver or an admin may {what}; {who.user} has neither role")
 
 
 # --------------------------------------------------------------------------- waivers
 
-def grant_waiver(ctx: ReadContext, who: Identity, ref: str, check_id: str, reason: str,
-                 expires: datetime | str) -> dict[str, Any]:
+
+def grant_waiver(
+    ctx: ReadContext, who: Identity, ref: str, check_id: str, reason: str, expires: datetime | str
+) -> dict[str, Any]:
     """Waive ``check_id`` for the service until ``expires`` (≤ ``portal.max_waiver_days`` ahead)."""
     row = _service_row(ctx, ref)
     _require_approver(who, row["owner"], "grant a waiver")
     expires_at = _moment(expires, "expires")
-    _validate("waiver", {"service": ref, "check": check_id, "reason": reason, "approver": who.user,
-                         "expires": queries.iso(expires_at)})
+    _validate(
+        "waiver",
+        {"service": ref, "check": check_id, "reason": reason, "approver": who.user, "expires": queries.iso(expires_at)},
+    )
     if check_id not in _check_ids(ctx, ref):
         raise Invalid(f"the scorecard of {ref} has no check {check_id!r}", field="check")
     limit = int(_portal(ctx).get("max_waiver_days", DEFAULT_MAX_WAIVER_DAYS))
@@ -119,12 +126,25 @@ def grant_waiver(ctx: ReadContext, who: Identity, ref: str, check_id: str, reaso
     if expires_at > ctx.now + timedelta(days=limit):
         raise Invalid(f"a waiver may last at most {limit} days (portal.max_waiver_days)", field="expires")
     with Session(ctx.engine) as session, session.begin():
-        record = WaiverRecord(service_ref=ref, check_id=check_id, reason=reason.strip(), approver=who.user,
-                              created_at=ctx.now, expires_at=expires_at, source="portal")
+        record = WaiverRecord(
+            service_ref=ref,
+            check_id=check_id,
+            reason=reason.strip(),
+            approver=who.user,
+            created_at=ctx.now,
+            expires_at=expires_at,
+            source="portal",
+        )
         session.add(record)
         session.flush()
-        _audit(session, ctx, who, "waiver.grant", f"{ref}#{check_id}",
-               {"waiver_id": record.id, "reason": record.reason, "expires": queries.iso(expires_at)})
+        _audit(
+            session,
+            ctx,
+            who,
+            "waiver.grant",
+            f"{ref}#{check_id}",
+            {"waiver_id": record.id, "reason": record.reason, "expires": queries.iso(expires_at)},
+        )
         waiver_id = record.id
     return queries.waiver(ctx, waiver_id)
 
@@ -140,22 +160,38 @@ def revoke_waiver(ctx: ReadContext, who: Identity, waiver_id: int, reason: str =
         if record.revoked_at is not None:
             raise Conflict(f"waiver {waiver_id} was already revoked by {record.revoked_by}")
         record.revoked_at, record.revoked_by = ctx.now, who.user
-        _audit(session, ctx, who, "waiver.revoke", f"{record.service_ref}#{record.check_id}",
-               {"waiver_id": waiver_id, "reason": reason})
+        _audit(
+            session,
+            ctx,
+            who,
+            "waiver.revoke",
+            f"{record.service_ref}#{record.check_id}",
+            {"waiver_id": waiver_id, "reason": reason},
+        )
     return queries.waiver(ctx, waiver_id)
 
 
 # --------------------------------------------------------------------------- attestations
 
-def attest(ctx: ReadContext, who: Identity, ref: str, check_id: str, answer: bool,
-           evidence_url: str | None = None, expires: datetime | str | None = None) -> dict[str, Any]:
+
+def attest(
+    ctx: ReadContext,
+    who: Identity,
+    ref: str,
+    check_id: str,
+    answer: bool,
+    evidence_url: str | None = None,
+    expires: datetime | str | None = None,
+) -> dict[str, Any]:
     """Answer a manual check for the service. A "yes" needs an http(s) evidence URL. It is valid
     until ``expires``, at most the check's ``validity_days`` parameter (else
     ``portal.attestation_validity_days``, default 365) from now, which is also the default."""
     row = _service_row(ctx, ref)
     if not may_attest(who, row["owner"]):
-        raise Forbidden(f"only members of {row['owner'] or 'the owning team'} (or an admin) may answer "
-                        f"its manual checks; {who.user} is not one")
+        raise Forbidden(
+            f"only members of {row['owner'] or 'the owning team'} (or an admin) may answer "
+            f"its manual checks; {who.user} is not one"
+        )
     entry = next((c for c in _served_checks(ctx, ref) if c["id"] == check_id), None)
     if entry is None or entry.get("kind") != "manual":
         raise Invalid(f"{check_id!r} is not a manual check of {ref}'s scorecard", field="check")
@@ -164,21 +200,37 @@ def attest(ctx: ReadContext, who: Identity, ref: str, check_id: str, answer: boo
     if evidence_url and not evidence_url.lower().startswith(("https://", "http://")):
         raise Invalid("evidence_url must be an http(s) URL", field="evidence_url")
     if answer and not evidence_url:
-        raise Invalid("a yes needs evidence: link the review, ticket or report (evidence_url)",
-                      field="evidence_url")
+        raise Invalid("a yes needs evidence: link the review, ticket or report (evidence_url)", field="evidence_url")
     validity = _validity_days(ctx, check_id, row["tier"])
     latest = ctx.now + timedelta(days=validity)
     expires_at = latest if expires is None else _moment(expires, "expires")
     if not ctx.now < expires_at <= latest:
         raise Invalid(f"expires must be in the future and within {validity} days", field="expires")
     with Session(ctx.engine) as session, session.begin():
-        record = AttestationRecord(service_ref=ref, check_id=check_id, answer=answer, evidence_url=evidence_url,
-                                   attested_by=who.user, created_at=ctx.now, expires_at=expires_at)
+        record = AttestationRecord(
+            service_ref=ref,
+            check_id=check_id,
+            answer=answer,
+            evidence_url=evidence_url,
+            attested_by=who.user,
+            created_at=ctx.now,
+            expires_at=expires_at,
+        )
         session.add(record)
         session.flush()
-        _audit(session, ctx, who, "attestation.create", f"{ref}#{check_id}",
-               {"attestation_id": record.id, "answer": answer, "evidence_url": evidence_url,
-                "expires": queries.iso(expires_at)})
+        _audit(
+            session,
+            ctx,
+            who,
+            "attestation.create",
+            f"{ref}#{check_id}",
+            {
+                "attestation_id": record.id,
+                "answer": answer,
+                "evidence_url": evidence_url,
+                "expires": queries.iso(expires_at),
+            },
+        )
         attestation_id = record.id
     return next(a for a in queries.attestations(ctx, ref) if a["id"] == attestation_id)
 
@@ -194,8 +246,10 @@ def _validity_days(ctx: ReadContext, check_id: str, tier: str) -> int:
 
 # --------------------------------------------------------------------------- sign-offs
 
-def sign_off(ctx: ReadContext, who: Identity, ref: str, decision: str, notes: str = "",
-             scan_id: int | None = None) -> dict[str, Any]:
+
+def sign_off(
+    ctx: ReadContext, who: Identity, ref: str, decision: str, notes: str = "", scan_id: int | None = None
+) -> dict[str, Any]:
     """Record a launch review decision (``go`` / ``no-go``) against a scan of the service (default:
     its latest)."""
     row = _service_row(ctx, ref)
@@ -210,12 +264,24 @@ def sign_off(ctx: ReadContext, who: Identity, ref: str, decision: str, notes: st
         service_id = session.exec(select(Service.id).where(Service.ref == ref)).first()
         if scan is None or scan.service_id != service_id:
             raise Invalid(f"scan {scan_id} is not a scan of {ref}", field="scan_id")
-        record = SignOff(service_ref=ref, scan_id=scan_id, decision=decision, decided_by=who.user,
-                         decided_at=ctx.now, notes=notes.strip())
+        record = SignOff(
+            service_ref=ref,
+            scan_id=scan_id,
+            decision=decision,
+            decided_by=who.user,
+            decided_at=ctx.now,
+            notes=notes.strip(),
+        )
         session.add(record)
         session.flush()
-        _audit(session, ctx, who, "signoff.create", ref,
-               {"signoff_id": record.id, "decision": decision, "scan_id": scan_id})
+        _audit(
+            session,
+            ctx,
+            who,
+            "signoff.create",
+            ref,
+            {"signoff_id": record.id, "decision": decision, "scan_id": scan_id},
+        )
         signoff_id = record.id
     return next(s for s in queries.signoffs(ctx, ref) if s["id"] == signoff_id)
 
@@ -238,10 +304,17 @@ class ScanJob:
     finished_at: str | None = None
 
     @classmethod
-    def from_record(cls, record: ScanJobRecord) -> "ScanJob":
-        return cls(id=record.id, service=record.service_ref, requested_by=record.requested_by,
-                   requested_at=queries.iso(record.requested_at), state=record.state, scan_id=record.scan_id,
-                   error=record.error, finished_at=queries.iso(record.finished_at))
+    def from_record(cls, record: ScanJobRecord) -> ScanJob:
+        return cls(
+            id=record.id,
+            service=record.service_ref,
+            requested_by=record.requested_by,
+            requested_at=queries.iso(record.requested_at),
+            state=record.state,
+            scan_id=record.scan_id,
+            error=record.error,
+            finished_at=queries.iso(record.finished_at),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -263,8 +336,7 @@ class ScanJobs:
         self._held: set[str] = set()  # ids of the jobs this process runs
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._heartbeat = threading.Thread(target=self._beat_until_stopped, name="prr-rescan-heartbeat",
-                                           daemon=True)
+        self._heartbeat = threading.Thread(target=self._beat_until_stopped, name="prr-rescan-heartbeat", daemon=True)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
     def get(self, job_id: str) -> ScanJob | None:
@@ -283,9 +355,18 @@ class ScanJobs:
             job_id = uuid.uuid4().hex
             try:
                 with Session(self._engine) as session, session.begin():
-                    session.add(ScanJobRecord(id=job_id, service_ref=ref, active_ref=ref, state="queued",
-                                              requested_by=who.user, requested_at=requested_at,
-                                              worker=self.worker, heartbeat_at=queries.clock(self._app)))
+                    session.add(
+                        ScanJobRecord(
+                            id=job_id,
+                            service_ref=ref,
+                            active_ref=ref,
+                            state="queued",
+                            requested_by=who.user,
+                            requested_at=requested_at,
+                            worker=self.worker,
+                            heartbeat_at=queries.clock(self._app),
+                        )
+                    )
             except IntegrityError:  # the service has an unfinished job: join it unless it was abandoned
                 with Session(self._engine) as session:
                     running = session.exec(select(ScanJobRecord).where(ScanJobRecord.active_ref == ref)).first()
@@ -306,8 +387,11 @@ class ScanJobs:
             held = list(self._held)
         if held:
             with Session(self._engine) as session, session.begin():
-                session.exec(update(ScanJobRecord).where(ScanJobRecord.id.in_(held))
-                             .values(heartbeat_at=queries.clock(self._app)))
+                session.exec(
+                    update(ScanJobRecord)
+                    .where(ScanJobRecord.id.in_(held))
+                    .values(heartbeat_at=queries.clock(self._app))
+                )
 
     def _beat_until_stopped(self) -> None:
         while not self._stopping.wait(self._stale_after.total_seconds() / 4):
@@ -322,20 +406,31 @@ class ScanJobs:
         if queries.aware(record.heartbeat_at) > now - self._stale_after:
             return False
         with Session(self._engine) as session, session.begin():
-            session.exec(update(ScanJobRecord)
-                         .where(ScanJobRecord.id == record.id, ScanJobRecord.active_ref.is_not(None),
-                                ScanJobRecord.heartbeat_at <= now - self._stale_after)
-                         .values(state="failed", active_ref=None, finished_at=now,
-                                 error=f"abandoned: the portal process running it ({record.worker}) stopped "
-                                       f"answering at {queries.iso(record.heartbeat_at)}; request a new rescan"))
+            session.exec(
+                update(ScanJobRecord)
+                .where(
+                    ScanJobRecord.id == record.id,
+                    ScanJobRecord.active_ref.is_not(None),
+                    ScanJobRecord.heartbeat_at <= now - self._stale_after,
+                )
+                .values(
+                    state="failed",
+                    active_ref=None,
+                    finished_at=now,
+                    error=f"abandoned: the portal process running it ({record.worker}) stopped "
+                    f"answering at {queries.iso(record.heartbeat_at)}; request a new rescan",
+                )
+            )
         return True
 
     def _run(self, job_id: str, ref: str) -> None:
         try:
             with Session(self._engine) as session, session.begin():
-                started = session.exec(update(ScanJobRecord)
-                                       .where(ScanJobRecord.id == job_id, ScanJobRecord.active_ref.is_not(None))
-                                       .values(state="running")).rowcount
+                started = session.exec(
+                    update(ScanJobRecord)
+                    .where(ScanJobRecord.id == job_id, ScanJobRecord.active_ref.is_not(None))
+                    .values(state="running")
+                ).rowcount
             if started:
                 self._finish(job_id, *self._scan(ref))
         finally:
@@ -355,9 +450,13 @@ class ScanJobs:
 
     def _finish(self, job_id: str, state: str, scan_id: int | None, error: str | None) -> None:
         with Session(self._engine) as session, session.begin():
-            session.exec(update(ScanJobRecord).where(ScanJobRecord.id == job_id)
-                         .values(state=state, scan_id=scan_id, error=error, active_ref=None,
-                                 finished_at=queries.clock(self._app)))
+            session.exec(
+                update(ScanJobRecord)
+                .where(ScanJobRecord.id == job_id)
+                .values(
+                    state=state, scan_id=scan_id, error=error, active_ref=None, finished_at=queries.clock(self._app)
+                )
+            )
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
@@ -379,8 +478,10 @@ def request_rescan(app: Flask, ctx: ReadContext, who: Identity, ref: str) -> tup
     """Queue a rescan of the fleet entry the service was scanned from; returns (job, created)."""
     row = _service_row(ctx, ref)
     if not may_rescan(who, row["owner"]):
-        raise Forbidden(f"only the owners of {ref} ({row['owner'] or 'no owner'}), approvers or admins may "
-                        f"rescan it; {who.user} is none of these")
+        raise Forbidden(
+            f"only the owners of {ref} ({row['owner'] or 'no owner'}), approvers or admins may "
+            f"rescan it; {who.user} is none of these"
+        )
     if ctx.scorecard is None:
         raise Unavailable(f"the configured scorecard cannot be loaded: {ctx.scorecard_error}")
     _fleet_entry(ctx, ref)
@@ -414,6 +515,7 @@ def scan_and_store(ctx: ReadContext, entry: FleetEntry) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def _service_row(ctx: ReadContext, ref: str) -> dict[str, Any]:
     row = queries.service(ctx, ref)
@@ -453,11 +555,12 @@ def _validate(schema: str, document: dict[str, Any]) -> None:
         raise Invalid(f"{where}: {message}", field=where)
 
 
-def _audit(session: Session, ctx: ReadContext, who: Identity, action: str, target: str,
-           details: dict[str, Any]) -> None:
-    session.add(AuditEntry(at=ctx.now, actor=who.user, action=action, target=target,
-                           details={**details, "via": who.via}))
-
+def _audit(
+    session: Session, ctx: ReadContext, who: Identity, action: str, target: str, details: dict[str, Any]
+) -> None:
+    session.add(
+        AuditEntry(at=ctx.now, actor=who.user, action=action, target=target, details={**details, "via": who.via})
+    )
 
 
 def shutdown(app: Flask) -> None:

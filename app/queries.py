@@ -17,23 +17,25 @@ Service rows (``list_services``, ``team``) look like::
      "score": 81.3, "level": "bronze", "ready": false, "required_level": "silver",
      "blocking_unmet": 0, "unmet": 3, "waived": 1}
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from app.config import Config
-from app.engine import Attestation, manual_result
-from app.plugin import Check, ConfigError, Registry, Result, load_registry
-from app.scorecard import Scorecard, ScorecardCheck, load_scorecard
-from app.scoring import Waiver, check_entry, pick_waiver, verdict
-from app.storage.models import AttestationRecord, AuditEntry, Scan, Service, SignOff, WaiverRecord
+from prr.config import Config
+from prr.engine import Attestation, manual_result
+from prr.plugin import Check, ConfigError, Registry, Result, load_registry
+from prr.scorecard import Scorecard, ScorecardCheck, load_scorecard
+from prr.scoring import Waiver, check_entry, pick_waiver, verdict
+from prr.storage.models import AttestationRecord, AuditEntry, Scan, Service, SignOff, WaiverRecord
 
 SORT_KEYS = ("ref", "name", "owner", "tier", "level", "score", "ready", "scanned_at")
 MAX_PER_PAGE = 200
@@ -41,6 +43,7 @@ NO_LEVEL = "none"  # the ``level`` filter value for services that reach no level
 
 
 # --------------------------------------------------------------------------- context
+
 
 @dataclass
 class ReadContext:
@@ -51,14 +54,14 @@ class ReadContext:
     registry: Registry
     scorecard: Scorecard | None  # None when the configured scorecard cannot be loaded
     scorecard_error: str | None = None
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def clock(app: Flask | None = None) -> datetime:
     """Now, as the portal sees it. Tests set ``app.config["PRR_CLOCK"]`` to a callable."""
     app = app or current_app
     chosen: Callable[[], datetime] | None = app.config.get("PRR_CLOCK")
-    return chosen() if chosen else datetime.now(timezone.utc)
+    return chosen() if chosen else datetime.now(UTC)
 
 
 def context(app: Flask | None = None) -> ReadContext:
@@ -78,11 +81,18 @@ def context(app: Flask | None = None) -> ReadContext:
             card, error = None, str(exc)
         loaded = app.extensions["prr.catalog"] = (registry, card, error)
     registry, card, error = loaded
-    return ReadContext(engine=app.extensions["prr.db"], config=app.config["PRR"], registry=registry,
-                       scorecard=card, scorecard_error=error, now=clock(app))
+    return ReadContext(
+        engine=app.extensions["prr.db"],
+        config=app.config["PRR"],
+        registry=registry,
+        scorecard=card,
+        scorecard_error=error,
+        now=clock(app),
+    )
 
 
 # --------------------------------------------------------------------------- entity refs
+
 
 def split_ref(ref: str) -> tuple[str, str, str]:
     """``component:default/checkout`` -> ``("component", "default", "checkout")``."""
@@ -97,6 +107,7 @@ def join_ref(kind: str, namespace: str, name: str) -> str:
 
 
 # --------------------------------------------------------------------------- waivers & attestations in force
+
 
 def active_waivers(ctx: ReadContext, ref: str | None = None) -> dict[str, list[Waiver]]:
     """Waivers not revoked and not expired at ``ctx.now`` (stored and config), by service ref."""
@@ -115,8 +126,13 @@ def stored_waivers(ctx: ReadContext, ref: str | None = None) -> dict[str, list[W
         if ref is not None:
             query = query.where(WaiverRecord.service_ref == ref)
         for record in session.exec(query):
-            waiver = Waiver(check=record.check_id, reason=record.reason, approver=record.approver,
-                            expires=aware(record.expires_at), id=record.id)
+            waiver = Waiver(
+                check=record.check_id,
+                reason=record.reason,
+                approver=record.approver,
+                expires=aware(record.expires_at),
+                id=record.id,
+            )
             if waiver.in_force(ctx.now):
                 found[record.service_ref].append(waiver)
     return found
@@ -131,8 +147,12 @@ def latest_attestations(engine: Engine, ref: str | None = None) -> dict[str, dic
             query = query.where(AttestationRecord.service_ref == ref)
         for record in session.exec(query):
             found[record.service_ref][record.check_id] = Attestation(
-                check=record.check_id, answer=record.answer, attested_by=record.attested_by,
-                expires=aware(record.expires_at), evidence_url=record.evidence_url)
+                check=record.check_id,
+                answer=record.answer,
+                attested_by=record.attested_by,
+                expires=aware(record.expires_at),
+                evidence_url=record.evidence_url,
+            )
     return found
 
 
@@ -149,8 +169,13 @@ def scan_sources(ctx: ReadContext) -> tuple[Config, Callable[[str], dict[str, At
 
 # --------------------------------------------------------------------------- the served scorecard
 
-def reapply(ctx: ReadContext, report: dict[str, Any], waivers: Iterable[Waiver] | None = None,
-            answers: dict[str, Attestation] | None = None) -> dict[str, Any]:
+
+def reapply(
+    ctx: ReadContext,
+    report: dict[str, Any],
+    waivers: Iterable[Waiver] | None = None,
+    answers: dict[str, Attestation] | None = None,
+) -> dict[str, Any]:
     """A stored §7 report with the waivers and attestations in force at ``ctx.now`` applied.
 
     ``waivers`` / ``answers`` default to those stored for the report's service. Manual checks are
@@ -171,16 +196,25 @@ def reapply(ctx: ReadContext, report: dict[str, Any], waivers: Iterable[Waiver] 
     return served
 
 
-def _reapply_entry(ctx: ReadContext, entry: dict[str, Any], tier: str, waivers: list[Waiver],
-                   answers: dict[str, Attestation]) -> dict[str, Any]:
+def _reapply_entry(
+    ctx: ReadContext, entry: dict[str, Any], tier: str, waivers: list[Waiver], answers: dict[str, Attestation]
+) -> dict[str, Any]:
     result = Result.from_dict(entry)
     if entry.get("kind") == "manual" and _manual_required(ctx.scorecard, entry["id"], tier):
         result = manual_result(entry["id"], answers, ctx.now)
-    scorecard_entry = ScorecardCheck(id=entry["id"], level=entry["level"], weight=entry["weight"],
-                                     blocking=entry["blocking"])
-    check = Check(id=entry["id"], title=entry["title"], category=entry["category"], description="",
-                  remediation=entry["remediation"], run=_never_run, kind=entry.get("kind", "repo"),
-                  docs_url=entry.get("docs_url"))
+    scorecard_entry = ScorecardCheck(
+        id=entry["id"], level=entry["level"], weight=entry["weight"], blocking=entry["blocking"]
+    )
+    check = Check(
+        id=entry["id"],
+        title=entry["title"],
+        category=entry["category"],
+        description="",
+        remediation=entry["remediation"],
+        run=_never_run,
+        kind=entry.get("kind", "repo"),
+        docs_url=entry.get("docs_url"),
+    )
     return check_entry(scorecard_entry, check, result, pick_waiver(waivers, entry["id"], ctx.now))
 
 
@@ -196,9 +230,17 @@ def _manual_required(card: Scorecard | None, check_id: str, tier: str) -> bool:
 def _stored_scorecard(report: dict[str, Any]) -> Scorecard:
     """The scorecard the scan was made with, as far as ``verdict`` needs it (levels, required level)."""
     meta, tier = report["scorecard"], report["service"]["tier"]
-    return Scorecard(id=meta["id"], title=meta["id"], version=meta["version"], levels=tuple(meta["levels"]),
-                     required_levels={tier: meta["required_level"]}, default_tier=tier, settings={},
-                     checks=(), source="stored scan")
+    return Scorecard(
+        id=meta["id"],
+        title=meta["id"],
+        version=meta["version"],
+        levels=tuple(meta["levels"]),
+        required_levels={tier: meta["required_level"]},
+        default_tier=tier,
+        settings={},
+        checks=(),
+        source="stored scan",
+    )
 
 
 def portal_link(ctx: ReadContext, ref: str) -> str | None:
@@ -216,9 +258,12 @@ def service_scorecard(ctx: ReadContext, ref: str) -> dict[str, Any] | None:
     None when the service has never been scanned.
     """
     with Session(ctx.engine) as session:
-        scan = session.exec(select(Scan).join(Service, Service.id == Scan.service_id)
-                            .where(Service.ref == ref)
-                            .order_by(Scan.scanned_at.desc(), Scan.id.desc())).first()
+        scan = session.exec(
+            select(Scan)
+            .join(Service, Service.id == Scan.service_id)
+            .where(Service.ref == ref)
+            .order_by(Scan.scanned_at.desc(), Scan.id.desc())
+        ).first()
         report = dict(scan.report) if scan else None
     return reapply(ctx, report) if report else None
 
@@ -241,6 +286,7 @@ def service(ctx: ReadContext, ref: str) -> dict[str, Any] | None:
 
 # --------------------------------------------------------------------------- the fleet
 
+
 @dataclass
 class Page:
     items: list[dict[str, Any]]
@@ -253,13 +299,27 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"items": self.items, "total": self.total, "page": self.page, "per_page": self.per_page,
-                "pages": self.pages}
+        return {
+            "items": self.items,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "pages": self.pages,
+        }
 
 
-def list_services(ctx: ReadContext, *, tier: str | Iterable[str] | None = None, owner: str | None = None,
-                  level: str | None = None, ready: bool | None = None, search: str | None = None,
-                  sort: str = "ref", page: int = 1, per_page: int = 50) -> Page:
+def list_services(
+    ctx: ReadContext,
+    *,
+    tier: str | Iterable[str] | None = None,
+    owner: str | None = None,
+    level: str | None = None,
+    ready: bool | None = None,
+    search: str | None = None,
+    sort: str = "ref",
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
     """Services with their latest scan, filtered, sorted and paginated.
 
     Filters use the served verdict (waivers in force now): ``tier`` one tier or several, ``owner``
@@ -274,19 +334,22 @@ def list_services(ctx: ReadContext, *, tier: str | Iterable[str] | None = None, 
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"page must be ≥ 1 and per_page between 1 and {MAX_PER_PAGE}")
     tiers = {tier} if isinstance(tier, str) else set(tier) if tier is not None else None
-    rows = [r for r in _served_rows(ctx)
-            if (tiers is None or r["tier"] in tiers)
-            and (owner is None or r["owner"] == owner)
-            and (level is None or (r["level"] or NO_LEVEL) == level)
-            and (ready is None or r["ready"] is ready)
-            and (not search or search.lower() in r["ref"] or search.lower() in r["name"].lower())]
+    rows = [
+        r
+        for r in _served_rows(ctx)
+        if (tiers is None or r["tier"] in tiers)
+        and (owner is None or r["owner"] == owner)
+        and (level is None or (r["level"] or NO_LEVEL) == level)
+        and (ready is None or r["ready"] is ready)
+        and (not search or search.lower() in r["ref"] or search.lower() in r["name"].lower())
+    ]
     rows.sort(key=lambda r: r["ref"])
     known = [r for r in rows if _sort_value(r, key) is not None]
     unknown = [r for r in rows if _sort_value(r, key) is None]
     known.sort(key=lambda r: _sort_value(r, key), reverse=descending)
     ordered = known + unknown
     start = (page - 1) * per_page
-    return Page(ordered[start:start + per_page], len(ordered), page, per_page)
+    return Page(ordered[start : start + per_page], len(ordered), page, per_page)
 
 
 def _sort_value(row: dict[str, Any], key: str) -> Any:
@@ -305,8 +368,9 @@ def fleet_summary(ctx: ReadContext) -> dict[str, Any]:
     levels = list(ctx.scorecard.levels) if ctx.scorecard else sorted({lv for r in rows for lv in r["levels"]})
     tiers: dict[str, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: r["tier"]):
-        bucket = tiers.setdefault(row["tier"], {"total": 0, "ready": 0,
-                                                "levels": {lv: 0 for lv in [*levels, NO_LEVEL]}})
+        bucket = tiers.setdefault(
+            row["tier"], {"total": 0, "ready": 0, "levels": {lv: 0 for lv in [*levels, NO_LEVEL]}}
+        )
         bucket["total"] += 1
         bucket["ready"] += row["ready"]
         name = row["level"] or NO_LEVEL
@@ -321,8 +385,13 @@ def team(ctx: ReadContext, owner: str) -> dict[str, Any]:
     rows = [r for r in _served_rows(ctx) if r["owner"] == owner]
     rows.sort(key=lambda r: (r["ready"], r["score"] if r["score"] is not None else -1, r["ref"]))
     refs = {r["ref"] for r in rows}
-    return {"owner": owner, "services": rows, "total": len(rows), "ready": sum(r["ready"] for r in rows),
-            "waivers": [w for w in waivers(ctx, state="active") if w["service"] in refs]}
+    return {
+        "owner": owner,
+        "services": rows,
+        "total": len(rows),
+        "ready": sum(r["ready"] for r in rows),
+        "waivers": [w for w in waivers(ctx, state="active") if w["service"] in refs],
+    }
 
 
 def owners(ctx: ReadContext) -> list[str]:
@@ -337,32 +406,52 @@ def _served_rows(ctx: ReadContext, ref: str | None = None) -> list[dict[str, Any
     answers_by_ref = latest_attestations(ctx.engine, ref)
     rows = []
     for service_row, scan in latest_scans(ctx.engine, ref):
-        served = reapply(ctx, scan.report, waivers_by_ref.get(service_row.ref, []),
-                         answers_by_ref.get(service_row.ref, {}))
-        kind, namespace, name = split_ref(service_row.ref)
+        served = reapply(
+            ctx, scan.report, waivers_by_ref.get(service_row.ref, []), answers_by_ref.get(service_row.ref, {})
+        )
+        kind, namespace, _ = split_ref(service_row.ref)
         applicable = [c for c in served["checks"] if c["met"] is not None]
-        rows.append({
-            "ref": service_row.ref, "kind": kind, "namespace": namespace, "name": service_row.name,
-            "owner": service_row.owner, "tier": scan.tier, "lifecycle": service_row.lifecycle,
-            "repo": service_row.repo, "scan_id": scan.id, "scanned_at": iso(scan.scanned_at),
-            "commit": scan.commit, "score": served["score"], "level": served["level"],
-            "ready": served["ready"], "required_level": served["scorecard"]["required_level"],
-            "levels": list(served["scorecard"]["levels"]),
-            "blocking_unmet": sum(1 for c in applicable if c["blocking"] and not c["met"]),
-            "unmet": sum(1 for c in applicable if not c["met"]),
-            "waived": sum(1 for c in served["checks"] if c["waived"]),
-        })
+        rows.append(
+            {
+                "ref": service_row.ref,
+                "kind": kind,
+                "namespace": namespace,
+                "name": service_row.name,
+                "owner": service_row.owner,
+                "tier": scan.tier,
+                "lifecycle": service_row.lifecycle,
+                "repo": service_row.repo,
+                "scan_id": scan.id,
+                "scanned_at": iso(scan.scanned_at),
+                "commit": scan.commit,
+                "score": served["score"],
+                "level": served["level"],
+                "ready": served["ready"],
+                "required_level": served["scorecard"]["required_level"],
+                "levels": list(served["scorecard"]["levels"]),
+                "blocking_unmet": sum(1 for c in applicable if c["blocking"] and not c["met"]),
+                "unmet": sum(1 for c in applicable if not c["met"]),
+                "waived": sum(1 for c in served["checks"] if c["waived"]),
+            }
+        )
     return rows
 
 
 def latest_scans(engine: Engine, ref: str | None = None, depth: int = 1) -> list[tuple[Service, Scan]]:
     """Each service with its newest ``depth`` scans (newest first), ordered by ref."""
-    ranked = (select(Scan.id, func.row_number().over(
-        partition_by=Scan.service_id, order_by=(Scan.scanned_at.desc(), Scan.id.desc())).label("rank"))
-        .subquery())
-    query = (select(Service, Scan).join(Scan, Scan.service_id == Service.id)
-             .join(ranked, ranked.c.id == Scan.id).where(ranked.c.rank <= depth)
-             .order_by(Service.ref, ranked.c.rank))
+    ranked = select(
+        Scan.id,
+        func.row_number()
+        .over(partition_by=Scan.service_id, order_by=(Scan.scanned_at.desc(), Scan.id.desc()))
+        .label("rank"),
+    ).subquery()
+    query = (
+        select(Service, Scan)
+        .join(Scan, Scan.service_id == Service.id)
+        .join(ranked, ranked.c.id == Scan.id)
+        .where(ranked.c.rank <= depth)
+        .order_by(Service.ref, ranked.c.rank)
+    )
     if ref is not None:
         query = query.where(Service.ref == ref)
     with Session(engine) as session:
@@ -371,17 +460,32 @@ def latest_scans(engine: Engine, ref: str | None = None, depth: int = 1) -> list
 
 # --------------------------------------------------------------------------- history & regressions
 
+
 def service_history(ctx: ReadContext, ref: str, limit: int = 100) -> list[dict[str, Any]]:
     """The service's scans, oldest first (at most the newest ``limit``), as each scan scored then:
     ``[{"scan_id", "scanned_at", "commit", "score", "level", "ready", "tier", "scorecard_version"}]``.
     """
     with Session(ctx.engine) as session:
-        scans = session.exec(select(Scan).join(Service, Service.id == Scan.service_id)
-                             .where(Service.ref == ref)
-                             .order_by(Scan.scanned_at.desc(), Scan.id.desc()).limit(limit)).all()
-        return [{"scan_id": s.id, "scanned_at": iso(s.scanned_at), "commit": s.commit, "score": s.score,
-                 "level": s.level, "ready": s.ready, "tier": s.tier, "scorecard_version": s.scorecard_version}
-                for s in reversed(scans)]
+        scans = session.exec(
+            select(Scan)
+            .join(Service, Service.id == Scan.service_id)
+            .where(Service.ref == ref)
+            .order_by(Scan.scanned_at.desc(), Scan.id.desc())
+            .limit(limit)
+        ).all()
+        return [
+            {
+                "scan_id": s.id,
+                "scanned_at": iso(s.scanned_at),
+                "commit": s.commit,
+                "score": s.score,
+                "level": s.level,
+                "ready": s.ready,
+                "tier": s.tier,
+                "scorecard_version": s.scorecard_version,
+            }
+            for s in reversed(scans)
+        ]
 
 
 def compare_scans(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any] | None:
@@ -398,10 +502,18 @@ def compare_scans(previous: dict[str, Any], current: dict[str, Any]) -> dict[str
     stopped_ready = bool(previous["ready"]) and not current["ready"]
     if not (level_dropped or stopped_ready or newly_unmet):
         return None
-    return {"ref": current["service"]["ref"], "previous_level": previous["level"], "level": current["level"],
-            "level_dropped": level_dropped, "was_ready": previous["ready"], "ready": current["ready"],
-            "stopped_ready": stopped_ready, "newly_unmet": newly_unmet,
-            "previous_scan_id": previous.get("scan_id"), "scan_id": current.get("scan_id")}
+    return {
+        "ref": current["service"]["ref"],
+        "previous_level": previous["level"],
+        "level": current["level"],
+        "level_dropped": level_dropped,
+        "was_ready": previous["ready"],
+        "ready": current["ready"],
+        "stopped_ready": stopped_ready,
+        "newly_unmet": newly_unmet,
+        "previous_scan_id": previous.get("scan_id"),
+        "scan_id": current.get("scan_id"),
+    }
 
 
 def regressions(ctx: ReadContext) -> list[dict[str, Any]]:
@@ -419,12 +531,20 @@ def regressions(ctx: ReadContext) -> list[dict[str, Any]]:
         (service_row, current), (_, previous) = pair
         change = compare_scans(previous.report, current.report)
         if change:
-            found.append({**change, "name": service_row.name, "owner": service_row.owner, "tier": current.tier,
-                          "scanned_at": iso(current.scanned_at)})
+            found.append(
+                {
+                    **change,
+                    "name": service_row.name,
+                    "owner": service_row.owner,
+                    "tier": current.tier,
+                    "scanned_at": iso(current.scanned_at),
+                }
+            )
     return sorted(found, key=lambda c: (not c["stopped_ready"], not c["level_dropped"], c["tier"], c["ref"]))
 
 
 # --------------------------------------------------------------------------- checks
+
 
 def checks(ctx: ReadContext) -> list[dict[str, Any]]:
     """Installed checks (metadata) with their place in the configured scorecard (``scorecard``:
@@ -437,9 +557,16 @@ def check_info(ctx: ReadContext, check_id: str) -> dict[str, Any] | None:
     if check_id not in ctx.registry:
         return None
     entry = next((c for c in ctx.scorecard.checks if c.id == check_id), None) if ctx.scorecard else None
-    placement = None if entry is None else {"level": entry.level, "weight": entry.weight,
-                                            "blocking": entry.blocking,
-                                            "tiers": list(entry.tiers) if entry.tiers else None}
+    placement = (
+        None
+        if entry is None
+        else {
+            "level": entry.level,
+            "weight": entry.weight,
+            "blocking": entry.blocking,
+            "tiers": list(entry.tiers) if entry.tiers else None,
+        }
+    )
     return {**ctx.registry.get(check_id).metadata(), "scorecard": placement}
 
 
@@ -449,20 +576,34 @@ def check_view(ctx: ReadContext, check_id: str) -> dict[str, Any]:
     is ``{"ref", "name", "owner", "tier", "status", "summary", "evidence", "waiver", "scan_id"}``,
     failing sorted by tier then ref.
     """
-    view: dict[str, Any] = {"check": check_info(ctx, check_id), "failing": [], "waived": [], "met": 0,
-                            "not_applicable": 0}
+    view: dict[str, Any] = {
+        "check": check_info(ctx, check_id),
+        "failing": [],
+        "waived": [],
+        "met": 0,
+        "not_applicable": 0,
+    }
     waivers_by_ref = active_waivers(ctx)
     answers_by_ref = latest_attestations(ctx.engine)
     for service_row, scan in latest_scans(ctx.engine):
-        served = reapply(ctx, scan.report, waivers_by_ref.get(service_row.ref, []),
-                         answers_by_ref.get(service_row.ref, {}))
+        served = reapply(
+            ctx, scan.report, waivers_by_ref.get(service_row.ref, []), answers_by_ref.get(service_row.ref, {})
+        )
         entry = next((c for c in served["checks"] if c["id"] == check_id), None)
         if entry is None or entry["met"] is None:
             view["not_applicable"] += entry is not None
             continue
-        item = {"ref": service_row.ref, "name": service_row.name, "owner": service_row.owner,
-                "tier": scan.tier, "status": entry["status"], "summary": entry["summary"],
-                "evidence": entry["evidence"], "waiver": entry["waiver"], "scan_id": scan.id}
+        item = {
+            "ref": service_row.ref,
+            "name": service_row.name,
+            "owner": service_row.owner,
+            "tier": scan.tier,
+            "status": entry["status"],
+            "summary": entry["summary"],
+            "evidence": entry["evidence"],
+            "waiver": entry["waiver"],
+            "scan_id": scan.id,
+        }
         if entry["waived"]:
             view["waived"].append(item)
         elif entry["met"]:
@@ -479,12 +620,27 @@ def scorecards(ctx: ReadContext) -> list[dict[str, Any]]:
     card = ctx.scorecard
     if card is None:
         return [{"id": ctx.config.data.get("scorecard"), "error": ctx.scorecard_error}]
-    return [{"id": card.id, "title": card.title, "version": card.version, "levels": list(card.levels),
-             "tiers": [{"tier": t, "required_level": card.required_levels[t]} for t in card.tiers],
-             "default_tier": card.default_tier,
-             "checks": [{"id": c.id, "level": c.level, "weight": c.weight, "blocking": c.blocking,
-                         "tiers": list(c.tiers) if c.tiers else None} for c in card.checks],
-             "error": None}]
+    return [
+        {
+            "id": card.id,
+            "title": card.title,
+            "version": card.version,
+            "levels": list(card.levels),
+            "tiers": [{"tier": t, "required_level": card.required_levels[t]} for t in card.tiers],
+            "default_tier": card.default_tier,
+            "checks": [
+                {
+                    "id": c.id,
+                    "level": c.level,
+                    "weight": c.weight,
+                    "blocking": c.blocking,
+                    "tiers": list(c.tiers) if c.tiers else None,
+                }
+                for c in card.checks
+            ],
+            "error": None,
+        }
+    ]
 
 
 # --------------------------------------------------------------------------- waivers, attestations, sign-offs
@@ -492,8 +648,9 @@ def scorecards(ctx: ReadContext) -> list[dict[str, Any]]:
 WAIVER_STATES = ("active", "expiring", "expired", "revoked", "all")
 
 
-def waivers(ctx: ReadContext, *, ref: str | None = None, state: str = "all",
-            within_days: int = 30) -> list[dict[str, Any]]:
+def waivers(
+    ctx: ReadContext, *, ref: str | None = None, state: str = "all", within_days: int = 30
+) -> list[dict[str, Any]]:
     """Waivers (stored and config), newest expiry first. ``state``: ``active`` (in force now),
     ``expiring`` (in force, expiring within ``within_days``), ``expired``, ``revoked`` or ``all``.
 
@@ -509,28 +666,68 @@ def waivers(ctx: ReadContext, *, ref: str | None = None, state: str = "all",
         if ref is not None:
             query = query.where(WaiverRecord.service_ref == ref)
         for r in session.exec(query):
-            items.append(_waiver_item(ctx, r.id, r.service_ref, r.check_id, r.reason, r.approver, r.created_at,
-                                      r.expires_at, r.revoked_at, r.revoked_by, r.source))
+            items.append(
+                _waiver_item(
+                    ctx,
+                    r.id,
+                    r.service_ref,
+                    r.check_id,
+                    r.reason,
+                    r.approver,
+                    r.created_at,
+                    r.expires_at,
+                    r.revoked_at,
+                    r.revoked_by,
+                    r.source,
+                )
+            )
     for service_ref, w in ctx.config.waivers:
         if ref is None or service_ref == ref:
-            items.append(_waiver_item(ctx, None, service_ref, w.check, w.reason, w.approver, None, w.expires,
-                                      None, None, "config"))
+            items.append(
+                _waiver_item(
+                    ctx, None, service_ref, w.check, w.reason, w.approver, None, w.expires, None, None, "config"
+                )
+            )
     horizon = ctx.now + timedelta(days=within_days)
-    chosen = [w for w in items if state in ("all", w["state"])
-              or (state == "expiring" and w["state"] == "active" and w["_expires"] <= horizon)]
+    chosen = [
+        w
+        for w in items
+        if state in ("all", w["state"]) or (state == "expiring" and w["state"] == "active" and w["_expires"] <= horizon)
+    ]
     chosen.sort(key=lambda w: (w["_expires"], w["service"], w["check"]), reverse=True)
     return [{k: v for k, v in w.items() if k != "_expires"} for w in chosen]
 
 
-def _waiver_item(ctx: ReadContext, id: int | None, ref: str, check_id: str, reason: str, approver: str,
-                 created: datetime | None, expires: datetime, revoked: datetime | None,
-                 revoked_by: str | None, source: str) -> dict[str, Any]:
+def _waiver_item(
+    ctx: ReadContext,
+    id: int | None,
+    ref: str,
+    check_id: str,
+    reason: str,
+    approver: str,
+    created: datetime | None,
+    expires: datetime,
+    revoked: datetime | None,
+    revoked_by: str | None,
+    source: str,
+) -> dict[str, Any]:
     expires = aware(expires)
     state = "revoked" if revoked else "active" if expires > ctx.now else "expired"
-    return {"id": id, "service": ref, "check": check_id, "reason": reason, "approver": approver,
-            "created_at": iso(created), "expires_at": iso(expires), "revoked_at": iso(revoked),
-            "revoked_by": revoked_by, "source": source, "state": state,
-            "expires_in_days": round((expires - ctx.now).total_seconds() / 86400, 1), "_expires": expires}
+    return {
+        "id": id,
+        "service": ref,
+        "check": check_id,
+        "reason": reason,
+        "approver": approver,
+        "created_at": iso(created),
+        "expires_at": iso(expires),
+        "revoked_at": iso(revoked),
+        "revoked_by": revoked_by,
+        "source": source,
+        "state": state,
+        "expires_in_days": round((expires - ctx.now).total_seconds() / 86400, 1),
+        "_expires": expires,
+    }
 
 
 def waiver(ctx: ReadContext, waiver_id: int) -> dict[str, Any] | None:
@@ -539,8 +736,19 @@ def waiver(ctx: ReadContext, waiver_id: int) -> dict[str, Any] | None:
         r = session.get(WaiverRecord, waiver_id)
         if r is None:
             return None
-        item = _waiver_item(ctx, r.id, r.service_ref, r.check_id, r.reason, r.approver, r.created_at,
-                            r.expires_at, r.revoked_at, r.revoked_by, r.source)
+        item = _waiver_item(
+            ctx,
+            r.id,
+            r.service_ref,
+            r.check_id,
+            r.reason,
+            r.approver,
+            r.created_at,
+            r.expires_at,
+            r.revoked_at,
+            r.revoked_by,
+            r.source,
+        )
     item.pop("_expires")
     return item
 
@@ -550,16 +758,29 @@ def attestations(ctx: ReadContext, ref: str) -> list[dict[str, Any]]:
     ``{"id", "service", "check", "answer", "evidence_url", "attested_by", "created_at", "expires_at",
     "state": "valid"|"expired"|"superseded"}`` (superseded: a newer answer exists for the check)."""
     with Session(ctx.engine) as session:
-        records = session.exec(select(AttestationRecord).where(AttestationRecord.service_ref == ref)
-                               .order_by(AttestationRecord.created_at.desc(), AttestationRecord.id.desc())).all()
+        records = session.exec(
+            select(AttestationRecord)
+            .where(AttestationRecord.service_ref == ref)
+            .order_by(AttestationRecord.created_at.desc(), AttestationRecord.id.desc())
+        ).all()
         seen: set[str] = set()
         items = []
         for r in records:
             state = "superseded" if r.check_id in seen else "valid" if aware(r.expires_at) > ctx.now else "expired"
             seen.add(r.check_id)
-            items.append({"id": r.id, "service": r.service_ref, "check": r.check_id, "answer": r.answer,
-                          "evidence_url": r.evidence_url, "attested_by": r.attested_by,
-                          "created_at": iso(r.created_at), "expires_at": iso(r.expires_at), "state": state})
+            items.append(
+                {
+                    "id": r.id,
+                    "service": r.service_ref,
+                    "check": r.check_id,
+                    "answer": r.answer,
+                    "evidence_url": r.evidence_url,
+                    "attested_by": r.attested_by,
+                    "created_at": iso(r.created_at),
+                    "expires_at": iso(r.expires_at),
+                    "state": state,
+                }
+            )
         return items
 
 
@@ -568,12 +789,27 @@ def signoffs(ctx: ReadContext, ref: str) -> list[dict[str, Any]]:
     "go"|"no-go", "decided_by", "decided_at", "notes", "commit", "level", "ready"}`` (the last three:
     the scan the decision was made on)."""
     with Session(ctx.engine) as session:
-        rows = session.exec(select(SignOff, Scan).join(Scan, Scan.id == SignOff.scan_id)
-                            .where(SignOff.service_ref == ref)
-                            .order_by(SignOff.decided_at.desc(), SignOff.id.desc())).all()
-        return [{"id": s.id, "service": s.service_ref, "scan_id": s.scan_id, "decision": s.decision,
-                 "decided_by": s.decided_by, "decided_at": iso(s.decided_at), "notes": s.notes,
-                 "commit": scan.commit, "level": scan.level, "ready": scan.ready} for s, scan in rows]
+        rows = session.exec(
+            select(SignOff, Scan)
+            .join(Scan, Scan.id == SignOff.scan_id)
+            .where(SignOff.service_ref == ref)
+            .order_by(SignOff.decided_at.desc(), SignOff.id.desc())
+        ).all()
+        return [
+            {
+                "id": s.id,
+                "service": s.service_ref,
+                "scan_id": s.scan_id,
+                "decision": s.decision,
+                "decided_by": s.decided_by,
+                "decided_at": iso(s.decided_at),
+                "notes": s.notes,
+                "commit": scan.commit,
+                "level": scan.level,
+                "ready": scan.ready,
+            }
+            for s, scan in rows
+        ]
 
 
 def audit_log(ctx: ReadContext, limit: int = 100, target: str | None = None) -> list[dict[str, Any]]:
@@ -582,17 +818,27 @@ def audit_log(ctx: ReadContext, limit: int = 100, target: str | None = None) -> 
         query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
         if target is not None:
             query = query.where(AuditEntry.target == target)
-        return [{"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action, "target": e.target,
-                 "details": e.details} for e in session.exec(query)]
+        return [
+            {
+                "id": e.id,
+                "at": iso(e.at),
+                "actor": e.actor,
+                "action": e.action,
+                "target": e.target,
+                "details": e.details,
+            }
+            for e in session.exec(query)
+        ]
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def aware(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     if moment is None or moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=timezone.utc)
+    return moment.replace(tzinfo=UTC)
 
 
 def iso(moment: datetime | None) -> str | None:

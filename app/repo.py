@@ -3,6 +3,7 @@
 The working tree is never read and a symlink is never followed out of the tree. Limits bound
 what a scan may read, so that a hostile repository costs bounded time and memory.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -11,11 +12,11 @@ import os
 import posixpath
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import git
 
@@ -117,9 +118,7 @@ class RepoSnapshot:
         if entry.size == MISSING:
             raise FileReadError(path, "its content is missing from the git object store (a partial or damaged clone)")
         if entry.size > self.limits.max_file_bytes:
-            raise FileReadError(
-                path, f"file is {entry.size} bytes, over the {self.limits.max_file_bytes}-byte limit"
-            )
+            raise FileReadError(path, f"file is {entry.size} bytes, over the {self.limits.max_file_bytes}-byte limit")
         if self._bytes_read + entry.size > self.limits.max_total_bytes:
             raise FileReadError(path, "the scan's read budget is spent (too much data read)")
         self._bytes_read += entry.size
@@ -132,7 +131,7 @@ class RepoSnapshot:
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise FileReadError(_normalise(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+            raise FileReadError(_normalise(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
     def _resolve(self, path: str, hops: int) -> Entry:
         entry = self.entries.get(path)
@@ -251,8 +250,9 @@ def is_url(location: str) -> bool:
     return bool(re.match(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:", location))
 
 
-def open_snapshot(location: str, ref: str | None = None, cache_dir: Path | None = None,
-                  limits: Limits | None = None) -> RepoSnapshot:
+def open_snapshot(
+    location: str, ref: str | None = None, cache_dir: Path | None = None, limits: Limits | None = None
+) -> RepoSnapshot:
     """A snapshot of a local repository path or a git URL at ``ref`` (default HEAD)."""
     if not is_url(location):
         location = str(Path(location).expanduser().resolve())

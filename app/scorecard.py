@@ -1,4 +1,5 @@
 """Scorecards as code (PRODUCT.md §6): load, validate, and answer what applies to a tier."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app import schemas
-from app.plugin import ConfigError, Registry
-from checks.formats.yamlfile import FormatError, line_at, load_documents
+import prr.scorecards
+from prr import schemas
+from prr.checks.formats.yamlfile import FormatError, line_at, load_documents
+from prr.plugin import ConfigError, Registry
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "scorecards"
+SHIPPED_DIR = Path(prr.scorecards.__file__).resolve().parent
 DEFAULT_PAGING_SEVERITIES = ["page", "critical", "pager", "p1", "p2", "s1", "s2", "sev1", "sev2"]
 
 
@@ -89,19 +91,26 @@ def load_scorecard(name: str, registry: Registry | None = None) -> Scorecard:
 def _build(doc: dict[str, Any], path: Path, text: str) -> Scorecard:
     checks = tuple(
         ScorecardCheck(
-            id=c["id"], level=c["level"], weight=c.get("weight", 1), blocking=c.get("blocking", False),
-            tiers=tuple(c["tiers"]) if "tiers" in c else None, params=dict(c.get("params") or {}),
+            id=c["id"],
+            level=c["level"],
+            weight=c.get("weight", 1),
+            blocking=c.get("blocking", False),
+            tiers=tuple(c["tiers"]) if "tiers" in c else None,
+            params=dict(c.get("params") or {}),
             tier_params={t: dict(p) for t, p in (c.get("tier_params") or {}).items()},
         )
         for c in doc["checks"]
     )
     return Scorecard(
-        id=doc["id"], title=doc.get("title", doc["id"]),
+        id=doc["id"],
+        title=doc.get("title", doc["id"]),
         version=str(doc.get("version") or hashlib.sha256(text.encode()).hexdigest()[:12]),
         levels=tuple(doc["levels"]),
         required_levels={t: v["required_level"] for t, v in doc["tiers"].items()},
         default_tier=str(doc.get("default_tier", sorted(doc["tiers"])[-1])),
-        settings=dict(doc.get("settings") or {}), checks=checks, source=str(path),
+        settings=dict(doc.get("settings") or {}),
+        checks=checks,
+        source=str(path),
     )
 
 

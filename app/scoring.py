@@ -5,14 +5,16 @@ level: the highest level with every applicable check at or below it met.
 score: 100 × Σ weight(met) / Σ weight(applicable).
 ready: level ≥ the tier's required level, and every blocking check met.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
-from app.plugin import Check, Result, Status
-from app.scorecard import Scorecard, ScorecardCheck
+from prr.plugin import Check, Result, Status
+from prr.scorecard import Scorecard, ScorecardCheck
 
 MET_STATUSES = {Status.PASS, Status.WARN}
 
@@ -38,12 +40,22 @@ def check_entry(entry: ScorecardCheck, check: Check, result: Result, waiver: Wai
     waived = waiver is not None and status in (Status.FAIL, Status.ERROR)
     met = None if status == Status.NOT_APPLICABLE else (status in MET_STATUSES or waived)
     return {
-        "id": entry.id, "title": check.title, "category": check.category, "kind": check.kind,
-        "level": entry.level, "weight": entry.weight, "blocking": entry.blocking,
-        "status": status.value, "met": met, "waived": waived,
+        "id": entry.id,
+        "title": check.title,
+        "category": check.category,
+        "kind": check.kind,
+        "level": entry.level,
+        "weight": entry.weight,
+        "blocking": entry.blocking,
+        "status": status.value,
+        "met": met,
+        "waived": waived,
         "waiver": waiver.to_report() if waiver else None,
-        "summary": result.summary, "evidence": [e.to_dict() for e in result.evidence],
-        "details": result.details, "remediation": check.remediation, "docs_url": check.docs_url,
+        "summary": result.summary,
+        "evidence": [e.to_dict() for e in result.evidence],
+        "details": result.details,
+        "remediation": check.remediation,
+        "docs_url": check.docs_url,
     }
 
 
@@ -64,17 +76,27 @@ def verdict(scorecard: Scorecard, tier: str, entries: list[dict[str, Any]]) -> d
             break
     required = scorecard.required_levels[tier]
     blocking_unmet = [e for e in applicable if e["blocking"] and not e["met"]]
-    ready = level is not None and scorecard.level_index(level) >= scorecard.level_index(required) \
-        and not blocking_unmet
+    ready = level is not None and scorecard.level_index(level) >= scorecard.level_index(required) and not blocking_unmet
 
     next_level = _next_level(scorecard, level)
-    steps = blocking_unmet + [e for e in applicable if not e["met"] and e["level"] == next_level
-                              and e not in blocking_unmet]
+    steps = blocking_unmet + [
+        e for e in applicable if not e["met"] and e["level"] == next_level and e not in blocking_unmet
+    ]
     return {
-        "score": score, "level": level, "ready": ready,
-        "next_steps": [{"check": e["id"], "title": e["title"], "level": e["level"],
-                        "blocking": e["blocking"], "summary": e["summary"],
-                        "remediation": e["remediation"]} for e in steps],
+        "score": score,
+        "level": level,
+        "ready": ready,
+        "next_steps": [
+            {
+                "check": e["id"],
+                "title": e["title"],
+                "level": e["level"],
+                "blocking": e["blocking"],
+                "summary": e["summary"],
+                "remediation": e["remediation"],
+            }
+            for e in steps
+        ],
     }
 
 

@@ -1,13 +1,14 @@
 """Who a repository's service is: entity ref, owner, tier (PRODUCT.md §3, §4)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from app.repo import RepoSnapshot, is_url
-from checks.formats.catalog import owner_of, try_catalog
-from checks.formats.tier import declared_tiers, normalise_tier
+from prr.checks.formats.catalog import owner_of, try_catalog
+from prr.checks.formats.tier import declared_tiers, normalise_tier
+from prr.repo import RepoSnapshot, is_url
 
 # Catalog annotations saying where the repo is browsable, and their keys in the report.
 LOCATION_ANNOTATIONS = {"backstage.io/source-location": "source_location", "github.com/project-slug": "project_slug"}
@@ -34,8 +35,12 @@ class ServiceInfo:
         """The §7 ``service`` object; the catalog's repo-location annotations are carried as written
         (when declared) so the portal can link evidence to the repo's web UI."""
         report = {
-            "ref": self.ref, "name": self.name, "owner": self.owner, "tier": self.tier,
-            "tier_declared": self.tier_declared, "tier_source": self.tier_source,
+            "ref": self.ref,
+            "name": self.name,
+            "owner": self.owner,
+            "tier": self.tier,
+            "tier_declared": self.tier_declared,
+            "tier_source": self.tier_source,
             "lifecycle": self.lifecycle,
         }
         for annotation, key in LOCATION_ANNOTATIONS.items():
@@ -48,8 +53,15 @@ class ServiceInfo:
         return asdict(self)
 
     @classmethod
-    def resolve(cls, repo: RepoSnapshot, *, tier_override: str | None, known_tiers: set[str],
-                default_tier: str, override_source: str = "portal config") -> "ServiceInfo":
+    def resolve(
+        cls,
+        repo: RepoSnapshot,
+        *,
+        tier_override: str | None,
+        known_tiers: set[str],
+        default_tier: str,
+        override_source: str = "portal config",
+    ) -> ServiceInfo:
         """Read identity and tier from the repo; ``tier_override`` (config or ``--tier``) wins."""
         catalog, _error = try_catalog(repo)  # ownership.catalog reports a broken descriptor
         entity = catalog.component
@@ -80,8 +92,9 @@ class ServiceInfo:
                 service.tier, service.tier_declared, service.tier_source = first.tier, True, first.source
             else:
                 service.declared_tier = first.raw
-                service.tier_source = (f"scorecard default_tier ({first.source} says {first.raw!r}, "
-                                       "which the scorecard does not define)")
+                service.tier_source = (
+                    f"scorecard default_tier ({first.source} says {first.raw!r}, which the scorecard does not define)"
+                )
         return service
 
 

@@ -6,6 +6,7 @@ Figures are ratios measured in the same run, so they hold across machines:
   isolation overhead = engine (checks in a worker process) / the same checks run in-process
   parallel speedup   = fleet scan with 1 worker / with N workers
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,15 +15,15 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from app.demo import create_demo_fleet
-from app.engine import ScanRequest, evaluate
-from app.plugin import CheckContext, load_registry
-from app.repo import open_snapshot
-from app.scorecard import load_scorecard
-from app.service import ServiceInfo
+from prr.demo import create_demo_fleet
+from prr.engine import ScanRequest, evaluate
+from prr.plugin import CheckContext, load_registry
+from prr.repo import open_snapshot
+from prr.scorecard import load_scorecard
+from prr.service import ServiceInfo
 
 
 def isolated(repo: str, card, registry) -> None:
@@ -32,10 +33,10 @@ def isolated(repo: str, card, registry) -> None:
 def in_process(repo: str, card, registry) -> None:
     """The same checks without the worker process: the floor the engine is measured against."""
     snapshot = open_snapshot(repo)
-    service = ServiceInfo.resolve(snapshot, tier_override=None, known_tiers=set(card.required_levels),
-                                  default_tier=card.default_tier)
-    ctx = CheckContext(repo=snapshot, service=service, params={}, now=datetime.now(timezone.utc),
-                       settings=card.check_settings())
+    service = ServiceInfo.resolve(
+        snapshot, tier_override=None, known_tiers=set(card.required_levels), default_tier=card.default_tier
+    )
+    ctx = CheckContext(repo=snapshot, service=service, params={}, now=datetime.now(UTC), settings=card.check_settings())
     for entry in card.checks:
         if entry.applies_to(service.tier):
             check = registry.get(entry.id)
@@ -72,8 +73,10 @@ def main() -> None:
         print(f"  {name:<24} {seconds:6.2f} s   {len(repos) / seconds:6.1f} services/s")
     base = median["isolated, 1 worker"]
     print(f"isolation overhead  {base / median['in-process, 1 worker']:.2f}x  (isolated / in-process)")
-    print(f"parallel speedup    {base / median[f'isolated, {args.workers} workers']:.2f}x  "
-          f"(1 worker / {args.workers} workers)")
+    print(
+        f"parallel speedup    {base / median[f'isolated, {args.workers} workers']:.2f}x  "
+        f"(1 worker / {args.workers} workers)"
+    )
     print(f"peak RSS of the scanning process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

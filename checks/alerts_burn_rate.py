@@ -4,16 +4,24 @@ The fast-burn pair pages when 2% of the error budget burns within an hour: an er
 1h and over a short window (5m) both above ``factor × (1 − objective)``, with factor 14.4 on a
 30-day SLO (scaled with the window: 13.44 on 28 days, where Pyrra uses 14).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
 
-from app.plugin import (
-    CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed,
+from prr.checks.formats import promql
+from prr.checks.formats.promrules import AlertRule, RecordingIndex, load_alert_rules, load_recording_rules
+from prr.checks.formats.slo import SLO, load_slos
+from prr.plugin import (
+    CheckContext,
+    Evidence,
+    Result,
+    check,
+    errored,
+    failed,
+    not_applicable,
+    passed,
 )
-from checks.formats import promql
-from checks.formats.promrules import AlertRule, RecordingIndex, load_alert_rules, load_recording_rules
-from checks.formats.slo import SLO, load_slos
 
 FAST_LONG = timedelta(hours=1)
 MAX_FAST_SHORT = timedelta(minutes=15)  # the workbook's short window is 1/12 of the long one
@@ -52,23 +60,32 @@ groups:
     f"```yaml\n{EXAMPLE}\n```\n\nAdd the slow-burn pair (6× over 6h/30m) and ticket pairs too. See "
     "https://sre.google/workbook/alerting-on-slos/, https://sloth.dev and https://github.com/pyrra-dev/pyrra.",
     docs_url="https://sre.google/workbook/alerting-on-slos/",
-    params={"properties": {"threshold_tolerance": {
-        "type": "number", "minimum": 0, "maximum": 1, "default": 0.1,
-        "description": "How far (as a fraction) the alert's burn-rate factor may be from the expected one.",
-    }}},
+    params={
+        "properties": {
+            "threshold_tolerance": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "default": 0.1,
+                "description": "How far (as a fraction) the alert's burn-rate factor may be from the expected one.",
+            }
+        }
+    },
     reads=("OpenSLO, Sloth and Pyrra specs", "Prometheus rule files and PrometheusRule resources"),
 )
-def check(ctx: CheckContext) -> Result:
+def alerts_burn_rate(ctx: CheckContext) -> Result:
     slos, slo_errors = load_slos(ctx.repo)
     alerts, rule_errors = load_alert_rules(ctx.repo)
     if not slos and not slo_errors:
-        return not_applicable("no SLO specs in the repo, so no SLO needs burn-rate alerts "
-                              "(slo.defined asks for them)")
+        return not_applicable("no SLO specs in the repo, so no SLO needs burn-rate alerts (slo.defined asks for them)")
     checkable = [s for s in slos if s.valid]
     skipped = [s.name for s in slos if not s.valid]
     if not checkable and not slo_errors:
-        return not_applicable(f"none of the {len(slos)} SLO spec(s) is valid, so none can be held to "
-                              "burn-rate alerts (slo.defined reports their problems)", skipped=skipped)
+        return not_applicable(
+            f"none of the {len(slos)} SLO spec(s) is valid, so none can be held to "
+            "burn-rate alerts (slo.defined reports their problems)",
+            skipped=skipped,
+        )
     resolve = RecordingIndex(load_recording_rules(ctx.repo))
     tolerance = ctx.params["threshold_tolerance"]
     wired, missing, notes = [], [], {}
@@ -76,51 +93,67 @@ def check(ctx: CheckContext) -> Result:
         proof, found = _fast_burn(slo, alerts, resolve, tolerance)
         notes[slo.name] = found
         (wired if proof else missing).append((slo, proof, found))
-    details = {"skipped_slos": skipped,
-               "linked_alerts": {name: [f"{a.name}: {v}" for a, v in found] for name, found in notes.items()},
-               "unreadable": [str(e) for e in {**slo_errors, **rule_errors}.values()]}
+    details = {
+        "skipped_slos": skipped,
+        "linked_alerts": {name: [f"{a.name}: {v}" for a, v in found] for name, found in notes.items()},
+        "unreadable": [str(e) for e in {**slo_errors, **rule_errors}.values()],
+    }
     if missing:
         evidence = [ev for slo, _, found in missing for ev in _missing_evidence(slo, found)]
         names = ", ".join(f"{s.name!r} ({s.path}:{s.line})" for s, _, _ in missing)
         if rule_errors:
             first = next(iter(rule_errors.values()))
-            return errored(f"no fast-burn alert found for {names}, and {len(rule_errors)} rule "
-                           f"file(s) could not be read ({first})",
-                           evidence + _error_evidence(rule_errors), **details)
-        return failed(f"{len(missing)} of {len(checkable)} SLO(s) lack a fast-burn page alert "
-                      f"(1h and 5m windows above {FAST_FACTOR_30D}× the error budget rate for 30 days): "
-                      f"{names}", evidence, **details)
+            return errored(
+                f"no fast-burn alert found for {names}, and {len(rule_errors)} rule "
+                f"file(s) could not be read ({first})",
+                evidence + _error_evidence(rule_errors),
+                **details,
+            )
+        return failed(
+            f"{len(missing)} of {len(checkable)} SLO(s) lack a fast-burn page alert "
+            f"(1h and 5m windows above {FAST_FACTOR_30D}× the error budget rate for 30 days): "
+            f"{names}",
+            evidence,
+            **details,
+        )
     if slo_errors:
         first = next(iter(slo_errors.values()))
-        return errored(f"could not read {len(slo_errors)} SLO spec file(s) ({first}); their SLOs "
-                       "may lack burn-rate alerts", _error_evidence(slo_errors), **details)
-    return passed(f"{len(wired)} SLO(s) have fast-burn alerting: "
-                  + "; ".join(f"{s.name!r} by {p.value}" for s, p, _ in wired),
-                  [p for _, p, _ in wired], **details)
+        return errored(
+            f"could not read {len(slo_errors)} SLO spec file(s) ({first}); their SLOs may lack burn-rate alerts",
+            _error_evidence(slo_errors),
+            **details,
+        )
+    return passed(
+        f"{len(wired)} SLO(s) have fast-burn alerting: " + "; ".join(f"{s.name!r} by {p.value}" for s, p, _ in wired),
+        [p for _, p, _ in wired],
+        **details,
+    )
 
 
-def _fast_burn(slo: SLO, alerts: list[AlertRule], resolve: RecordingIndex,
-               tolerance: float) -> tuple[Evidence | None, list[tuple[AlertRule, str]]]:
+def _fast_burn(
+    slo: SLO, alerts: list[AlertRule], resolve: RecordingIndex, tolerance: float
+) -> tuple[Evidence | None, list[tuple[AlertRule, str]]]:
     """Proof (an Evidence) that the SLO has a fast-burn pair, else the linked alerts and what
     is wrong with each."""
     if slo.generator and slo.alerting_enabled:
-        return Evidence(path=slo.path, line=slo.alerting_line or slo.line,
-                        value=f"{slo.generator} spec with alerting on"), []
+        return Evidence(
+            path=slo.path, line=slo.alerting_line or slo.line, value=f"{slo.generator} spec with alerting on"
+        ), []
     expected = FAST_FACTOR_30D * (slo.window / timedelta(days=30))
     found: list[tuple[AlertRule, str]] = []
     for alert in alerts:
         if alert.generated_by or alert.parsed is None or not _linked(slo, alert, resolve):
             continue
-        verdicts = [_judge(c, slo.objective, expected, tolerance)
-                    for c in promql.burn_rate_conditions(alert.parsed, resolve)]
+        verdicts = [
+            _judge(c, slo.objective, expected, tolerance) for c in promql.burn_rate_conditions(alert.parsed, resolve)
+        ]
         if None in verdicts:
             return Evidence(path=alert.path, line=alert.line, value=f"alert {alert.name}"), []
         found.append((alert, "; ".join(verdicts) or "no error-ratio threshold condition"))
     return None, found
 
 
-def _judge(condition: promql.BurnRateCondition, objective: float, expected: float,
-           tolerance: float) -> str | None:
+def _judge(condition: promql.BurnRateCondition, objective: float, expected: float, tolerance: float) -> str | None:
     """None when the condition is a fast-burn pair for the SLO, else what is wrong with it."""
     windows = "/".join(promql.format_duration(w) for w in (condition.long_window, condition.short_window) if w)
     if condition.threshold is not None:
@@ -148,8 +181,11 @@ def _linked(slo: SLO, alert: AlertRule, resolve: RecordingIndex) -> bool:
             if key in labels:
                 identity.setdefault(key, set()).add(labels[key])
     if identity:
-        return (slo.sloth_id in identity.get("sloth_id", ())
-                or slo.name in identity.get("sloth_slo", ()) or slo.name in identity.get("slo", ()))
+        return (
+            slo.sloth_id in identity.get("sloth_id", ())
+            or slo.name in identity.get("sloth_slo", ())
+            or slo.name in identity.get("slo", ())
+        )
     if slo.alerting_name and alert.name == slo.alerting_name:
         return True
     return _same_indicator(slo, alert, resolve)
@@ -177,7 +213,8 @@ def _missing_evidence(slo: SLO, found: list[tuple[AlertRule, str]]) -> list[Evid
     else:
         why = "no linked alert has a fast-burn pair" if found else "no burn-rate alert is linked to it"
     return [Evidence(path=slo.path, line=slo.alerting_line or slo.line, value=f"{slo.describe()}: {why}")] + [
-        Evidence(path=a.path, line=a.line, value=f"alert {a.name}: {verdict}") for a, verdict in found]
+        Evidence(path=a.path, line=a.line, value=f"alert {a.name}: {verdict}") for a, verdict in found
+    ]
 
 
 def _error_evidence(errors: dict) -> list[Evidence]:

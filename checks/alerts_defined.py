@@ -1,9 +1,10 @@
 """alerts.defined: alert rules exist, and every alert has a severity label."""
+
 from __future__ import annotations
 
-from app.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
-from checks.formats.promrules import AlertRule, load_alert_rules, severity_of
-from checks.formats.slo import load_slos
+from prr.checks.formats.promrules import AlertRule, load_alert_rules, severity_of
+from prr.checks.formats.slo import load_slos
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
 
 EXAMPLE = """\
 # monitoring/checkout.rules.yaml (or the spec.groups of a PrometheusRule)
@@ -34,31 +35,47 @@ groups:
     docs_url="https://prometheus.io/docs/prometheus/latest/configuration/alerting_rules/",
     reads=("Prometheus rule files, PrometheusRule resources, Sloth and Pyrra specs",),
 )
-def check(ctx: CheckContext) -> Result:
+def alerts_defined(ctx: CheckContext) -> Result:
     alerts, errors = load_alert_rules(ctx.repo)
     unlabelled = [a for a in alerts if not severity_of(a)]
-    details = {"alerts": len(alerts), "files": sorted({a.path for a in alerts}),
-               "unreadable": [str(e) for e in errors.values()]}
+    details = {
+        "alerts": len(alerts),
+        "files": sorted({a.path for a in alerts}),
+        "unreadable": [str(e) for e in errors.values()],
+    }
     if unlabelled:
         names = ", ".join(a.name for a in unlabelled[:5]) + (" ..." if len(unlabelled) > 5 else "")
-        return failed(f"{len(unlabelled)} of {len(alerts)} alert(s) have no severity label: {names}",
-                      [Evidence(path=a.path, line=a.line, value=a.name) for a in unlabelled], **details)
+        return failed(
+            f"{len(unlabelled)} of {len(alerts)} alert(s) have no severity label: {names}",
+            [Evidence(path=a.path, line=a.line, value=a.name) for a in unlabelled],
+            **details,
+        )
     if errors:
         first = next(iter(errors.values()))
-        return errored(f"could not read {len(errors)} alert rule file(s): {first}",
-                       [e.evidence() for e in errors.values()],
-                       **details)
+        return errored(
+            f"could not read {len(errors)} alert rule file(s): {first}",
+            [e.evidence() for e in errors.values()],
+            **details,
+        )
     if not alerts:
         invalid_specs = [s for s in load_slos(ctx.repo)[0] if s.generator and not s.valid]
-        return failed("no alert rules found (Prometheus rule files, PrometheusRule resources, or a "
-                      "Sloth / Pyrra spec with alerting on) outside example and test folders"
-                      + (f"; {len(invalid_specs)} invalid {invalid_specs[0].generator} SLO(s) generate none"
-                         if invalid_specs else ""),
-                      [Evidence(path=s.path, line=s.line, value="; ".join(s.problems)) for s in invalid_specs]
-                      or [Evidence(value="add alert rules, e.g. monitoring/alerts.yaml or a PrometheusRule")],
-                      **details)
-    return passed(f"{len(alerts)} alert(s) in {len(details['files'])} file(s), each with a severity",
-                  _first_per_file(alerts), **details)
+        return failed(
+            "no alert rules found (Prometheus rule files, PrometheusRule resources, or a "
+            "Sloth / Pyrra spec with alerting on) outside example and test folders"
+            + (
+                f"; {len(invalid_specs)} invalid {invalid_specs[0].generator} SLO(s) generate none"
+                if invalid_specs
+                else ""
+            ),
+            [Evidence(path=s.path, line=s.line, value="; ".join(s.problems)) for s in invalid_specs]
+            or [Evidence(value="add alert rules, e.g. monitoring/alerts.yaml or a PrometheusRule")],
+            **details,
+        )
+    return passed(
+        f"{len(alerts)} alert(s) in {len(details['files'])} file(s), each with a severity",
+        _first_per_file(alerts),
+        **details,
+    )
 
 
 def _first_per_file(alerts: list[AlertRule]) -> list[Evidence]:

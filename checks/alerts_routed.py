@@ -1,14 +1,19 @@
 """alerts.routed: every paging alert reaches a paging receiver through the Alertmanager routes."""
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from app.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
-from checks.formats.alertmanager import (AlertmanagerConfig, RouteMatch, find_alertmanager_configs,
-                                         load_alertmanager_config)
-from checks.formats.promrules import DEFAULT_PAGING_SEVERITIES, AlertRule, is_paging, load_alert_rules
-from checks.formats.yamlfile import FormatError
+from prr.checks.formats.alertmanager import (
+    AlertmanagerConfig,
+    RouteMatch,
+    find_alertmanager_configs,
+    load_alertmanager_config,
+)
+from prr.checks.formats.promrules import DEFAULT_PAGING_SEVERITIES, AlertRule, is_paging, load_alert_rules
+from prr.checks.formats.yamlfile import FormatError
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
 
 DOCS = "https://prometheus.io/docs/alerting/latest/configuration/#route"
 EXAMPLE = """\
@@ -49,28 +54,35 @@ receivers:
     "wins, so put it before any sibling route that would catch the same alerts (or give that "
     f"sibling `continue: true`):\n\n```yaml\n{EXAMPLE}\n```\n\nSee {DOCS}.",
     docs_url=DOCS,
-    reads=("Alertmanager config files (top-level `route` and `receivers`), a Secret's `alertmanager.yaml` "
-           "(`stringData` or base64 `data`), kube-prometheus-stack values, `AlertmanagerConfig` resources",
-           "Prometheus rule files, PrometheusRule resources, Sloth and Pyrra specs",
-           "portal config `routing.alertmanager_config`, `routing.extra_labels`"),
+    reads=(
+        "Alertmanager config files (top-level `route` and `receivers`), a Secret's `alertmanager.yaml` "
+        "(`stringData` or base64 `data`), kube-prometheus-stack values, `AlertmanagerConfig` resources",
+        "Prometheus rule files, PrometheusRule resources, Sloth and Pyrra specs",
+        "portal config `routing.alertmanager_config`, `routing.extra_labels`",
+    ),
 )
-def check(ctx: CheckContext) -> Result:
+def alerts_routed(ctx: CheckContext) -> Result:
     routing = ctx.config.get("routing") or {}
     configs, config_errors = _alertmanager_configs(ctx, routing.get("alertmanager_config"))
     if config_errors:
-        return errored(f"could not read the Alertmanager config: {config_errors[0]}",
-                       [e.evidence() for e in config_errors])
+        return errored(
+            f"could not read the Alertmanager config: {config_errors[0]}", [e.evidence() for e in config_errors]
+        )
     if not configs:
-        return not_applicable("no Alertmanager config in the repo (a file with `route` and "
-                              "`receivers`, a Secret's alertmanager.yaml, an AlertmanagerConfig "
-                              "resource) and none named in the portal config (routing.alertmanager_config)")
+        return not_applicable(
+            "no Alertmanager config in the repo (a file with `route` and "
+            "`receivers`, a Secret's alertmanager.yaml, an AlertmanagerConfig "
+            "resource) and none named in the portal config (routing.alertmanager_config)"
+        )
     alerts, rule_errors = load_alert_rules(ctx.repo)
     severities = ctx.settings.get("paging_severities") or DEFAULT_PAGING_SEVERITIES
     paging = [a for a in alerts if is_paging(a, severities)]
     extra = {str(k): str(v) for k, v in (routing.get("extra_labels") or {}).items()}
-    details: dict[str, Any] = {"alertmanager_configs": [c.path for c in configs],
-                               "paging_alerts": len(paging),
-                               "unreadable": [str(e) for e in rule_errors.values()]}
+    details: dict[str, Any] = {
+        "alertmanager_configs": [c.path for c in configs],
+        "paging_alerts": len(paging),
+        "unreadable": [str(e) for e in rule_errors.values()],
+    }
     routed: list[Evidence] = []
     routes: dict[tuple[str, int | None], Evidence] = {}  # the routes that page them, once each
     unrouted: list[AlertRule] = []
@@ -88,32 +100,48 @@ def check(ctx: CheckContext) -> Result:
         if config.namespace and "namespace" not in labels:
             namespace_assumed.add(config.namespace)
         integrations = ", ".join(config.receivers[match.receiver].paging_integrations)
-        routed.append(Evidence(path=alert.path, line=alert.line,
-                               value=f"{alert.name} → {match.receiver} ({integrations}) via "
-                               f"{match.route} at {config.path}:{match.line}"))
-        routes.setdefault((config.path, match.line), Evidence(
-            path=config.path, line=match.line, value=f"{match.route} → {match.receiver}"))
+        routed.append(
+            Evidence(
+                path=alert.path,
+                line=alert.line,
+                value=f"{alert.name} → {match.receiver} ({integrations}) via "
+                f"{match.route} at {config.path}:{match.line}",
+            )
+        )
+        routes.setdefault(
+            (config.path, match.line),
+            Evidence(path=config.path, line=match.line, value=f"{match.route} → {match.receiver}"),
+        )
     if unrouted:
         names = ", ".join(a.name for a in unrouted[:5]) + (" ..." if len(unrouted) > 5 else "")
-        return failed(f"{len(unrouted)} of {len(paging)} paging alert(s) reach no paging receiver: "
-                      f"{names}", swallowed, **details)
+        return failed(
+            f"{len(unrouted)} of {len(paging)} paging alert(s) reach no paging receiver: {names}", swallowed, **details
+        )
     if rule_errors:
         first = next(iter(rule_errors.values()))
-        return errored(f"could not read {len(rule_errors)} alert rule file(s): {first}",
-                       [e.evidence() for e in rule_errors.values()],
-                       **details)
+        return errored(
+            f"could not read {len(rule_errors)} alert rule file(s): {first}",
+            [e.evidence() for e in rule_errors.values()],
+            **details,
+        )
     if not paging:
-        return not_applicable(f"no paging alerts (severity in {', '.join(severities)}, or "
-                              f"pager: pagerduty) among the repo's {len(alerts)} alert(s)", **details)
-    caveat = (f" (through AlertmanagerConfig routes whose namespace matcher is taken to hold: the "
-              f"alerts must carry namespace={'|'.join(sorted(namespace_assumed))} from their series)"
-              if namespace_assumed else "")
-    return passed(f"all {len(paging)} paging alert(s) reach a paging receiver{caveat}",
-                  routed + list(routes.values()), **details)
+        return not_applicable(
+            f"no paging alerts (severity in {', '.join(severities)}, or "
+            f"pager: pagerduty) among the repo's {len(alerts)} alert(s)",
+            **details,
+        )
+    caveat = (
+        f" (through AlertmanagerConfig routes whose namespace matcher is taken to hold: the "
+        f"alerts must carry namespace={'|'.join(sorted(namespace_assumed))} from their series)"
+        if namespace_assumed
+        else ""
+    )
+    return passed(
+        f"all {len(paging)} paging alert(s) reach a paging receiver{caveat}", routed + list(routes.values()), **details
+    )
 
 
-def _alertmanager_configs(ctx: CheckContext, central: str | None
-                          ) -> tuple[list[AlertmanagerConfig], list[FormatError]]:
+def _alertmanager_configs(ctx: CheckContext, central: str | None) -> tuple[list[AlertmanagerConfig], list[FormatError]]:
     """The repo's own Alertmanager configs; the portal's central one when the repo has none, or
     only AlertmanagerConfig resources (which the operator merges into the global config)."""
     found = find_alertmanager_configs(ctx.repo)
@@ -128,8 +156,9 @@ def _alertmanager_configs(ctx: CheckContext, central: str | None
         return [], [exc]
 
 
-def _swallowed(alert: AlertRule, labels: dict[str, str],
-               outcomes: list[tuple[AlertmanagerConfig, list[RouteMatch]]]) -> list[Evidence]:
+def _swallowed(
+    alert: AlertRule, labels: dict[str, str], outcomes: list[tuple[AlertmanagerConfig, list[RouteMatch]]]
+) -> list[Evidence]:
     """The alert rule with the labels it was routed with, then each route that took it to a
     receiver that does not page."""
     shown = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
@@ -137,12 +166,21 @@ def _swallowed(alert: AlertRule, labels: dict[str, str],
     for config, matches in outcomes:
         if config.resource and not matches:
             top = config.route.routes[0]
-            evidence.append(Evidence(path=config.path, line=top.line,
-                                     value=f"{alert.name} is not matched by {config.resource}'s "
-                                     f"{top.path} ({', '.join(map(str, top.matchers)) or 'no matchers'})"))
+            evidence.append(
+                Evidence(
+                    path=config.path,
+                    line=top.line,
+                    value=f"{alert.name} is not matched by {config.resource}'s "
+                    f"{top.path} ({', '.join(map(str, top.matchers)) or 'no matchers'})",
+                )
+            )
         for match in matches:
             taken_by = f"{match.route} ({', '.join(match.matchers)})" if match.matchers else match.route
-            evidence.append(Evidence(path=config.path, line=match.line,
-                                     value=f"{alert.name} is routed by {taken_by} to {match.receiver}, "
-                                     "which does not page"))
+            evidence.append(
+                Evidence(
+                    path=config.path,
+                    line=match.line,
+                    value=f"{alert.name} is routed by {taken_by} to {match.receiver}, which does not page",
+                )
+            )
     return evidence

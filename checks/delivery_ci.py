@@ -1,8 +1,9 @@
 """delivery.ci: a CI pipeline exists and runs the tests."""
+
 from __future__ import annotations
 
-from app.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
-from checks.formats.ci import CI_GLOBS, find_pipelines
+from prr.checks.formats.ci import CI_GLOBS, find_pipelines
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
 
 EXAMPLE = """\
 # .github/workflows/ci.yml
@@ -32,21 +33,25 @@ jobs:
     docs_url="https://docs.github.com/en/actions/automating-builds-and-tests/about-continuous-integration",
     reads=CI_GLOBS,
 )
-def check(ctx: CheckContext) -> Result:
+def delivery_ci(ctx: CheckContext) -> Result:
     pipelines = find_pipelines(ctx.repo)
     testing = [p for p in pipelines if p.tests]
     if testing:
         steps = [t for p in testing for t in p.tests]
         first = steps[0]
-        return passed(f"{testing[0].system} runs tests: `{first.command}` ({first.path}:{first.line})",
-                      [Evidence(path=t.path, line=t.line, value=t.command) for t in steps])
+        return passed(
+            f"{testing[0].system} runs tests: `{first.command}` ({first.path}:{first.line})",
+            [Evidence(path=t.path, line=t.line, value=t.command) for t in steps],
+        )
     broken = [p.error for p in pipelines if p.error is not None]
     if broken:
-        return errored(f"cannot read the CI pipeline: {broken[0]}",
-                       [e.evidence() for e in broken])
+        return errored(f"cannot read the CI pipeline: {broken[0]}", [e.evidence() for e in broken])
     if not pipelines:
-        return failed("no CI pipeline in the repo",
-                      [Evidence(value="add .github/workflows/ci.yml (or your CI system's file)")])
+        return failed(
+            "no CI pipeline in the repo", [Evidence(value="add .github/workflows/ci.yml (or your CI system's file)")]
+        )
     names = ", ".join(p.path for p in pipelines)
-    return failed(f"CI pipeline {names} runs no tests (no step runs pytest, go test, npm test, mvn verify, ...)",
-                  [Evidence(path=p.path, line=p.line, value=f"{p.system}: no test step") for p in pipelines])
+    return failed(
+        f"CI pipeline {names} runs no tests (no step runs pytest, go test, npm test, mvn verify, ...)",
+        [Evidence(path=p.path, line=p.line, value=f"{p.system}: no test step") for p in pipelines],
+    )

@@ -1,11 +1,12 @@
 """dr.tested: a recent DR drill passed, with measured RTO/RPO within the targets."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
-from app.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
-from checks.formats.durations import format_duration
-from checks.formats.readiness import READINESS_FILES, Drill, DrTargets, dr_targets, try_readiness
+from prr.checks.formats.durations import format_duration
+from prr.checks.formats.readiness import READINESS_FILES, Drill, DrTargets, dr_targets, try_readiness
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
 
 EXAMPLE = """\
 dr:
@@ -32,25 +33,38 @@ dr:
     f"```yaml\n{EXAMPLE}\n```\n\nA failed drill is worth recording too: fix what it found and "
     "drill again.",
     docs_url="https://sre.google/sre-book/testing-reliability/#disaster-recovery-testing",
-    params={"properties": {
-        "max_age_days": {"type": "integer", "minimum": 1, "default": 365,
-                         "description": "How recent the passing drill must be."},
-        "tiers": {"type": "array", "items": {"type": "string"}, "default": ["0", "1"],
-                  "description": "The tiers this check applies to."},
-    }},
+    params={
+        "properties": {
+            "max_age_days": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 365,
+                "description": "How recent the passing drill must be.",
+            },
+            "tiers": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["0", "1"],
+                "description": "The tiers this check applies to.",
+            },
+        }
+    },
     time_dependent=True,
     reads=READINESS_FILES,
 )
-def check(ctx: CheckContext) -> Result:
+def dr_tested(ctx: CheckContext) -> Result:
     if ctx.service.tier not in ctx.params["tiers"]:
-        return not_applicable(f"DR drills are required of Tier-{'/'.join(ctx.params['tiers'])} services; "
-                              f"this one is Tier-{ctx.service.tier}")
+        return not_applicable(
+            f"DR drills are required of Tier-{'/'.join(ctx.params['tiers'])} services; "
+            f"this one is Tier-{ctx.service.tier}"
+        )
     readiness, error = try_readiness(ctx.repo)
     if error is not None:
         return errored(str(error), [Evidence(path=error.path, line=error.line, value=error.message)])
     if readiness is None:
-        return failed("no DR drill recorded (no readiness.yaml)",
-                      [Evidence(value=f"add {READINESS_FILES[0]} at the repo root")])
+        return failed(
+            "no DR drill recorded (no readiness.yaml)", [Evidence(value=f"add {READINESS_FILES[0]} at the repo root")]
+        )
     problems = [(readiness.path, p.line, str(p)) for p in readiness.problems_under("dr")]
     targets = dr_targets(ctx.repo, readiness)
     problems += targets.problems
@@ -59,20 +73,26 @@ def check(ctx: CheckContext) -> Result:
         return errored(f"{path}:{line}: {message}", [Evidence(path=p, line=l, value=m) for p, l, m in problems])
     drills = sorted(readiness.drills(), key=lambda d: d.date, reverse=True)
     if not drills:
-        return failed(f"no DR drill recorded in {readiness.path} (dr.drills is empty or missing)",
-                      [Evidence(path=readiness.path, line=readiness.line_of("dr"), value="add dr.drills")])
+        return failed(
+            f"no DR drill recorded in {readiness.path} (dr.drills is empty or missing)",
+            [Evidence(path=readiness.path, line=readiness.line_of("dr"), value="add dr.drills")],
+        )
     max_age = ctx.params["max_age_days"]
     verdicts = [(drill, _shortfalls(drill, targets, ctx.now, max_age)) for drill in drills]
     passing = [(d, r) for d, r in verdicts if not r]
     if passing:
         drill = passing[0][0]
-        return passed(f"drill of {drill.date.date()} ({drill.scenario}) passed, {_age(ctx.now, drill)} days ago: "
-                      + ", ".join(_within(drill, targets)),
-                      [Evidence(path=readiness.path, line=drill.line, url=drill.evidence, value=drill.scenario)])
+        return passed(
+            f"drill of {drill.date.date()} ({drill.scenario}) passed, {_age(ctx.now, drill)} days ago: "
+            + ", ".join(_within(drill, targets)),
+            [Evidence(path=readiness.path, line=drill.line, url=drill.evidence, value=drill.scenario)],
+        )
     newest, reasons = verdicts[0]
-    return failed(f"no passing drill within {max_age} days: the latest, {newest.date.date()} "
-                  f"({newest.scenario}): {'; '.join(reasons)}",
-                  [Evidence(path=readiness.path, line=d.line, value="; ".join(r)) for d, r in verdicts])
+    return failed(
+        f"no passing drill within {max_age} days: the latest, {newest.date.date()} "
+        f"({newest.scenario}): {'; '.join(reasons)}",
+        [Evidence(path=readiness.path, line=d.line, value="; ".join(r)) for d, r in verdicts],
+    )
 
 
 def _age(now: datetime, drill: Drill) -> int:
@@ -96,11 +116,14 @@ def _shortfalls(drill: Drill, targets: DrTargets, now: datetime, max_age: int) -
         elif measured is None:
             reasons.append(f"no measured_{name}")
         elif measured > target.value:
-            reasons.append(f"measured {name.upper()} {format_duration(measured)} over the "
-                           f"{format_duration(target.value)} target")
+            reasons.append(
+                f"measured {name.upper()} {format_duration(measured)} over the {format_duration(target.value)} target"
+            )
     return reasons
 
 
 def _within(drill: Drill, targets: DrTargets) -> list[str]:
-    return [f"{n.upper()} {format_duration(getattr(drill, f'measured_{n}'))} within "
-            f"{format_duration(targets.get(n).value)}" for n in ("rto", "rpo")]
+    return [
+        f"{n.upper()} {format_duration(getattr(drill, f'measured_{n}'))} within {format_duration(targets.get(n).value)}"
+        for n in ("rto", "rpo")
+    ]

@@ -1,16 +1,17 @@
 """observability.dashboard: the service has a dashboard, linked or kept as code."""
+
 from __future__ import annotations
 
 import json
 import re
 
-from app.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
-from app.repo import FileReadError, RepoSnapshot
-from checks.formats.catalog import CATALOG_FILES, metadata_spot, try_catalog
-from checks.formats.files import all_yaml, is_non_production
-from checks.formats.portals import PORTAL_FILES, all_links
-from checks.formats.readiness import READINESS_FILES, try_readiness
-from checks.formats.yamlfile import FormatError, YMap, get
+from prr.checks.formats.catalog import CATALOG_FILES, metadata_spot, try_catalog
+from prr.checks.formats.files import all_yaml, is_non_production
+from prr.checks.formats.portals import PORTAL_FILES, all_links
+from prr.checks.formats.readiness import READINESS_FILES, try_readiness
+from prr.checks.formats.yamlfile import FormatError, YMap, get
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
+from prr.repo import FileReadError, RepoSnapshot
 
 DASHBOARD_WORD = re.compile(r"dashboard", re.I)
 # Grafana (/d/<uid>, /dashboards), Datadog (/dashboard/), Kibana, New Relic, CloudWatch dashboards.
@@ -18,8 +19,10 @@ DASHBOARD_URL = re.compile(r"grafana|/d/[\w-]+|/dashboards?\b|#dashboards:|/app/
 DASHBOARD_PATH = re.compile(r"dashboard|grafana", re.I)
 TOOLING_JSON = re.compile(r"(^|/)(package(-lock)?|[jt]sconfig[\w.-]*|composer(-lock)?|lerna|renovate)\.json$")
 JSONNET_DASHBOARD = re.compile(r"(^|/)dashboards?/.+\.(jsonnet|libsonnet)$|dashboard[^/]*\.(jsonnet|libsonnet)$", re.I)
-TERRAFORM_DASHBOARD = re.compile(r'resource\s+"(grafana_dashboard|datadog_dashboard(_json)?|newrelic_one_dashboard|'
-                                 r'aws_cloudwatch_dashboard)"')
+TERRAFORM_DASHBOARD = re.compile(
+    r'resource\s+"(grafana_dashboard|datadog_dashboard(_json)?|newrelic_one_dashboard|'
+    r'aws_cloudwatch_dashboard)"'
+)
 EXAMPLE = """\
 # catalog-info.yaml
 metadata:
@@ -46,7 +49,7 @@ metadata:
     docs_url="https://grafana.com/docs/grafana/latest/dashboards/build-dashboards/best-practices/",
     reads=CATALOG_FILES + READINESS_FILES + PORTAL_FILES + ("dashboards as code",),
 )
-def check(ctx: CheckContext) -> Result:
+def observability_dashboard(ctx: CheckContext) -> Result:
     found, errors = _linked(ctx)
     code, code_errors = _as_code(ctx)
     found += code
@@ -54,34 +57,47 @@ def check(ctx: CheckContext) -> Result:
     if found:
         return passed(f"dashboard: {found[0].value} ({found[0].path}:{found[0].line})", found)
     if errors:
-        return errored(f"cannot tell whether a dashboard exists: {errors[0]}",
-                       [e.evidence() for e in errors])
+        return errored(f"cannot tell whether a dashboard exists: {errors[0]}", [e.evidence() for e in errors])
     catalog, _ = try_catalog(ctx.repo)
     entity = catalog.component
     if entity is None:
-        return failed("no dashboard linked or kept as code",
-                      [Evidence(value=f"add {CATALOG_FILES[0]} at the repo root")])
-    return failed(f"no dashboard linked ({entity.path} has no dashboard link) nor kept as code",
-                  [metadata_spot(entity, "links", "add a link of type dashboard")])
+        return failed(
+            "no dashboard linked or kept as code", [Evidence(value=f"add {CATALOG_FILES[0]} at the repo root")]
+        )
+    return failed(
+        f"no dashboard linked ({entity.path} has no dashboard link) nor kept as code",
+        [metadata_spot(entity, "links", "add a link of type dashboard")],
+    )
 
 
 def _linked(ctx: CheckContext) -> tuple[list[Evidence], list[FormatError]]:
     links, errors = all_links(ctx.repo)
-    found = [Evidence(path=l.path, line=l.line, url=l.url, value=l.title or l.url)
-             for l in links if l.says(DASHBOARD_WORD) or DASHBOARD_URL.search(l.url)]
+    found = [
+        Evidence(path=l.path, line=l.line, url=l.url, value=l.title or l.url)
+        for l in links
+        if l.says(DASHBOARD_WORD) or DASHBOARD_URL.search(l.url)
+    ]
     catalog, _ = try_catalog(ctx.repo)
     annotations = catalog.component.annotations if catalog.component is not None else None
     if isinstance(annotations, YMap):
-        found += [Evidence(path=catalog.path, line=annotations.line_of(k), value=f"annotation {k}")
-                  for k, v in annotations.items() if DASHBOARD_WORD.search(str(k)) and str(v or "").strip()]
+        found += [
+            Evidence(path=catalog.path, line=annotations.line_of(k), value=f"annotation {k}")
+            for k, v in annotations.items()
+            if DASHBOARD_WORD.search(str(k)) and str(v or "").strip()
+        ]
     readiness, error = try_readiness(ctx.repo)
     errors += [error] if error else []
     if readiness is not None and readiness.value("dashboards"):
         problems = readiness.problems_under("dashboards")
         errors += [FormatError(readiness.path, p.line, str(p)) for p in problems]
         if not problems:
-            found.append(Evidence(path=readiness.path, line=readiness.line_of("dashboards"),
-                                  value=f"{len(readiness.value('dashboards'))} dashboard(s) in readiness.yaml"))
+            found.append(
+                Evidence(
+                    path=readiness.path,
+                    line=readiness.line_of("dashboards"),
+                    value=f"{len(readiness.value('dashboards'))} dashboard(s) in readiness.yaml",
+                )
+            )
     return found, errors
 
 
@@ -110,11 +126,15 @@ def _as_code(ctx: CheckContext) -> tuple[list[Evidence], list[FormatError]]:
             text = _text(repo, path)
             match = TERRAFORM_DASHBOARD.search(text)
             if match:
-                found.append(Evidence(path=path, line=text[: match.start()].count("\n") + 1,
-                                      value=f"Terraform {match[1]}"))
+                found.append(
+                    Evidence(path=path, line=text[: match.start()].count("\n") + 1, value=f"Terraform {match[1]}")
+                )
     for path, docs in all_yaml(repo).documents.items():
-        found += [Evidence(path=path, line=doc.line, value=f"GrafanaDashboard/{get(doc, 'metadata', 'name')}")
-                  for doc in docs if isinstance(doc, YMap) and _grafana_resource(doc)]
+        found += [
+            Evidence(path=path, line=doc.line, value=f"GrafanaDashboard/{get(doc, 'metadata', 'name')}")
+            for doc in docs
+            if isinstance(doc, YMap) and _grafana_resource(doc)
+        ]
     return found, errors
 
 

@@ -1,8 +1,9 @@
 """resilience.pdb: a PodDisruptionBudget covers each production workload."""
+
 from __future__ import annotations
 
-from app.plugin import CheckContext, Evidence, Result, check
-from checks.formats.kubernetes import NO_REPLICATED_WORKLOADS, REPLICATED_KINDS, count, manifests_for, verdict
+from prr.checks.formats.kubernetes import NO_REPLICATED_WORKLOADS, REPLICATED_KINDS, count, manifests_for, verdict
+from prr.plugin import CheckContext, Evidence, Result, check
 
 EXAMPLE = """\
 apiVersion: policy/v1
@@ -28,7 +29,7 @@ spec:
     docs_url="https://kubernetes.io/docs/tasks/run-application/configure-pdb/",
     reads=("**/*.yaml", "**/*.yml"),
 )
-def check(ctx: CheckContext) -> Result:
+def resilience_pdb(ctx: CheckContext) -> Result:
     manifests = manifests_for(ctx.repo, ctx.config)
     workloads = [w for w in manifests.workloads if w.kind in REPLICATED_KINDS]
     failures: list[Evidence] = []
@@ -40,18 +41,29 @@ def check(ctx: CheckContext) -> Result:
         if workload.containers is None:
             undecided.append(Evidence(**where, value=f"{workload.ref}: {workload.unresolved}"))
         elif pdbs := manifests.pdbs_for(workload):
-            evidence += [Evidence(path=p.path, line=p.line, value=f"PodDisruptionBudget {p.name} covers "
-                                  f"{workload.ref}") for p in pdbs]
+            evidence += [
+                Evidence(path=p.path, line=p.line, value=f"PodDisruptionBudget {p.name} covers {workload.ref}")
+                for p in pdbs
+            ]
         else:
             uncovered.append(workload.ref)
             labels = ", ".join(f"{k}={v}" for k, v in workload.pod_labels.items()) or "none"
-            failures.append(Evidence(**where, value=f"{workload.ref} (pod labels: {labels}): no "
-                                     "PodDisruptionBudget selects its pods"))
+            failures.append(
+                Evidence(
+                    **where, value=f"{workload.ref} (pod labels: {labels}): no PodDisruptionBudget selects its pods"
+                )
+            )
     return verdict(
-        manifests, len(workloads), failures=failures, undecided=undecided, evidence=evidence,
+        manifests,
+        len(workloads),
+        failures=failures,
+        undecided=undecided,
+        evidence=evidence,
         fail_summary=f"{len(uncovered)} of {count(len(workloads), 'workload')} without a "
         "PodDisruptionBudget: " + ", ".join(uncovered),
         pass_summary=f"a PodDisruptionBudget covers every workload ({count(len(workloads), 'workload')})",
         none_summary=NO_REPLICATED_WORKLOADS,
-        unreadable_may_decide=True, workloads=len(workloads), pdbs=len(manifests.pdbs),
+        unreadable_may_decide=True,
+        workloads=len(workloads),
+        pdbs=len(manifests.pdbs),
     )

@@ -1,10 +1,16 @@
 """resilience.probes: every container of a long-running workload has readiness and liveness probes."""
+
 from __future__ import annotations
 
-from app.plugin import CheckContext, Result, check
-from checks.formats.kubernetes import (
-    all_containers, count, judge_containers, lack_summary, manifests_for, verdict,
+from prr.checks.formats.kubernetes import (
+    all_containers,
+    count,
+    judge_containers,
+    lack_summary,
+    manifests_for,
+    verdict,
 )
+from prr.plugin import CheckContext, Result, check
 
 PROBES = ("readinessProbe", "livenessProbe")
 EXAMPLE = """\
@@ -36,17 +42,24 @@ spec:
     docs_url="https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/",
     reads=("**/*.yaml", "**/*.yml"),
 )
-def check(ctx: CheckContext) -> Result:
+def resilience_probes(ctx: CheckContext) -> Result:
     manifests = manifests_for(ctx.repo, ctx.config)
     containers, undecided = all_containers(manifests)
     found = judge_containers(
-        containers, [f"a {probe}" for probe in PROBES],
+        containers,
+        [f"a {probe}" for probe in PROBES],
         lambda c: [f"a {p}" for p in PROBES if not isinstance(c.spec.get(p), dict) or not c.spec[p]],
-        lambda missing: "no " + " and no ".join(m.removeprefix("a ") for m in missing))
+        lambda missing: "no " + " and no ".join(m.removeprefix("a ") for m in missing),
+    )
     total = len(containers)
     return verdict(
-        manifests, len(manifests.workloads), failures=found.failures, undecided=undecided,
-        evidence=found.passing, fail_summary=lack_summary(found.lacking, total),
+        manifests,
+        len(manifests.workloads),
+        failures=found.failures,
+        undecided=undecided,
+        evidence=found.passing,
+        fail_summary=lack_summary(found.lacking, total),
         pass_summary=f"every container has readiness and liveness probes ({count(total, 'container')})",
-        containers=total, lacking={k.split()[-1]: v for k, v in found.lacking.items()},
+        containers=total,
+        lacking={k.split()[-1]: v for k, v in found.lacking.items()},
     )

@@ -1,9 +1,16 @@
 """resilience.replicas: production workloads run more than one pod (Tier-0: at least three)."""
+
 from __future__ import annotations
 
-from app.plugin import CheckContext, Evidence, Result, check
-from checks.formats.kubernetes import (NO_REPLICATED_WORKLOADS, REPLICATED_KINDS, Replicas, count,
-                                       manifests_for, verdict)
+from prr.checks.formats.kubernetes import (
+    NO_REPLICATED_WORKLOADS,
+    REPLICATED_KINDS,
+    Replicas,
+    count,
+    manifests_for,
+    verdict,
+)
+from prr.plugin import CheckContext, Evidence, Result, check
 
 EXAMPLE = """\
 apiVersion: apps/v1
@@ -41,15 +48,25 @@ spec:
     "See https://kubernetes.io/docs/concepts/workloads/controllers/deployment/ and "
     "https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/",
     docs_url="https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/",
-    params={"properties": {
-        "min_replicas": {"type": "integer", "minimum": 1, "default": 2,
-                         "description": "Fewest replicas for a production workload."},
-        "min_replicas_tier0": {"type": "integer", "minimum": 1, "default": 3,
-                               "description": "Fewest replicas (or HPA minReplicas) at Tier-0."},
-    }},
+    params={
+        "properties": {
+            "min_replicas": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 2,
+                "description": "Fewest replicas for a production workload.",
+            },
+            "min_replicas_tier0": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 3,
+                "description": "Fewest replicas (or HPA minReplicas) at Tier-0.",
+            },
+        }
+    },
     reads=("**/*.yaml", "**/*.yml"),
 )
-def check(ctx: CheckContext) -> Result:
+def resilience_replicas(ctx: CheckContext) -> Result:
     manifests = manifests_for(ctx.repo, ctx.config)
     tier0 = ctx.service.tier == "0"
     need = ctx.params["min_replicas_tier0"] if tier0 else ctx.params["min_replicas"]
@@ -69,8 +86,7 @@ def check(ctx: CheckContext) -> Result:
             pods = 1 if setting.value is None else setting.value
             where = dict(path=setting.path, line=setting.line)
             if not isinstance(pods, int) or isinstance(pods, bool):
-                undecided.append(Evidence(**where, value=f"{workload.ref}: {source} {setting.value!r} "
-                                          "is not a number"))
+                undecided.append(Evidence(**where, value=f"{workload.ref}: {source} {setting.value!r} is not a number"))
             elif pods < need:
                 short.add(workload.ref)
                 said = "sets no replicas (Kubernetes runs 1)" if setting.value is None else f"{source}: {pods}"
@@ -79,10 +95,15 @@ def check(ctx: CheckContext) -> Result:
                 evidence.append(Evidence(**where, value=f"{workload.ref} {source}: {pods}"))
     bar = f"{need} replicas" + (" (Tier-0)" if tier0 else "")
     return verdict(
-        manifests, len(workloads), failures=failures, undecided=undecided, evidence=evidence,
-        fail_summary=f"{len(short)} of {count(len(workloads), 'workload')} below {bar}: "
-        + ", ".join(sorted(short)),
+        manifests,
+        len(workloads),
+        failures=failures,
+        undecided=undecided,
+        evidence=evidence,
+        fail_summary=f"{len(short)} of {count(len(workloads), 'workload')} below {bar}: " + ", ".join(sorted(short)),
         pass_summary=f"every workload runs at least {bar} ({count(len(workloads), 'workload')})",
         none_summary=NO_REPLICATED_WORKLOADS,
-        unreadable_may_decide=True, min_replicas=need, workloads=len(workloads),
+        unreadable_may_decide=True,
+        min_replicas=need,
+        workloads=len(workloads),
     )

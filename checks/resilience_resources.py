@@ -1,11 +1,18 @@
 """resilience.resources: every container requests CPU and memory and caps its memory."""
+
 from __future__ import annotations
 
-from app.plugin import CheckContext, Result, check
-from checks.formats.kubernetes import (
-    Container, all_containers, count, judge_containers, lack_summary, manifests_for, verdict,
+from prr.checks.formats.kubernetes import (
+    Container,
+    all_containers,
+    count,
+    judge_containers,
+    lack_summary,
+    manifests_for,
+    verdict,
 )
-from checks.formats.yamlfile import get
+from prr.checks.formats.yamlfile import get
+from prr.plugin import CheckContext, Result, check
 
 EXAMPLE = """\
 spec:
@@ -17,8 +24,11 @@ spec:
           resources:
             requests: {cpu: 250m, memory: 256Mi}
             limits: {memory: 512Mi}"""
-NEEDS = {"a CPU request": ("requests", "cpu"), "a memory request": ("requests", "memory"),
-         "a memory limit": ("limits", "memory")}
+NEEDS = {
+    "a CPU request": ("requests", "cpu"),
+    "a memory request": ("requests", "memory"),
+    "a memory limit": ("limits", "memory"),
+}
 
 
 @check(
@@ -34,19 +44,26 @@ NEEDS = {"a CPU request": ("requests", "cpu"), "a memory request": ("requests", 
     docs_url="https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
     reads=("**/*.yaml", "**/*.yml"),
 )
-def check(ctx: CheckContext) -> Result:
+def resilience_resources(ctx: CheckContext) -> Result:
     manifests = manifests_for(ctx.repo, ctx.config)
     containers, undecided = all_containers(manifests)
     found = judge_containers(
-        containers, NEEDS,
+        containers,
+        NEEDS,
         lambda c: [what for what, (section, resource) in NEEDS.items() if not _set(c, section, resource)],
-        lambda missing: "no " + ", no ".join(m.removeprefix("a ") for m in missing))
+        lambda missing: "no " + ", no ".join(m.removeprefix("a ") for m in missing),
+    )
     total = len(containers)
     return verdict(
-        manifests, len(manifests.workloads), failures=found.failures, undecided=undecided,
-        evidence=found.passing, fail_summary=lack_summary(found.lacking, total),
+        manifests,
+        len(manifests.workloads),
+        failures=found.failures,
+        undecided=undecided,
+        evidence=found.passing,
+        fail_summary=lack_summary(found.lacking, total),
         pass_summary=f"every container sets CPU/memory requests and a memory limit ({count(total, 'container')})",
-        containers=total, lacking=found.lacking,
+        containers=total,
+        lacking=found.lacking,
     )
 
 

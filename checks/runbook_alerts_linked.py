@@ -1,11 +1,12 @@
 """runbook.alerts-linked: every paging alert links a runbook that resolves."""
+
 from __future__ import annotations
 
 import posixpath
 
-from app.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
-from checks.formats.markdown import resolve_link, runbook_link_of
-from checks.formats.promrules import DEFAULT_PAGING_SEVERITIES, is_paging, load_alert_rules
+from prr.checks.formats.markdown import resolve_link, runbook_link_of
+from prr.checks.formats.promrules import DEFAULT_PAGING_SEVERITIES, is_paging, load_alert_rules
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
 
 EXAMPLE = """\
 - alert: CheckoutHighErrorRate
@@ -34,7 +35,7 @@ EXAMPLE = """\
     docs_url="https://prometheus.io/docs/practices/alerting/",
     reads=("Prometheus rule files", "PrometheusRule", "Sloth / Pyrra specs", "runbook Markdown files"),
 )
-def check(ctx: CheckContext) -> Result:
+def runbook_alerts_linked(ctx: CheckContext) -> Result:
     alerts, errors = load_alert_rules(ctx.repo)
     severities = ctx.settings.get("paging_severities") or DEFAULT_PAGING_SEVERITIES
     paging = [a for a in alerts if is_paging(a, severities)]
@@ -49,15 +50,23 @@ def check(ctx: CheckContext) -> Result:
             continue
         target = resolve_link(ctx.repo, link, posixpath.dirname(rule.path))
         if target.resolves:
-            linked.append(Evidence(path=rule.path, line=rule.line, url=target.url,
-                                   value=f"{rule.name} → {target.path or target.url}"
-                                         + (f"#{target.anchor}" if target.anchor else "")))
+            linked.append(
+                Evidence(
+                    path=rule.path,
+                    line=rule.line,
+                    url=target.url,
+                    value=f"{rule.name} → {target.path or target.url}" + (f"#{target.anchor}" if target.anchor else ""),
+                )
+            )
         else:
             unlinked.append(Evidence(path=rule.path, line=rule.line, value=f"{rule.name}: {target.problem}"))
     if unlinked:
         first = unlinked[0]
-        return failed(f"{len(unlinked)} of {len(paging)} paging alerts have no working runbook link; "
-                      f"first: {first.value} ({first.path}:{first.line})", unlinked + broken_files)
+        return failed(
+            f"{len(unlinked)} of {len(paging)} paging alerts have no working runbook link; "
+            f"first: {first.value} ({first.path}:{first.line})",
+            unlinked + broken_files,
+        )
     if broken_files:
         return errored(f"cannot read every alert rule: {errors[next(iter(errors))]}", broken_files)
     what = "the paging alert links" if len(paging) == 1 else f"all {len(paging)} paging alerts link"

@@ -1,9 +1,10 @@
 """runbook.fresh: every in-repo runbook changed within max_age_days (by git history)."""
+
 from __future__ import annotations
 
-from app.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
-from app.repo import HistoryUnavailable
-from checks.formats.markdown import RUNBOOK_GLOBS, find_runbooks
+from prr.checks.formats.markdown import RUNBOOK_GLOBS, find_runbooks
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
+from prr.repo import HistoryUnavailable
 
 
 @check(
@@ -20,16 +21,26 @@ from checks.formats.markdown import RUNBOOK_GLOBS, find_runbooks
     "Reviewing runbooks after each incident and game day keeps them true. If the scan runs on a "
     "shallow clone, fetch the full history (`git fetch --unshallow`).",
     docs_url="https://sre.google/workbook/on-call/",
-    params={"properties": {
-        "max_age_days": {"type": "integer", "minimum": 1, "default": 365,
-                         "description": "How long a runbook may go unchanged."},
-        "min_words": {"type": "integer", "minimum": 1, "default": 80,
-                      "description": "Words of body a runbook needs to be more than a stub (as runbook.present)."},
-    }},
+    params={
+        "properties": {
+            "max_age_days": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 365,
+                "description": "How long a runbook may go unchanged.",
+            },
+            "min_words": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 80,
+                "description": "Words of body a runbook needs to be more than a stub (as runbook.present).",
+            },
+        }
+    },
     time_dependent=True,
     reads=RUNBOOK_GLOBS + ("git history",),
 )
-def check(ctx: CheckContext) -> Result:
+def runbook_fresh(ctx: CheckContext) -> Result:
     max_age = ctx.params["max_age_days"]
     docs = find_runbooks(ctx.repo).real(ctx.params["min_words"])
     if not docs:
@@ -41,8 +52,10 @@ def check(ctx: CheckContext) -> Result:
         except HistoryUnavailable as exc:
             return errored(f"cannot date {doc.path}: {exc}", [Evidence(path=doc.path, line=1)])
         dated.append((doc.path, changed, max(0, (ctx.now - changed).days)))
-    evidence = {path: Evidence(path=path, line=1, value=f"last changed {changed.date().isoformat()} ({days} days ago)")
-                for path, changed, days in dated}
+    evidence = {
+        path: Evidence(path=path, line=1, value=f"last changed {changed.date().isoformat()} ({days} days ago)")
+        for path, changed, days in dated
+    }
     stale = [(path, days) for path, _changed, days in dated if days > max_age]
     if stale:
         names = ", ".join(f"{path} ({days} days)" for path, days in stale)

@@ -1,8 +1,9 @@
 """runbook.present: a real runbook is kept in the repo (an external link alone is a warning)."""
+
 from __future__ import annotations
 
-from app.plugin import CheckContext, Evidence, Result, check, errored, failed, passed, warned
-from checks.formats.markdown import RUNBOOK_GLOBS, MarkdownDoc, find_runbooks
+from prr.checks.formats.markdown import RUNBOOK_GLOBS, MarkdownDoc, find_runbooks
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed, warned
 
 DOCS_URL = "https://sre.google/workbook/on-call/"
 EXAMPLE = """\
@@ -36,38 +37,51 @@ then watch the error rate return under 1% within 10 minutes."""
     f"```markdown\n{EXAMPLE}\n```\n\nKeeping it in the repo lets alerts link to its headings "
     "(`runbook_url: RUNBOOK.md#checkouthigherrorrate`) and keeps it reviewed with the code.",
     docs_url=DOCS_URL,
-    params={"properties": {"min_words": {
-        "type": "integer", "minimum": 1, "default": 80,
-        "description": "Words of body text a runbook needs to count as more than a stub."}}},
+    params={
+        "properties": {
+            "min_words": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 80,
+                "description": "Words of body text a runbook needs to count as more than a stub.",
+            }
+        }
+    },
     reads=RUNBOOK_GLOBS + ("alert rules' runbook_url", "catalog-info.yaml links"),
 )
-def check(ctx: CheckContext) -> Result:
+def runbook_present(ctx: CheckContext) -> Result:
     min_words = ctx.params["min_words"]
     runbooks = find_runbooks(ctx.repo)
     real = runbooks.real(min_words)
     if real:
-        return passed(f"runbook {real[0].path} ({real[0].describe()})"
-                      + (f" and {len(real) - 1} more" if len(real) > 1 else ""),
-                      [_evidence(d, f"{d.describe()}, {runbooks.why[d.path]}") for d in real],
-                      runbooks=[d.path for d in real])
+        return passed(
+            f"runbook {real[0].path} ({real[0].describe()})" + (f" and {len(real) - 1} more" if len(real) > 1 else ""),
+            [_evidence(d, f"{d.describe()}, {runbooks.why[d.path]}") for d in real],
+            runbooks=[d.path for d in real],
+        )
     stubs = [_evidence(d, f"stub: {d.describe()}") for d in runbooks.docs]
     if runbooks.external:
         link = runbooks.external[0]
         stub_note = f"; {runbooks.docs[0].path} is only a stub" if runbooks.docs else ""
-        return warned(f"external only: the runbook is {link.url} (linked from {link.path}); "
-                      f"none is kept in the repo{stub_note}",
-                      [Evidence(path=l.path, line=l.line, url=l.url) for l in runbooks.external] + stubs)
+        return warned(
+            f"external only: the runbook is {link.url} (linked from {link.path}); none is kept in the repo{stub_note}",
+            [Evidence(path=l.path, line=l.line, url=l.url) for l in runbooks.external] + stubs,
+        )
     problems = runbooks.unreadable + runbooks.link_errors
     if problems:
-        return errored(f"cannot tell whether there is a runbook: {problems[0]}",
-                       [e.evidence() for e in problems])
+        return errored(f"cannot tell whether there is a runbook: {problems[0]}", [e.evidence() for e in problems])
     if runbooks.docs:
         doc = runbooks.docs[0]
-        return failed(f"{doc.path} is a stub ({doc.describe()}); a runbook needs at least {min_words} "
-                      "words under more than one heading", stubs)
-    return failed("no runbook: none at RUNBOOK.md, runbooks/, docs/runbook*, nor linked from an "
-                  "alert's runbook_url or a catalog-info link",
-                  [Evidence(value="add RUNBOOK.md at the repo root")])
+        return failed(
+            f"{doc.path} is a stub ({doc.describe()}); a runbook needs at least {min_words} "
+            "words under more than one heading",
+            stubs,
+        )
+    return failed(
+        "no runbook: none at RUNBOOK.md, runbooks/, docs/runbook*, nor linked from an "
+        "alert's runbook_url or a catalog-info link",
+        [Evidence(value="add RUNBOOK.md at the repo root")],
+    )
 
 
 def _evidence(doc: MarkdownDoc, value: str) -> Evidence:

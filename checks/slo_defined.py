@@ -1,8 +1,9 @@
 """slo.defined: the service has valid SLOs (Tier-0/1: an availability and a latency SLO)."""
+
 from __future__ import annotations
 
-from app.plugin import CheckContext, Evidence, Result, check, errored, failed, passed, warned
-from checks.formats.slo import SLO, load_slos
+from prr.checks.formats.slo import SLO, load_slos
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed, warned
 
 EXAMPLE = """\
 # slos/checkout.yaml (Sloth, https://sloth.dev)
@@ -47,13 +48,19 @@ slos:
     "(`pyrra.dev/v1alpha1` ServiceLevelObjective) specs count too. See "
     "https://sre.google/workbook/implementing-slos/, https://sloth.dev and https://github.com/pyrra-dev/pyrra.",
     docs_url="https://sre.google/workbook/implementing-slos/",
-    params={"properties": {"require_latency_tiers": {
-        "type": "array", "items": {"type": "string"}, "default": ["0", "1"],
-        "description": "Tiers that need a latency SLO besides an availability SLO.",
-    }}},
+    params={
+        "properties": {
+            "require_latency_tiers": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["0", "1"],
+                "description": "Tiers that need a latency SLO besides an availability SLO.",
+            }
+        }
+    },
     reads=("OpenSLO, Sloth and Pyrra specs (*.yaml, *.yml)",),
 )
-def check(ctx: CheckContext) -> Result:
+def slo_defined(ctx: CheckContext) -> Result:
     slos, errors = load_slos(ctx.repo)
     valid = [s for s in slos if s.valid]
     invalid = [s for s in slos if not s.valid]
@@ -67,32 +74,54 @@ def check(ctx: CheckContext) -> Result:
         summary = f"{len(valid)} valid SLO(s): " + "; ".join(s.describe() for s in valid)
         if invalid or errors:
             caveat = f"{len(invalid)} invalid SLO(s)" if invalid else ""
-            caveat += (" and " if invalid and errors else "") + (f"{len(errors)} unreadable spec file(s)" if errors else "")
+            caveat += (" and " if invalid and errors else "") + (
+                f"{len(errors)} unreadable spec file(s)" if errors else ""
+            )
             return warned(f"{summary}; but {caveat}", _evidence(invalid) + error_evidence, **details)
         return passed(summary, _evidence(valid), **details)
     if errors:
         first = next(iter(errors.values()))
-        return errored(f"could not read {len(errors)} SLO spec file(s) ({first}); the readable "
-                       "SLOs do not settle the check", error_evidence, **details)
+        return errored(
+            f"could not read {len(errors)} SLO spec file(s) ({first}); the readable SLOs do not settle the check",
+            error_evidence,
+            **details,
+        )
     if not slos:
-        return failed("no SLO spec found (OpenSLO, Sloth or Pyrra) outside example and test folders",
-                      [Evidence(value="add an SLO spec, e.g. slo/<service>.yaml")], **details)
+        return failed(
+            "no SLO spec found (OpenSLO, Sloth or Pyrra) outside example and test folders",
+            [Evidence(value="add an SLO spec, e.g. slo/<service>.yaml")],
+            **details,
+        )
     if not valid:
-        return failed(f"no valid SLO: {len(invalid)} SLO(s) with problems, e.g. "
-                      f"{invalid[0].name!r}: {'; '.join(invalid[0].problems)}", _evidence(invalid), **details)
+        return failed(
+            f"no valid SLO: {len(invalid)} SLO(s) with problems, e.g. "
+            f"{invalid[0].name!r}: {'; '.join(invalid[0].problems)}",
+            _evidence(invalid),
+            **details,
+        )
     kinds = " and ".join(missing)
-    return failed(f"Tier-{tier} services need an availability and a latency SLO; no valid {kinds} "
-                  f"SLO among: " + "; ".join(s.describe() for s in valid),
-                  _evidence(valid + invalid), **details)
+    return failed(
+        f"Tier-{tier} services need an availability and a latency SLO; no valid {kinds} "
+        f"SLO among: " + "; ".join(s.describe() for s in valid),
+        _evidence(valid + invalid),
+        **details,
+    )
 
 
 def _evidence(slos: list[SLO]) -> list[Evidence]:
-    return [Evidence(path=s.path, line=s.line,
-                     value="; ".join(s.problems) if s.problems else s.describe()) for s in slos]
+    return [
+        Evidence(path=s.path, line=s.line, value="; ".join(s.problems) if s.problems else s.describe()) for s in slos
+    ]
 
 
 def _detail(slo: SLO) -> dict:
-    return {"name": slo.name, "format": slo.source_format, "path": slo.path, "line": slo.line,
-            "kind": slo.kind, "objective": slo.objective,
-            "window_seconds": slo.window.total_seconds() if slo.window else None,
-            "problems": slo.problems}
+    return {
+        "name": slo.name,
+        "format": slo.source_format,
+        "path": slo.path,
+        "line": slo.line,
+        "kind": slo.kind,
+        "objective": slo.objective,
+        "window_seconds": slo.window.total_seconds() if slo.window else None,
+        "problems": slo.problems,
+    }

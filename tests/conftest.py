@@ -1,19 +1,21 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Callable
-
 import os
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from app.plugin import CheckContext, Result, load_registry
-from app.repo import RepoSnapshot, open_snapshot
-from app.service import ServiceInfo
+from prr.plugin import CheckContext, Result, load_registry
+from prr.repo import RepoSnapshot, open_snapshot
+from prr.service import ServiceInfo
 from tests.gitrepo import GitRepoBuilder
+
+pytest_plugins = ["tests.portal_fixtures"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("PRR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -24,7 +26,9 @@ def make_repo(tmp_path: Path) -> Callable[..., GitRepoBuilder]:
     """``make_repo({"path": "content"}, days_ago=10)`` → a committed git repo."""
     counter = iter(range(10_000))
 
-    def build(files: dict[str, str | bytes] | None = None, days_ago: float = 1, name: str | None = None) -> GitRepoBuilder:
+    def build(
+        files: dict[str, str | bytes] | None = None, days_ago: float = 1, name: str | None = None
+    ) -> GitRepoBuilder:
         repo = GitRepoBuilder(tmp_path / (name or f"repo{next(counter)}"))
         repo.commit(files or {"README.md": "# service\n"}, "initial", days_ago=days_ago)
         return repo
@@ -37,9 +41,16 @@ def registry():
     return load_registry()
 
 
-def run_check(check_id: str, repo: GitRepoBuilder | str | Path, *, params: dict[str, Any] | None = None,
-              tier: str = "1", settings: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
-              now: datetime | None = None) -> Result:
+def run_check(
+    check_id: str,
+    repo: GitRepoBuilder | str | Path,
+    *,
+    params: dict[str, Any] | None = None,
+    tier: str = "1",
+    settings: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Result:
     """Run one installed check in-process against a repo at HEAD, as the engine would."""
     registry = load_registry()
     check = registry.get(check_id)
@@ -47,8 +58,14 @@ def run_check(check_id: str, repo: GitRepoBuilder | str | Path, *, params: dict[
     service = ServiceInfo.resolve(snapshot, tier_override=None, known_tiers={"0", "1", "2"}, default_tier=tier)
     if not service.tier_declared:
         service.tier = tier
-    ctx = CheckContext(repo=snapshot, service=service, params=check.resolve_params(params),
-                       now=now or datetime.now(timezone.utc), settings=settings or {}, config=config or {})
+    ctx = CheckContext(
+        repo=snapshot,
+        service=service,
+        params=check.resolve_params(params),
+        now=now or datetime.now(UTC),
+        settings=settings or {},
+        config=config or {},
+    )
     return check.run(ctx)
 
 
@@ -77,7 +94,9 @@ def postgres_url() -> str:
     # background threads still hold before dropping the schema under them.
     yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}&application_name={schema}"
     with admin.begin() as conn:
-        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
-                     {"name": schema})
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": schema},
+        )
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()

@@ -1,4 +1,5 @@
 """Real git repositories with dated history, for tests (the demo fleet uses the same builder)."""
-from app.demo import GitRepoBuilder
+
+from prr.demo import GitRepoBuilder
 
 __all__ = ["GitRepoBuilder"]

@@ -24,17 +24,19 @@
   ``scan(app, name)`` rescans one and stores it; ``build_app(tmp_path, clock)`` "restarts" the portal.
 - ``ApiClient(app)``: the test client, holding every response to ``schemas/openapi.yaml``.
 
-Use it as a fixture with ``from tests.portal_fixtures import portal  # noqa: F401`` (and
-``make_portal`` for other config).
+The fixtures ``portal`` and ``make_portal`` (for other config) are available to every test:
+``tests/conftest.py`` loads this module as a pytest plugin.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 import jsonschema
 import pytest
@@ -46,20 +48,23 @@ from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAP
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from werkzeug.test import TestResponse
 
-from app import portal as portal_writes
-from app import queries
-from app.config import Config, load_config
-from app.fleet import expand_fleet, scan_entry
-from app.plugin import Check, Registry, load_registry, not_applicable
-from app.storage.db import store_report
-from app.web import create_app
-from app.web.auth import create_token
+from prr import portal as portal_writes
+from prr import queries
+from prr.config import Config, load_config
+from prr.fleet import expand_fleet, scan_entry
+from prr.plugin import Check, Registry, load_registry, not_applicable
+from prr.storage.db import store_report
+from prr.web import create_app
+from prr.web.auth import create_token
 from tests.gitrepo import GitRepoBuilder
 
 OPENAPI_DOCUMENT = Path(__file__).resolve().parent.parent / "schemas" / "openapi.yaml"
 
 SECURITY_REVIEW = Check(
-    id="review.security", title="Security review done", category="security", kind="manual",
+    id="review.security",
+    title="Security review done",
+    category="security",
+    kind="manual",
     description="The security team reviewed the service's design and threat model.",
     remediation="Book a review with the security team and link its report here.",
     run=lambda ctx: not_applicable("answered in the portal"),
@@ -67,7 +72,10 @@ SECURITY_REVIEW = Check(
 )
 
 SCORECARD = {
-    "apiVersion": "prr/v1", "kind": "Scorecard", "id": "portal-test", "title": "Portal test scorecard",
+    "apiVersion": "prr/v1",
+    "kind": "Scorecard",
+    "id": "portal-test",
+    "title": "Portal test scorecard",
     "levels": ["bronze", "silver", "gold"],
     "tiers": {"0": {"required_level": "gold"}, "1": {"required_level": "silver"}, "2": {"required_level": "bronze"}},
     "default_tier": "1",
@@ -97,11 +105,15 @@ spec:
 
 
 def deployment(name: str, replicas: int, probes: bool) -> str:
-    probe_lines = """
+    probe_lines = (
+        """
           readinessProbe:
             httpGet: {path: /ready, port: http}
           livenessProbe:
-            httpGet: {path: /healthz, port: http}""" if probes else ""
+            httpGet: {path: /healthz, port: http}"""
+        if probes
+        else ""
+    )
     return f"""apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -211,7 +223,7 @@ def token(app: Flask, user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-SESSION_NOW = datetime.now(timezone.utc).replace(microsecond=0)
+SESSION_NOW = datetime.now(UTC).replace(microsecond=0)
 _stored_reports: dict[tuple[str, str, datetime], dict[str, Any]] = {}
 
 
@@ -240,24 +252,45 @@ def scanned_portal(tmp_path: Path, config_extra: dict[str, Any] | None = None, *
     repos = tmp_path / "repos"
     commits = {
         "checkout": GitRepoBuilder(repos / "checkout").commit(
-            {"catalog-info.yaml": catalog("checkout", "team-payments", "1"),
-             "deploy/deployment.yaml": deployment("checkout", 3, probes=True)}, "checkout", date=days_ago(10)),
+            {
+                "catalog-info.yaml": catalog("checkout", "team-payments", "1"),
+                "deploy/deployment.yaml": deployment("checkout", 3, probes=True),
+            },
+            "checkout",
+            date=days_ago(10),
+        ),
         "search": GitRepoBuilder(repos / "search").commit(
-            {"catalog-info.yaml": catalog("search", "team-search", "2"),
-             "k8s/deployment.yaml": deployment("search", 2, probes=False)}, "search", date=days_ago(10)),
+            {
+                "catalog-info.yaml": catalog("search", "team-search", "2"),
+                "k8s/deployment.yaml": deployment("search", 2, probes=False),
+            },
+            "search",
+            date=days_ago(10),
+        ),
         "legacy": GitRepoBuilder(repos / "legacy").commit(
-            {"README.md": "# legacy\n\nThe old batch importer.\n",
-             "deploy/deployment.yaml": deployment("legacy", 2, probes=True),
-             "deploy/worker.yaml": BROKEN_MANIFEST}, "legacy", date=days_ago(10)),
+            {
+                "README.md": "# legacy\n\nThe old batch importer.\n",
+                "deploy/deployment.yaml": deployment("legacy", 2, probes=True),
+                "deploy/worker.yaml": BROKEN_MANIFEST,
+            },
+            "legacy",
+            date=days_ago(10),
+        ),
     }
     ledger = GitRepoBuilder(repos / "ledger")
-    first = ledger.commit({"catalog-info.yaml": catalog("ledger", "team-payments", "0"),
-                           "deploy/deployment.yaml": deployment("ledger", 3, probes=True)}, "ledger",
-                          date=days_ago(10))
+    first = ledger.commit(
+        {
+            "catalog-info.yaml": catalog("ledger", "team-payments", "0"),
+            "deploy/deployment.yaml": deployment("ledger", 3, probes=True),
+        },
+        "ledger",
+        date=days_ago(10),
+    )
     app = build_app(tmp_path, Clock(now), **overrides)
     _store_fixture_scan(app, "ledger", first, days_ago(2))
-    commits["ledger"] = ledger.commit({"deploy/deployment.yaml": deployment("ledger", 1, probes=False)},
-                                      "scale down", date=days_ago(1.5))
+    commits["ledger"] = ledger.commit(
+        {"deploy/deployment.yaml": deployment("ledger", 1, probes=False)}, "scale down", date=days_ago(1.5)
+    )
     for name in ("checkout", "ledger", "search", "legacy"):
         _store_fixture_scan(app, name, commits[name], days_ago(1))
     refs = {name: f"component:default/{name}" for name in ("checkout", "ledger", "search", "legacy")}

@@ -4,6 +4,7 @@ Each case is (config, labels, receivers in order). The simulator must return the
 the oracle test asks amtool the same question and must get the same answer, so the table cannot
 drift from Alertmanager's behaviour. Without amtool the oracle tests skip, unless CI is set.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,17 +18,25 @@ from pathlib import Path
 
 import pytest
 
-from app.repo import open_snapshot
-from checks.formats.alertmanager import find_alertmanager_configs, go_regex, load_alertmanager_config, parse_matchers
-from checks.formats.yamlfile import FormatError
+from prr.checks.formats.alertmanager import (
+    find_alertmanager_configs,
+    go_regex,
+    load_alertmanager_config,
+    parse_matchers,
+)
+from prr.checks.formats.yamlfile import FormatError
+from prr.repo import open_snapshot
 
 CONFIGS = Path(__file__).parent / "fixtures" / "alertmanager"
 
 ROUTING_CASES = [
     # nested.yml: nested routes, match / match_re, continue inside a subtree
     ("nested", {"alertname": "Watchdog", "severity": "none"}, ["deadmansnitch"]),
-    ("nested", {"alertname": "HighErrorRate", "severity": "critical", "team": "db", "env": "production"},
-     ["pagerduty-dba"]),
+    (
+        "nested",
+        {"alertname": "HighErrorRate", "severity": "critical", "team": "db", "env": "production"},
+        ["pagerduty-dba"],
+    ),
     ("nested", {"severity": "critical", "team": "payments", "env": "production"}, ["opsgenie-payments"]),
     ("nested", {"severity": "critical", "team": "billing", "env": "staging"}, ["opsgenie-payments", "slack-nonprod"]),
     ("nested", {"severity": "page", "team": "search", "env": "production"}, ["pagerduty-sre"]),
@@ -41,8 +50,11 @@ ROUTING_CASES = [
     # continue.yml: a catch-all continue child, inherited receivers, continue chains
     ("continue", {"team": "web"}, ["audit-log"]),  # the catch-all matched: root receiver unused
     ("continue", {"service": "checkout", "severity": "warning"}, ["audit-log", "checkout-chat"]),
-    ("continue", {"service": "checkout", "severity": "critical", "team": "core"},
-     ["audit-log", "team-email", "pager", "core-pager"]),
+    (
+        "continue",
+        {"service": "checkout", "severity": "critical", "team": "core"},
+        ["audit-log", "team-email", "pager", "core-pager"],
+    ),
     ("continue", {"severity": "critical", "team": "core"}, ["audit-log", "pager", "core-pager"]),
     ("continue", {"severity": "critical", "team": "web"}, ["audit-log", "pager", "critical-fallback"]),
     ("continue", {"team": "core"}, ["audit-log", "core-chat"]),
@@ -82,26 +94,50 @@ ROUTING_CASES = [
 ROOT = "route:\n  receiver: default\n  routes:\n    - receiver: other\n"
 RECEIVERS = "receivers:\n  - name: default\n  - name: other\n"
 INVALID_CASES = [
-    ("undefined receiver", "route:\n  receiver: default\n  routes:\n    - receiver: nope\n" + RECEIVERS,
-     'undefined receiver "nope"', 4),
+    (
+        "undefined receiver",
+        "route:\n  receiver: default\n  routes:\n    - receiver: nope\n" + RECEIVERS,
+        'undefined receiver "nope"',
+        4,
+    ),
     ("bad matcher", ROOT + "      matchers: ['1team=db']\n" + RECEIVERS, "bad matcher format", 5),
     ("empty matcher between commas", ROOT + "      matchers: ['a=b,,c=d']\n" + RECEIVERS, "bad matcher format", 5),
-    ("unescaped quote", ROOT + "      matchers: ['a=\"x\"y\"']\n" + RECEIVERS, "unescaped double quote", 5),
+    ("unescaped quote", ROOT + '      matchers: [\'a="x"y"\']\n' + RECEIVERS, "unescaped double quote", 5),
     ("bad regex", ROOT + "      matchers: ['a=~\"(x\"']\n" + RECEIVERS, "error parsing regexp", 5),
     ("lookahead", ROOT + "      match_re:\n        a: '(?=x)'\n" + RECEIVERS, "error parsing regexp", 6),
     ("possessive", ROOT + "      match_re:\n        a: 'x*+'\n" + RECEIVERS, "error parsing regexp", 6),
-    ("invalid match label", ROOT + "      match:\n        team-name: db\n" + RECEIVERS,
-     'invalid label name "team-name"', 6),
+    (
+        "invalid match label",
+        ROOT + "      match:\n        team-name: db\n" + RECEIVERS,
+        'invalid label name "team-name"',
+        6,
+    ),
     ("matchers not a list", ROOT + "      matchers: severity=critical\n" + RECEIVERS, "", 5),
-    ("root matchers", "route:\n  receiver: default\n  matchers: [a=b]\n" + RECEIVERS,
-     "root route must not have any matchers", 2),
-    ("root continue", "route:\n  receiver: default\n  continue: true\n" + RECEIVERS,
-     "cannot have continue in root route", 3),
+    (
+        "root matchers",
+        "route:\n  receiver: default\n  matchers: [a=b]\n" + RECEIVERS,
+        "root route must not have any matchers",
+        2,
+    ),
+    (
+        "root continue",
+        "route:\n  receiver: default\n  continue: true\n" + RECEIVERS,
+        "cannot have continue in root route",
+        3,
+    ),
     ("root without receiver", "route:\n  group_by: [a]\n" + RECEIVERS, "root route must specify a default receiver", 2),
-    ("duplicate receiver", "route:\n  receiver: default\nreceivers:\n  - name: default\n  - name: default\n",
-     'notification config name "default" is not unique', 5),
-    ("receiver without name", "route:\n  receiver: default\nreceivers:\n  - name: default\n  - webhook_configs: []\n",
-     "missing name in receiver", 5),
+    (
+        "duplicate receiver",
+        "route:\n  receiver: default\nreceivers:\n  - name: default\n  - name: default\n",
+        'notification config name "default" is not unique',
+        5,
+    ),
+    (
+        "receiver without name",
+        "route:\n  receiver: default\nreceivers:\n  - name: default\n  - webhook_configs: []\n",
+        "missing name in receiver",
+        5,
+    ),
     ("duplicate group_by", ROOT + "      group_by: [a, a]\n" + RECEIVERS, 'duplicated label "a" in group_by', 5),
     ("bad YAML", "route:\n  receiver: default\n   routes: []\n" + RECEIVERS, "", 3),
 ]
@@ -138,8 +174,12 @@ def _amtool_routes(config: Path, labels: dict[str, str]) -> subprocess.Completed
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
     args = [f"{name}={quote(value)}" for name, value in labels.items()]
-    return subprocess.run([_amtool(), "config", "routes", "test", f"--config.file={config}", *args],
-                          capture_output=True, text=True, timeout=10)
+    return subprocess.run(
+        [_amtool(), "config", "routes", "test", f"--config.file={config}", *args],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
 
 
 def _case_id(case) -> str:
@@ -179,43 +219,54 @@ def test_amtool_refuses_the_invalid_configs(what, text, message, line, tmp_path)
 def test_route_matches_name_the_route_node_and_whether_it_pages():
     matches = _load("inherit").route_alert({"cluster": "prod-eu1", "namespace": "kube-system", "severity": "info"})
     assert [(m.receiver, m.pages, m.route, m.line) for m in matches] == [
-        ("prod-pager", True, "route.routes[0].routes[0].routes[1]", 12)]
+        ("prod-pager", True, "route.routes[0].routes[0].routes[1]", 12)
+    ]
     assert matches[0].matchers == ('severity="info"',)
     chat = _load("nested").route_alert({"severity": "warning", "service": "api-gateway"})
     assert [(m.receiver, m.pages, m.route, m.line) for m in chat] == [
-        ("slack-api", False, "route.routes[2].routes[0]", 32)]
+        ("slack-api", False, "route.routes[2].routes[0]", 32)
+    ]
 
 
-@pytest.mark.parametrize("receiver,integrations", [
-    ("pagerduty-sre", ("pagerduty_configs",)),
-    ("opsgenie-payments", ("opsgenie_configs",)),
-    ("slack-default", ()),
-    ("deadmansnitch", ()),  # a webhook does not page
-    ("blackhole", ()),
-])
+@pytest.mark.parametrize(
+    "receiver,integrations",
+    [
+        ("pagerduty-sre", ("pagerduty_configs",)),
+        ("opsgenie-payments", ("opsgenie_configs",)),
+        ("slack-default", ()),
+        ("deadmansnitch", ()),  # a webhook does not page
+        ("blackhole", ()),
+    ],
+)
 def test_paging_receivers(receiver, integrations):
     assert _load("nested").receivers[receiver].paging_integrations == integrations
 
 
-@pytest.mark.parametrize("yaml_receivers,pages", [
-    ("  - name: r\n    victorops_configs: [{api_key: k, routing_key: sre}]\n", True),
-    ("  - name: r\n    incidentio_configs: [{url: 'https://api.incident.io/v2/alert_events/http/x'}]\n", True),
-    ("  - name: r\n    pagerduty_configs: []\n", False),  # declared but empty
-])
+@pytest.mark.parametrize(
+    "yaml_receivers,pages",
+    [
+        ("  - name: r\n    victorops_configs: [{api_key: k, routing_key: sre}]\n", True),
+        ("  - name: r\n    incidentio_configs: [{url: 'https://api.incident.io/v2/alert_events/http/x'}]\n", True),
+        ("  - name: r\n    pagerduty_configs: []\n", False),  # declared but empty
+    ],
+)
 def test_paging_receiver_kinds(yaml_receivers, pages):
     config = load_alertmanager_config("route:\n  receiver: r\nreceivers:\n" + yaml_receivers, "am.yml")
     assert config.route_alert({"alertname": "X"})[0].pages is pages
 
 
-@pytest.mark.parametrize("text,expected", [
-    ('severity="critical"', [("severity", "=", "critical")]),
-    ("severity = critical ", [("severity", "=", "critical")]),
-    ('{team!="a,b", env=~"prod|staging"}', [("team", "!=", "a,b"), ("env", "=~", "prod|staging")]),
-    ('job!~"node.*",instance="x:9100"', [("job", "!~", "node.*"), ("instance", "=", "x:9100")]),
-    ('msg="say \\"hi\\"\\nbye \\d"', [("msg", "=", 'say "hi"\nbye \\d')]),
-    ("namespace:label=x", [("namespace:label", "=", "x")]),
-    ('empty=""', [("empty", "=", "")]),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ('severity="critical"', [("severity", "=", "critical")]),
+        ("severity = critical ", [("severity", "=", "critical")]),
+        ('{team!="a,b", env=~"prod|staging"}', [("team", "!=", "a,b"), ("env", "=~", "prod|staging")]),
+        ('job!~"node.*",instance="x:9100"', [("job", "!~", "node.*"), ("instance", "=", "x:9100")]),
+        ('msg="say \\"hi\\"\\nbye \\d"', [("msg", "=", 'say "hi"\nbye \\d')]),
+        ("namespace:label=x", [("namespace:label", "=", "x")]),
+        ('empty=""', [("empty", "=", "")]),
+    ],
+)
 def test_parse_matchers(text, expected):
     assert [(m.name, m.op, m.value) for m in parse_matchers(text)] == expected
 
@@ -244,8 +295,10 @@ BAD_REGEXES = ["x*+", "x???", "x{2}{3}", "(?=x)", "(?<!x)y", r"(a)\1", r"\C", "(
 
 def _regex_config(tmp_path: Path, pattern: str) -> Path:
     config = tmp_path / "alertmanager.yml"
-    config.write_text("route:\n  receiver: miss\n  routes:\n    - receiver: hit\n      match_re:\n"
-                      f"        a: {json.dumps(pattern)}\nreceivers:\n  - name: miss\n  - name: hit\n")
+    config.write_text(
+        "route:\n  receiver: miss\n  routes:\n    - receiver: hit\n      match_re:\n"
+        f"        a: {json.dumps(pattern)}\nreceivers:\n  - name: miss\n  - name: hit\n"
+    )
     return config
 
 
@@ -289,7 +342,8 @@ def _secret(data: dict[str, str] | None = None, string_data: dict[str, str] | No
         text += "data:\n" + "".join(f"  {k}: {v}\n" for k, v in data.items())
     if string_data:
         text += "stringData:\n" + "".join(
-            f"  {k}: |\n" + "".join(f"    {line}\n" for line in v.splitlines()) for k, v in string_data.items())
+            f"  {k}: |\n" + "".join(f"    {line}\n" for line in v.splitlines()) for k, v in string_data.items()
+        )
     return text
 
 
@@ -328,10 +382,18 @@ BROKEN_SECRETS = [
     ("not base64", "cm91dGU6!!!", "data.alertmanager.yaml is not valid base64", 9),
     ("not padded", _b64("route:\n  receiver: xy\n").rstrip("="), "not valid base64", 9),
     ("not UTF-8", _b64(b"route:\n  receiver: \xff\xfe\n"), "does not decode to UTF-8 text", 9),
-    ("bad YAML inside", _b64("route:\n  receiver: default\n   routes: []\n" + RECEIVERS),
-     "(line 3 of the base64-decoded data.alertmanager.yaml)", 9),
-    ("bad matcher inside", _b64(ROOT + "      matchers: ['1team=db']\n" + RECEIVERS),
-     "bad matcher format: 1team=db (line 5 of the base64-decoded data.alertmanager.yaml)", 9),
+    (
+        "bad YAML inside",
+        _b64("route:\n  receiver: default\n   routes: []\n" + RECEIVERS),
+        "(line 3 of the base64-decoded data.alertmanager.yaml)",
+        9,
+    ),
+    (
+        "bad matcher inside",
+        _b64(ROOT + "      matchers: ['1team=db']\n" + RECEIVERS),
+        "bad matcher format: 1team=db (line 5 of the base64-decoded data.alertmanager.yaml)",
+        9,
+    ),
     ("undefined receiver inside", _b64("route:\n  receiver: nope\n" + RECEIVERS), 'undefined receiver "nope"', 9),
 ]
 
@@ -348,7 +410,7 @@ def test_broken_base64_secret_is_an_error_at_the_data_key(what, value, message, 
 
 def test_line_breaks_in_base64_are_skipped_as_go_does(make_repo):
     blob = _b64((CONFIGS / "inherit.yml").read_text())
-    folded = "|\n" + "".join(f"    {blob[i:i + 76]}\n" for i in range(0, len(blob), 76))  # base64 -w 76
+    folded = "|\n" + "".join(f"    {blob[i : i + 76]}\n" for i in range(0, len(blob), 76))  # base64 -w 76
     found = _found(make_repo, {"secret.yaml": _secret({"alertmanager.yaml": folded})})
     assert not found.errors and found.configs[0].route_alert({"cluster": "staging"})[0].receiver == "ops-default"
 
@@ -358,27 +420,59 @@ OPERATOR = CONFIGS / "operator"
 # (resource, labels, receivers through the resource's routes). [] means the resource's route did
 # not match: the global config's routes decide (the oracle's root receiver, global-default).
 OPERATOR_CASES = [
-    ("checkout-routing", {"namespace": "payments", "team": "payments", "severity": "critical", "service": "checkout",
-                          "env": "production"},
-     ["payments/checkout-routing/payments-pagerduty", "payments/checkout-routing/payments-opsgenie"]),
-    ("checkout-routing", {"namespace": "payments", "team": "payments", "severity": "page", "env": "staging"},
-     ["payments/checkout-routing/payments-pagerduty"]),
-    ("checkout-routing", {"namespace": "payments", "team": "payments", "severity": "warning"},
-     ["payments/checkout-routing/payments-slack"]),
-    ("checkout-routing", {"namespace": "payments", "team": "payments", "severity": "noncritical"},  # regex: anchored
-     ["payments/checkout-routing/payments-slack"]),
-    ("checkout-routing", {"namespace": "payments", "team": "payments", "alertname": "Watchdog", "severity": "none"},
-     ["payments/checkout-routing/blackhole"]),
+    (
+        "checkout-routing",
+        {
+            "namespace": "payments",
+            "team": "payments",
+            "severity": "critical",
+            "service": "checkout",
+            "env": "production",
+        },
+        ["payments/checkout-routing/payments-pagerduty", "payments/checkout-routing/payments-opsgenie"],
+    ),
+    (
+        "checkout-routing",
+        {"namespace": "payments", "team": "payments", "severity": "page", "env": "staging"},
+        ["payments/checkout-routing/payments-pagerduty"],
+    ),
+    (
+        "checkout-routing",
+        {"namespace": "payments", "team": "payments", "severity": "warning"},
+        ["payments/checkout-routing/payments-slack"],
+    ),
+    (
+        "checkout-routing",
+        {"namespace": "payments", "team": "payments", "severity": "noncritical"},  # regex: anchored
+        ["payments/checkout-routing/payments-slack"],
+    ),
+    (
+        "checkout-routing",
+        {"namespace": "payments", "team": "payments", "alertname": "Watchdog", "severity": "none"},
+        ["payments/checkout-routing/blackhole"],
+    ),
     ("checkout-routing", {"namespace": "payments-staging", "team": "payments", "severity": "critical"}, []),
     ("checkout-routing", {"namespace": "payments", "team": "search", "severity": "critical"}, []),
-    ("search-alerts", {"namespace": "search", "severity": "critical", "env": "production"},
-     ["search/search-alerts/search-victorops"]),
-    ("search-alerts", {"namespace": "search", "severity": "critical", "env": "prod-dev"},  # !~ is anchored too
-     ["search/search-alerts/search-victorops"]),
-    ("search-alerts", {"namespace": "search", "severity": "critical", "env": "staging"},
-     ["search/search-alerts/search-email"]),
-    ("search-alerts", {"namespace": "search", "severity": "page", "alertname": "IndexLagHigh"},  # absent env !~
-     ["search/search-alerts/search-indexer-hook"]),
+    (
+        "search-alerts",
+        {"namespace": "search", "severity": "critical", "env": "production"},
+        ["search/search-alerts/search-victorops"],
+    ),
+    (
+        "search-alerts",
+        {"namespace": "search", "severity": "critical", "env": "prod-dev"},  # !~ is anchored too
+        ["search/search-alerts/search-victorops"],
+    ),
+    (
+        "search-alerts",
+        {"namespace": "search", "severity": "critical", "env": "staging"},
+        ["search/search-alerts/search-email"],
+    ),
+    (
+        "search-alerts",
+        {"namespace": "search", "severity": "page", "alertname": "IndexLagHigh"},  # absent env !~
+        ["search/search-alerts/search-indexer-hook"],
+    ),
     ("search-alerts", {"namespace": "search", "severity": "warning"}, ["search/search-alerts/search-teams"]),
     ("search-alerts", {"namespace": "payments", "severity": "critical"}, []),
 ]
@@ -387,11 +481,13 @@ OPERATOR_CASES = [
 @pytest.fixture
 def operator_config(make_repo):
     """The model of one resource of tests/fixtures/alertmanager/operator/, found in a repo."""
+
     def load(name: str):
         found = _found(make_repo, {f"deploy/{name}.yaml": (OPERATOR / f"{name}.yaml").read_text()})
         assert not found.errors, found.errors
         [config] = found.configs
         return config
+
     return load
 
 
@@ -418,7 +514,8 @@ def test_alertmanagerconfig_is_modelled_as_the_operator_merges_it(operator_confi
         "payments/checkout-routing/payments-slack": (),
         "payments/checkout-routing/payments-pagerduty": ("pagerdutyConfigs",),
         "payments/checkout-routing/payments-opsgenie": ("opsgenieConfigs",),
-        "payments/checkout-routing/blackhole": ()}
+        "payments/checkout-routing/blackhole": (),
+    }
     assert operator_config("search-alerts").receivers["search/search-alerts/search-victorops"].pages
 
 
@@ -453,17 +550,35 @@ NAMESPACED = AMC.replace("  name: checkout\n", "  name: checkout\n  namespace: p
 KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: payments\nresources:\n"
 
 
-@pytest.mark.parametrize("files,namespace,receiver,top_matchers", [
-    ({"deploy/amc.yaml": NAMESPACED}, "payments", "payments/checkout/pd", ['namespace="payments"']),
-    ({"deploy/amc.yaml": AMC, "deploy/kustomization.yaml": KUSTOMIZATION + "  - amc.yaml\n"},
-     "payments", "payments/checkout/pd", ['namespace="payments"']),
-    ({"deploy/amc.yaml": NAMESPACED.replace("namespace: payments", "namespace: default"),
-      "deploy/kustomization.yaml": KUSTOMIZATION + "  - amc.yaml\n"},  # kustomize sets it over the resource's
-     "payments", "payments/checkout/pd", ['namespace="payments"']),
-    ({"deploy/amc.yaml": AMC, "deploy/kustomization.yaml": KUSTOMIZATION + "  - other.yaml\n"},
-     None, "<namespace>/checkout/pd", []),
-    ({"deploy/amc.yaml": AMC}, None, "<namespace>/checkout/pd", []),  # kubectl -n, an Argo CD app: no matcher
-], ids=["metadata", "kustomization", "kustomization-over-metadata", "kustomization-without-it", "unknown"])
+@pytest.mark.parametrize(
+    "files,namespace,receiver,top_matchers",
+    [
+        ({"deploy/amc.yaml": NAMESPACED}, "payments", "payments/checkout/pd", ['namespace="payments"']),
+        (
+            {"deploy/amc.yaml": AMC, "deploy/kustomization.yaml": KUSTOMIZATION + "  - amc.yaml\n"},
+            "payments",
+            "payments/checkout/pd",
+            ['namespace="payments"'],
+        ),
+        (
+            {
+                "deploy/amc.yaml": NAMESPACED.replace("namespace: payments", "namespace: default"),
+                "deploy/kustomization.yaml": KUSTOMIZATION + "  - amc.yaml\n",
+            },  # kustomize sets it over the resource's
+            "payments",
+            "payments/checkout/pd",
+            ['namespace="payments"'],
+        ),
+        (
+            {"deploy/amc.yaml": AMC, "deploy/kustomization.yaml": KUSTOMIZATION + "  - other.yaml\n"},
+            None,
+            "<namespace>/checkout/pd",
+            [],
+        ),
+        ({"deploy/amc.yaml": AMC}, None, "<namespace>/checkout/pd", []),  # kubectl -n, an Argo CD app: no matcher
+    ],
+    ids=["metadata", "kustomization", "kustomization-over-metadata", "kustomization-without-it", "unknown"],
+)
 def test_alertmanagerconfig_namespace(files, namespace, receiver, top_matchers, make_repo):
     [config] = _found(make_repo, files).configs
     assert config.namespace == namespace
@@ -473,19 +588,46 @@ def test_alertmanagerconfig_namespace(files, namespace, receiver, top_matchers, 
 
 INVALID_OPERATOR_CASES = [
     # what, change to AMC, message, line
-    ("top route without receiver", ("    receiver: pd\n    routes:", "    routes:"),
-     "root route must define a receiver", 7),
+    (
+        "top route without receiver",
+        ("    receiver: pd\n    routes:", "    routes:"),
+        "root route must define a receiver",
+        7,
+    ),
     ("unknown receiver", ("      - receiver: chat", "      - receiver: slack"), 'receiver "slack" not found', 9),
-    ("alertmanager-style matchers", ("          - name: severity\n            value: warning",
-                                     "          - severity=\"warning\""), "a matcher is a mapping", 11),
-    ("snake_case field", ("        matchers:", "        group_by: [alertname]\n        matchers:"),
-     'unknown field "group_by"', 10),
-    ("alertmanager match map", ("        matchers:\n          - name: severity\n            value: warning",
-                                "        match:\n          severity: warning"), 'unknown field "match"', 10),
-    ("bad matchType", ("            value: warning", "            value: warning\n            matchType: \"==\""),
-     "invalid 'matchType'", 13),
-    ("bad regex", ("            value: warning", "            value: warn(\n            regex: true"),
-     "error parsing regexp", 12),
+    (
+        "alertmanager-style matchers",
+        ("          - name: severity\n            value: warning", '          - severity="warning"'),
+        "a matcher is a mapping",
+        11,
+    ),
+    (
+        "snake_case field",
+        ("        matchers:", "        group_by: [alertname]\n        matchers:"),
+        'unknown field "group_by"',
+        10,
+    ),
+    (
+        "alertmanager match map",
+        (
+            "        matchers:\n          - name: severity\n            value: warning",
+            "        match:\n          severity: warning",
+        ),
+        'unknown field "match"',
+        10,
+    ),
+    (
+        "bad matchType",
+        ("            value: warning", '            value: warning\n            matchType: "=="'),
+        "invalid 'matchType'",
+        13,
+    ),
+    (
+        "bad regex",
+        ("            value: warning", "            value: warn(\n            regex: true"),
+        "error parsing regexp",
+        12,
+    ),
     ("duplicate receiver", ("    - name: chat", "    - name: pd"), '"pd" receiver is not unique', 17),
     ("no name", ("  name: checkout\n", ""), "needs `metadata.name`", 3),
     ("matcher without name", ("          - name: severity\n", "          - "), "invalid label name", 11),
@@ -508,11 +650,17 @@ def test_broken_alertmanagerconfig_yaml_is_an_error(make_repo):
     assert found.errors["deploy/amc.yaml"].line == 8
 
 
-@pytest.mark.parametrize("text", [
-    AMC.replace("spec:\n  route:\n    receiver: pd\n    routes:\n      - receiver: chat\n        matchers:\n"
-                "          - name: severity\n            value: warning\n", "spec:\n"),  # receivers only
-    AMC.replace("monitoring.coreos.com/v1alpha1", "example.com/v1"),  # someone else's kind
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        AMC.replace(
+            "spec:\n  route:\n    receiver: pd\n    routes:\n      - receiver: chat\n        matchers:\n"
+            "          - name: severity\n            value: warning\n",
+            "spec:\n",
+        ),  # receivers only
+        AMC.replace("monitoring.coreos.com/v1alpha1", "example.com/v1"),  # someone else's kind
+    ],
+)
 def test_what_routes_nothing_is_no_config(text, make_repo):
     found = _found(make_repo, {"deploy/amc.yaml": text})
     assert (found.configs, found.errors) == ([], {})

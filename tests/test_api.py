@@ -1,5 +1,6 @@
 """The JSON API against the scanned fleet of tests/portal_fixtures.py; every response is held to
 schemas/openapi.yaml by ApiClient."""
+
 from __future__ import annotations
 
 import threading
@@ -9,34 +10,37 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app import portal as portal_writes
-from tests.portal_fixtures import ApiClient, build_app, portal, repo, token  # noqa: F401
+from prr import portal as portal_writes
+from tests.portal_fixtures import ApiClient, build_app, repo, token
 
 CHECKOUT = "/api/v1/entities/component/default/checkout"
 LEDGER = "/api/v1/entities/component/default/ledger"
 
 
 @pytest.fixture
-def api(portal) -> ApiClient:  # noqa: F811
+def api(portal) -> ApiClient:
     return ApiClient(portal.app)
 
 
-@pytest.mark.parametrize("query, refs", [
-    ("", ["checkout", "ledger", "legacy", "search"]),
-    ("?tier=1", ["checkout", "legacy"]),
-    ("?tier=0&tier=2", ["ledger", "search"]),
-    ("?owner=team-payments", ["checkout", "ledger"]),
-    ("?level=bronze", ["ledger", "search"]),
-    ("?level=none", ["legacy"]),
-    ("?ready=true", ["checkout", "search"]),
-    ("?ready=false&owner=team-payments", ["ledger"]),
-    ("?q=led", ["ledger"]),
-    ("?sort=-score", ["checkout", "search", "ledger", "legacy"]),
-    ("?sort=score", ["legacy", "ledger", "search", "checkout"]),
-    ("?sort=-level", ["checkout", "ledger", "search", "legacy"]),
-    ("?sort=tier", ["ledger", "checkout", "legacy", "search"]),
-    ("?tier=3", []),
-])
+@pytest.mark.parametrize(
+    "query, refs",
+    [
+        ("", ["checkout", "ledger", "legacy", "search"]),
+        ("?tier=1", ["checkout", "legacy"]),
+        ("?tier=0&tier=2", ["ledger", "search"]),
+        ("?owner=team-payments", ["checkout", "ledger"]),
+        ("?level=bronze", ["ledger", "search"]),
+        ("?level=none", ["legacy"]),
+        ("?ready=true", ["checkout", "search"]),
+        ("?ready=false&owner=team-payments", ["ledger"]),
+        ("?q=led", ["ledger"]),
+        ("?sort=-score", ["checkout", "search", "ledger", "legacy"]),
+        ("?sort=score", ["legacy", "ledger", "search", "checkout"]),
+        ("?sort=-level", ["checkout", "ledger", "search", "legacy"]),
+        ("?sort=tier", ["ledger", "checkout", "legacy", "search"]),
+        ("?tier=3", []),
+    ],
+)
 def test_services_filter_and_sort(api, query, refs):
     body = api.get(f"/api/v1/services{query}").json
     assert [s["name"] for s in body["items"]] == refs
@@ -55,13 +59,16 @@ def test_services_pagination_walks_every_service_once(api):
     assert last["links"]["prev"] is not None and last["links"]["next"] is None
 
 
-@pytest.mark.parametrize("query, detail", [
-    ("?page=0", "page must be"),
-    ("?per_page=500", "per_page"),
-    ("?page=two", "page must be an integer"),
-    ("?sort=colour", "sort must be one of"),
-    ("?ready=maybe", "ready must be true or false"),
-])
+@pytest.mark.parametrize(
+    "query, detail",
+    [
+        ("?page=0", "page must be"),
+        ("?per_page=500", "per_page"),
+        ("?page=two", "page must be an integer"),
+        ("?sort=colour", "sort must be one of"),
+        ("?ready=maybe", "ready must be true or false"),
+    ],
+)
 def test_services_bad_query_is_a_problem(api, query, detail):
     response = api.get(f"/api/v1/services{query}")
     assert response.status_code == 400
@@ -75,8 +82,13 @@ def test_service_row_and_scorecard(api):
     assert report["schema"] == "prr/scan-report/v1" and report["scan_id"] == row["scan_id"]
     assert report["links"]["portal"] == "https://prr.example.com/services/component/default/checkout"
     statuses = {c["id"]: c["status"] for c in report["checks"]}
-    assert statuses == {"ownership.catalog": "pass", "ownership.tier": "pass", "resilience.replicas": "pass",
-                        "resilience.probes": "pass", "review.security": "fail"}
+    assert statuses == {
+        "ownership.catalog": "pass",
+        "ownership.tier": "pass",
+        "resilience.replicas": "pass",
+        "resilience.probes": "pass",
+        "review.security": "fail",
+    }
     assert [s["check"] for s in report["next_steps"]] == ["review.security"]
 
 
@@ -100,20 +112,28 @@ def test_history_is_oldest_first_with_the_stored_verdicts(api):
 def test_regressions_name_the_newly_unmet_checks(api):
     items = api.get("/api/v1/fleet/regressions").json["items"]
     assert [(r["ref"], r["previous_level"], r["level"], r["newly_unmet"]) for r in items] == [
-        ("component:default/ledger", "silver", "bronze", ["resilience.replicas", "resilience.probes"])]
+        ("component:default/ledger", "silver", "bronze", ["resilience.replicas", "resilience.probes"])
+    ]
 
 
 def test_fleet_summary_counts_by_tier_and_level(api):
     summary = api.get("/api/v1/fleet/summary").json
     assert (summary["total"], summary["ready"]) == (4, 2)
-    assert summary["tiers"]["1"] == {"total": 2, "ready": 1, "ready_pct": 50.0,
-                                     "levels": {"bronze": 0, "silver": 1, "gold": 0, "none": 1}}
+    assert summary["tiers"]["1"] == {
+        "total": 2,
+        "ready": 1,
+        "ready_pct": 50.0,
+        "levels": {"bronze": 0, "silver": 1, "gold": 0, "none": 1},
+    }
 
 
 def test_check_view_lists_failing_services(api):
     view = api.get("/api/v1/checks/resilience.probes").json
-    assert [(i["name"], i["status"]) for i in view["failing"]] == [("ledger", "fail"), ("legacy", "error"),
-                                                                  ("search", "fail")]
+    assert [(i["name"], i["status"]) for i in view["failing"]] == [
+        ("ledger", "fail"),
+        ("legacy", "error"),
+        ("search", "fail"),
+    ]
     assert view["met"] == 1 and view["check"]["scorecard"]["level"] == "silver"
 
 
@@ -132,16 +152,19 @@ def test_team_view(api):
     assert api.get("/api/v1/teams/team-nobody").status_code == 404
 
 
-@pytest.mark.parametrize("url", [
-    "/api/v1/entities/component/default/nope",
-    "/api/v1/entities/component/default/nope/scorecard",
-    "/api/v1/entities/component/default/nope/history",
-    "/api/v1/checks/no.such-check",
-    "/api/v1/scans/9999",
-    "/api/v1/waivers/9999",
-    "/api/v1/scan-jobs/unknown",
-    "/api/v1/no-such-route",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/entities/component/default/nope",
+        "/api/v1/entities/component/default/nope/scorecard",
+        "/api/v1/entities/component/default/nope/history",
+        "/api/v1/checks/no.such-check",
+        "/api/v1/scans/9999",
+        "/api/v1/waivers/9999",
+        "/api/v1/scan-jobs/unknown",
+        "/api/v1/no-such-route",
+    ],
+)
 def test_not_found_is_a_problem(api, url):
     response = api.get(url)
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
@@ -172,7 +195,7 @@ def _wait_for(api: ApiClient, location: str, headers: dict[str, str]) -> dict:
     raise AssertionError(f"rescan job {location} did not finish")
 
 
-def test_rescan_returns_202_and_stores_a_new_scan(api, portal, tmp_path):  # noqa: F811
+def test_rescan_returns_202_and_stores_a_new_scan(api, portal, tmp_path):
     alice = token(portal.app, "alice")
     repo(tmp_path, "checkout").commit({"deploy/deployment.yaml": None}, "drop manifests", days_ago=0.1)
     response = api.post(f"{CHECKOUT}/scans", headers=alice)
@@ -185,7 +208,7 @@ def test_rescan_returns_202_and_stores_a_new_scan(api, portal, tmp_path):  # noq
     assert statuses["resilience.replicas"] == "not_applicable"
 
 
-def test_a_second_rescan_request_joins_the_unfinished_job(api, portal, monkeypatch):  # noqa: F811
+def test_a_second_rescan_request_joins_the_unfinished_job(api, portal, monkeypatch):
     release = threading.Event()
     monkeypatch.setattr(portal_writes, "scan_and_store", lambda ctx, entry: release.wait(30) and {"scan_id": 1})
     alice = token(portal.app, "alice")
@@ -197,7 +220,7 @@ def test_a_second_rescan_request_joins_the_unfinished_job(api, portal, monkeypat
     assert _wait_for(api, f"/api/v1/scan-jobs/{first['id']}", alice)["scan_id"] == 1
 
 
-def test_rescan_of_a_service_no_longer_in_the_fleet_is_a_conflict(portal, tmp_path):  # noqa: F811
+def test_rescan_of_a_service_no_longer_in_the_fleet_is_a_conflict(portal, tmp_path):
     config = yaml.safe_load((tmp_path / "prr.yaml").read_text())
     config["fleet"] = [{"repo": "repos/search"}]
     (tmp_path / "prr.yaml").write_text(yaml.safe_dump(config))
@@ -206,7 +229,7 @@ def test_rescan_of_a_service_no_longer_in_the_fleet_is_a_conflict(portal, tmp_pa
     assert response.status_code == 409 and "no longer lists" in response.json["detail"]
 
 
-def test_signoffs_and_history_survive_a_restart(api, portal, tmp_path: Path):  # noqa: F811
+def test_signoffs_and_history_survive_a_restart(api, portal, tmp_path: Path):
     carol = token(portal.app, "carol")
     made = api.post(f"{LEDGER}/signoffs", headers=carol, json={"decision": "no-go", "notes": "needs 3 replicas"})
     assert made.status_code == 201
@@ -219,29 +242,36 @@ def test_signoffs_and_history_survive_a_restart(api, portal, tmp_path: Path):  #
     assert restarted.post(f"{LEDGER}/signoffs", headers=carol, json={"decision": "go"}).status_code == 201
 
 
-@pytest.mark.parametrize("body, status, detail", [
-    ({"decision": "maybe"}, 422, "decision must be go or no-go"),
-    ({"decision": "go", "scan_id": 9999}, 422, "is not a scan of"),
-    ({"decision": "go", "notes": 5}, 422, "notes has the wrong type"),
-    ({}, 422, "decision is required"),
-])
-def test_bad_signoff_is_a_problem(api, portal, body, status, detail):  # noqa: F811
+@pytest.mark.parametrize(
+    "body, status, detail",
+    [
+        ({"decision": "maybe"}, 422, "decision must be go or no-go"),
+        ({"decision": "go", "scan_id": 9999}, 422, "is not a scan of"),
+        ({"decision": "go", "notes": 5}, 422, "notes has the wrong type"),
+        ({}, 422, "decision is required"),
+    ],
+)
+def test_bad_signoff_is_a_problem(api, portal, body, status, detail):
     response = api.post(f"{LEDGER}/signoffs", headers=token(portal.app, "carol"), json=body)
     assert response.status_code == status and detail in response.json["detail"]
 
 
-def test_signoff_against_an_older_scan_of_another_service_is_refused(api, portal):  # noqa: F811
+def test_signoff_against_an_older_scan_of_another_service_is_refused(api, portal):
     checkout_scan = api.get(CHECKOUT).json["scan_id"]
-    response = api.post(f"{LEDGER}/signoffs", headers=token(portal.app, "carol"),
-                        json={"decision": "go", "scan_id": checkout_scan})
+    response = api.post(
+        f"{LEDGER}/signoffs", headers=token(portal.app, "carol"), json={"decision": "go", "scan_id": checkout_scan}
+    )
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize("kwargs, status", [
-    ({"data": "decision=go", "content_type": "application/x-www-form-urlencoded"}, 415),
-    ({"data": "[1, 2]", "content_type": "application/json"}, 400),
-    ({"data": "{not json", "content_type": "application/json"}, 400),
-])
-def test_writes_take_a_json_object(api, portal, kwargs, status):  # noqa: F811
+@pytest.mark.parametrize(
+    "kwargs, status",
+    [
+        ({"data": "decision=go", "content_type": "application/x-www-form-urlencoded"}, 415),
+        ({"data": "[1, 2]", "content_type": "application/json"}, 400),
+        ({"data": "{not json", "content_type": "application/json"}, 400),
+    ],
+)
+def test_writes_take_a_json_object(api, portal, kwargs, status):
     response = api.post(f"{LEDGER}/signoffs", headers=token(portal.app, "carol"), **kwargs)
     assert response.status_code == status

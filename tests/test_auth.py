@@ -1,4 +1,5 @@
 """Identity (API tokens, trusted proxy header) and roles (admin, approver, owner) on every write."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
-from app.cli import main
-from app.storage.models import ApiToken, AuditEntry
-from app.web.auth import revoke_token
-from tests.portal_fixtures import SESSION_NOW, ApiClient, make_portal, portal, token  # noqa: F401
+from prr.cli import main
+from prr.storage.models import ApiToken, AuditEntry
+from prr.web.auth import revoke_token
+from tests.portal_fixtures import SESSION_NOW, ApiClient, token
 
 ENTITY = "/api/v1/entities/component/default/{}"
 
@@ -22,24 +23,33 @@ def _expires(days: int = 30) -> str:
 
 
 WRITES = {
-    "waiver": lambda svc: ("POST", ENTITY.format(svc) + "/waivers",
-                           {"check": "resilience.probes", "reason": "probes land in the next sprint", "expires": _expires()}),
-    "attest": lambda svc: ("POST", ENTITY.format(svc) + "/attestations",
-                           {"check": "review.security", "answer": True, "evidence_url": "https://sec.example.com/r/1"}),
+    "waiver": lambda svc: (
+        "POST",
+        ENTITY.format(svc) + "/waivers",
+        {"check": "resilience.probes", "reason": "probes land in the next sprint", "expires": _expires()},
+    ),
+    "attest": lambda svc: (
+        "POST",
+        ENTITY.format(svc) + "/attestations",
+        {"check": "review.security", "answer": True, "evidence_url": "https://sec.example.com/r/1"},
+    ),
     "signoff": lambda svc: ("POST", ENTITY.format(svc) + "/signoffs", {"decision": "go"}),
     "rescan": lambda svc: ("POST", ENTITY.format(svc) + "/scans", None),
 }
 
 
 @pytest.fixture
-def api(portal) -> ApiClient:  # noqa: F811
+def api(portal) -> ApiClient:
     return ApiClient(portal.app)
 
 
 def _write(api: ApiClient, action: str, service: str, headers: dict[str, str]):
     method, url, body = WRITES[action](service)
-    return api.request(method, url, headers=headers, json=body) if body is not None else \
-        api.request(method, url, headers=headers)
+    return (
+        api.request(method, url, headers=headers, json=body)
+        if body is not None
+        else api.request(method, url, headers=headers)
+    )
 
 
 @pytest.mark.parametrize("action", sorted(WRITES))
@@ -55,69 +65,85 @@ def test_writes_with_a_bad_token_are_401(api, action, header):
 
 
 # user, action, service (checkout and ledger: team-payments; search: team-search) -> status
-@pytest.mark.parametrize("user, action, service, status", [
-    ("carol", "waiver", "checkout", 201),   # approver, no team
-    ("dave", "waiver", "checkout", 403),    # approver, but in team-payments
-    ("dave", "waiver", "search", 201),      # approver outside team-search
-    ("alice", "waiver", "checkout", 403),   # owner only
-    ("root", "waiver", "checkout", 201),    # admin
-    ("mallory", "waiver", "search", 403),   # nobody
-    ("alice", "attest", "checkout", 201),   # owner
-    ("dave", "attest", "ledger", 201),      # owner (and approver)
-    ("sam", "attest", "checkout", 403),     # another team's owner
-    ("carol", "attest", "checkout", 403),   # approvers do not answer for owners
-    ("root", "attest", "checkout", 201),
-    ("carol", "signoff", "ledger", 201),
-    ("dave", "signoff", "ledger", 403),     # own team's launch
-    ("alice", "signoff", "checkout", 403),
-    ("root", "signoff", "checkout", 201),
-    ("alice", "rescan", "checkout", 202),
-    ("carol", "rescan", "checkout", 202),
-    ("sam", "rescan", "checkout", 403),
-    ("mallory", "rescan", "checkout", 403),
-])
-def test_roles(api, portal, user, action, service, status):  # noqa: F811
+@pytest.mark.parametrize(
+    "user, action, service, status",
+    [
+        ("carol", "waiver", "checkout", 201),  # approver, no team
+        ("dave", "waiver", "checkout", 403),  # approver, but in team-payments
+        ("dave", "waiver", "search", 201),  # approver outside team-search
+        ("alice", "waiver", "checkout", 403),  # owner only
+        ("root", "waiver", "checkout", 201),  # admin
+        ("mallory", "waiver", "search", 403),  # nobody
+        ("alice", "attest", "checkout", 201),  # owner
+        ("dave", "attest", "ledger", 201),  # owner (and approver)
+        ("sam", "attest", "checkout", 403),  # another team's owner
+        ("carol", "attest", "checkout", 403),  # approvers do not answer for owners
+        ("root", "attest", "checkout", 201),
+        ("carol", "signoff", "ledger", 201),
+        ("dave", "signoff", "ledger", 403),  # own team's launch
+        ("alice", "signoff", "checkout", 403),
+        ("root", "signoff", "checkout", 201),
+        ("alice", "rescan", "checkout", 202),
+        ("carol", "rescan", "checkout", 202),
+        ("sam", "rescan", "checkout", 403),
+        ("mallory", "rescan", "checkout", 403),
+    ],
+)
+def test_roles(api, portal, user, action, service, status):
     response = _write(api, action, service, token(portal.app, user))
     assert response.status_code == status, response.json
     if status == 403:
         assert user in response.json["detail"]
 
 
-def test_forbidden_approver_is_told_why(api, portal):  # noqa: F811
+def test_forbidden_approver_is_told_why(api, portal):
     response = _write(api, "waiver", "checkout", token(portal.app, "dave"))
     assert "belongs to team-payments" in response.json["detail"]
 
 
-def test_every_write_is_audited(api, portal):  # noqa: F811
-    for user, action, service in [("carol", "waiver", "search"), ("alice", "attest", "checkout"),
-                                  ("carol", "signoff", "ledger")]:
+def test_every_write_is_audited(api, portal):
+    for user, action, service in [
+        ("carol", "waiver", "search"),
+        ("alice", "attest", "checkout"),
+        ("carol", "signoff", "ledger"),
+    ]:
         _write(api, action, service, token(portal.app, user))
     with Session(portal.app.extensions["prr.db"]) as session:
         entries = [(e.actor, e.action, e.target) for e in session.exec(select(AuditEntry).order_by(AuditEntry.id))]
-    assert entries == [("carol", "waiver.grant", "component:default/search#resilience.probes"),
-                       ("alice", "attestation.create", "component:default/checkout#review.security"),
-                       ("carol", "signoff.create", "component:default/ledger")]
+    assert entries == [
+        ("carol", "waiver.grant", "component:default/search#resilience.probes"),
+        ("alice", "attestation.create", "component:default/checkout#review.security"),
+        ("carol", "signoff.create", "component:default/ledger"),
+    ]
     assert [e["action"] for e in api.get("/api/v1/audit", headers=token(portal.app, "root")).json["items"]] == [
-        "signoff.create", "attestation.create", "waiver.grant"]
+        "signoff.create",
+        "attestation.create",
+        "waiver.grant",
+    ]
     assert api.get("/api/v1/audit", headers=token(portal.app, "carol")).status_code == 403
 
 
-def test_token_is_stored_hashed_and_can_be_revoked(api, portal):  # noqa: F811
+def test_token_is_stored_hashed_and_can_be_revoked(api, portal):
     headers = token(portal.app, "alice")
     secret = headers["Authorization"].removeprefix("Bearer ")
     engine = portal.app.extensions["prr.db"]
     with Session(engine) as session:
         stored = session.exec(select(ApiToken).where(ApiToken.user == "alice")).one()
     assert stored.token_hash == hashlib.sha256(secret.encode()).hexdigest() and secret not in stored.token_hash
-    assert api.get("/api/v1/me", headers=headers).json == {"user": "alice", "groups": ["team-payments"],
-                                                            "roles": [], "via": "token"}
+    assert api.get("/api/v1/me", headers=headers).json == {
+        "user": "alice",
+        "groups": ["team-payments"],
+        "roles": [],
+        "via": "token",
+    }
     revoke_token(engine, stored.id)
     assert api.get("/api/v1/me", headers=headers).status_code == 401
 
 
-def test_cli_token_create_prints_a_working_secret_once(portal, tmp_path: Path):  # noqa: F811
-    result = CliRunner().invoke(main, ["token", "create", "--user", "root", "--name", "ci",
-                                       "--config", str(tmp_path / "prr.yaml")])
+def test_cli_token_create_prints_a_working_secret_once(portal, tmp_path: Path):
+    result = CliRunner().invoke(
+        main, ["token", "create", "--user", "root", "--name", "ci", "--config", str(tmp_path / "prr.yaml")]
+    )
     assert result.exit_code == 0, result.output
     secret = result.stdout.strip()
     me = ApiClient(portal.app).get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json
@@ -129,37 +155,41 @@ def test_cli_token_create_prints_a_working_secret_once(portal, tmp_path: Path): 
 PROXY = {"header": "X-Forwarded-User", "groups_header": "X-Forwarded-Groups", "addresses": ["127.0.0.1", "10.9.0.0/16"]}
 
 
-def _proxied(make_portal, **auth) -> ApiClient:  # noqa: F811
+def _proxied(make_portal, **auth) -> ApiClient:
     settings = {"roles": {"admin": ["root"], "approver": ["group:default/prr-approvers"]}, **auth}
     return ApiClient(make_portal({"auth": settings}).app)
 
 
-@pytest.mark.parametrize("remote, trusted", [("127.0.0.1", True), ("10.9.4.2", True), ("10.8.0.1", False),
-                                             ("192.0.2.7", False)])
-def test_proxy_header_is_believed_only_from_trusted_addresses(make_portal, remote, trusted):  # noqa: F811
+@pytest.mark.parametrize(
+    "remote, trusted", [("127.0.0.1", True), ("10.9.4.2", True), ("10.8.0.1", False), ("192.0.2.7", False)]
+)
+def test_proxy_header_is_believed_only_from_trusted_addresses(make_portal, remote, trusted):
     api = _proxied(make_portal, trusted_proxy=PROXY)
-    response = api.get("/api/v1/me", headers={"X-Forwarded-User": "erin", "X-Forwarded-Groups": "team-search, ops"},
-                       environ_base={"REMOTE_ADDR": remote})
+    response = api.get(
+        "/api/v1/me",
+        headers={"X-Forwarded-User": "erin", "X-Forwarded-Groups": "team-search, ops"},
+        environ_base={"REMOTE_ADDR": remote},
+    )
     if trusted:
         assert response.json == {"user": "erin", "groups": ["ops", "team-search"], "roles": [], "via": "proxy"}
     else:
         assert response.status_code == 401
 
 
-def test_proxy_header_is_ignored_when_the_proxy_is_not_configured(make_portal):  # noqa: F811
+def test_proxy_header_is_ignored_when_the_proxy_is_not_configured(make_portal):
     api = _proxied(make_portal)
     assert api.get("/api/v1/me", headers={"X-Forwarded-User": "root"}).status_code == 401
 
 
 @pytest.mark.parametrize("auth, says_none_configured", [({}, True), ({"trusted_proxy": PROXY}, False)])
-def test_a_signed_out_page_says_whether_a_sign_in_proxy_is_configured(make_portal, auth, says_none_configured):  # noqa: F811
+def test_a_signed_out_page_says_whether_a_sign_in_proxy_is_configured(make_portal, auth, says_none_configured):
     built = make_portal({"auth": auth})
     html = built.app.test_client().get("/services/component/default/ledger").get_data(as_text=True)
     assert "Sign in through the portal" in html
     assert ("none is configured: set auth.trusted_proxy" in html) is says_none_configured
 
 
-def test_proxy_groups_give_ownership_and_roles(make_portal):  # noqa: F811
+def test_proxy_groups_give_ownership_and_roles(make_portal):
     api = _proxied(make_portal, trusted_proxy=PROXY)
     owner = {"X-Forwarded-User": "erin", "X-Forwarded-Groups": "group:default/team-search"}
     approver = {"X-Forwarded-User": "pat", "X-Forwarded-Groups": "prr-approvers"}
@@ -168,7 +198,7 @@ def test_proxy_groups_give_ownership_and_roles(make_portal):  # noqa: F811
     assert api.post(ENTITY.format("search") + "/signoffs", headers=approver, json={"decision": "go"}).status_code == 201
 
 
-def test_closed_reads_need_an_identity_but_health_and_metrics_stay_open(make_portal):  # noqa: F811
+def test_closed_reads_need_an_identity_but_health_and_metrics_stay_open(make_portal):
     built = make_portal({"auth": {"public_reads": False}})
     api = ApiClient(built.app)
     assert api.get("/api/v1/services").status_code == 401
@@ -176,9 +206,18 @@ def test_closed_reads_need_an_identity_but_health_and_metrics_stay_open(make_por
     assert api.get("/healthz").status_code == 200 and api.get("/metrics").status_code == 200
 
 
-@pytest.mark.parametrize("url", ["/", "/services/component/default/ledger", "/services/component/default/ledger/review",
-                                 "/teams", "/checks/resilience.replicas", "/no-such-page?x=1"])
-def test_closed_reads_answer_a_signed_out_page_view_with_an_html_sign_in_page(make_portal, url):  # noqa: F811
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/services/component/default/ledger",
+        "/services/component/default/ledger/review",
+        "/teams",
+        "/checks/resilience.replicas",
+        "/no-such-page?x=1",
+    ],
+)
+def test_closed_reads_answer_a_signed_out_page_view_with_an_html_sign_in_page(make_portal, url):
     built = make_portal({"auth": {"public_reads": False, "trusted_proxy": PROXY}})
     client = built.app.test_client()
     response = client.get(url)
@@ -192,32 +231,39 @@ def test_closed_reads_answer_a_signed_out_page_view_with_an_html_sign_in_page(ma
     assert signed_in.status_code == (404 if "no-such" in url else 200) and signed_in.mimetype == "text/html"
 
 
-@pytest.mark.parametrize("path, public_reads, mimetype", [
-    ("/services/component/default/ledger", True, "text/html"),
-    ("/services/component/default/ledger", False, "text/html"),
-    (ENTITY.format("ledger"), False, "application/problem+json"),
-    (ENTITY.format("ledger") + "/scans", True, "application/problem+json"),
-])
-def test_a_refused_token_gets_a_page_or_a_problem_by_where_it_was_sent(make_portal, path, public_reads, mimetype):  # noqa: F811
+@pytest.mark.parametrize(
+    "path, public_reads, mimetype",
+    [
+        ("/services/component/default/ledger", True, "text/html"),
+        ("/services/component/default/ledger", False, "text/html"),
+        (ENTITY.format("ledger"), False, "application/problem+json"),
+        (ENTITY.format("ledger") + "/scans", True, "application/problem+json"),
+    ],
+)
+def test_a_refused_token_gets_a_page_or_a_problem_by_where_it_was_sent(make_portal, path, public_reads, mimetype):
     built = make_portal({"auth": {"public_reads": public_reads}})
     method = "POST" if path.endswith("/scans") else "GET"
-    response = built.app.test_client().open(path, method=method,
-                                            headers={"Authorization": "Bearer prr_revoked-or-made-up"})
+    response = built.app.test_client().open(
+        path, method=method, headers={"Authorization": "Bearer prr_revoked-or-made-up"}
+    )
     assert response.status_code == 401 and response.mimetype == mimetype
     assert "unknown or revoked API token" in response.get_data(as_text=True)
 
 
-def test_api_writes_need_no_csrf_token_but_forms_do(portal):  # noqa: F811
+def test_api_writes_need_no_csrf_token_but_forms_do(portal):
     client = portal.app.test_client()
-    form = client.post("/services/component/default/ledger/signoffs", data={"decision": "go"},
-                       headers=token(portal.app, "carol"))
+    form = client.post(
+        "/services/component/default/ledger/signoffs", data={"decision": "go"}, headers=token(portal.app, "carol")
+    )
     assert form.status_code == 400  # refused for the missing CSRF token before anything else
-    api = client.post(ENTITY.format("ledger") + "/signoffs", json={"decision": "go"}, headers=token(portal.app, "carol"))
+    api = client.post(
+        ENTITY.format("ledger") + "/signoffs", json={"decision": "go"}, headers=token(portal.app, "carol")
+    )
     assert api.status_code == 201
 
 
 @pytest.mark.parametrize("url", [ENTITY.format("search") + "/scans", "/api/v1/waivers/1/revoke"])
-def test_proxy_writes_without_a_json_body_are_refused(make_portal, url):  # noqa: F811
+def test_proxy_writes_without_a_json_body_are_refused(make_portal, url):
     """A cross-site form riding the browser's proxy session cannot send JSON, so it cannot write."""
     api = _proxied(make_portal, trusted_proxy=PROXY)
     as_form = api.post(url, headers={"X-Forwarded-User": "root"}, data={"x": "1"})

@@ -1,9 +1,10 @@
 """docs/checks.md is generated from the check metadata and must not drift from it."""
+
 from pathlib import Path
 
-from app.checkdocs import checks_markdown
-from app.plugin import load_registry
-from app.scorecard import load_scorecard
+from prr.checkdocs import checks_markdown
+from prr.plugin import load_registry
+from prr.scorecard import load_scorecard
 
 DOCS = Path(__file__).parent.parent / "docs" / "checks.md"
 

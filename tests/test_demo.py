@@ -1,24 +1,24 @@
 """The demo fleet builds real, dated git repos in real formats, broken only where it says so."""
+
 from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from glob import glob
 from pathlib import Path
 
 import promql_parser
 import pytest
-
-from app.config import load_config
 import yaml
 
-from app.demo import BROKEN_YAML, EXPECTED, REPOS, TEMPLATED, create_demo_fleet
-from app.repo import open_snapshot
-from app.service import ServiceInfo
-from checks.formats.yamlfile import FormatError, load_documents, looks_templated
+from prr.checks.formats.yamlfile import FormatError, load_documents, looks_templated
+from prr.config import load_config
+from prr.demo import BROKEN_YAML, EXPECTED, REPOS, TEMPLATED, create_demo_fleet
+from prr.repo import open_snapshot
+from prr.service import ServiceInfo
 
-NOW = datetime(2026, 6, 1, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 NAMES = sorted(REPOS)
 
 
@@ -39,9 +39,13 @@ def tracked(repo: Path) -> list[str]:
 
 def yaml_docs(repo: Path) -> dict[str, list]:
     """Every parseable, non-templated YAML file of a repo."""
-    return {p: load_documents((repo / p).read_text(), p) for p in tracked(repo)
-            if p.endswith((".yaml", ".yml")) and (repo.name, p) not in BROKEN_YAML
-            and not p.startswith(TEMPLATED.get(repo.name, "\0"))}
+    return {
+        p: load_documents((repo / p).read_text(), p)
+        for p in tracked(repo)
+        if p.endswith((".yaml", ".yml"))
+        and (repo.name, p) not in BROKEN_YAML
+        and not p.startswith(TEMPLATED.get(repo.name, "\0"))
+    }
 
 
 def commit_dates(repo: Path, *paths: str) -> list[datetime]:
@@ -92,10 +96,12 @@ def test_broken_yaml_fails_at_the_documented_line(fleet: Path, name: str, path: 
 
 def test_config_is_a_valid_portal_config_for_the_fleet(fleet: Path):
     config = yaml.safe_load((fleet / "prr.yaml").read_text())
-    assert config == {"database_url": f"sqlite:///{fleet.resolve()}/prr.db",
-                      "scorecard": "production-readiness",
-                      "fleet": [{"repo": f"{fleet.resolve()}/repos/*"}],
-                      "auth": {"roles": {"approver": ["sre-lead"], "admin": ["platform-admin"]}}}
+    assert config == {
+        "database_url": f"sqlite:///{fleet.resolve()}/prr.db",
+        "scorecard": "production-readiness",
+        "fleet": [{"repo": f"{fleet.resolve()}/repos/*"}],
+        "auth": {"roles": {"approver": ["sre-lead"], "admin": ["platform-admin"]}},
+    }
     load_config(fleet / "prr.yaml")  # validates against schemas/config.schema.json
     assert sorted(Path(p).name for p in glob(config["fleet"][0]["repo"])) == NAMES
 
@@ -122,8 +128,15 @@ def queries(docs: list) -> list[str]:
         elif isinstance(node, list):
             for v in node:
                 walk(v, key)
-        elif isinstance(node, str) and key in {"expr", "query", "metric", "error_query", "total_query",
-                                               "errorQuery", "totalQuery"}:
+        elif isinstance(node, str) and key in {
+            "expr",
+            "query",
+            "metric",
+            "error_query",
+            "total_query",
+            "errorQuery",
+            "totalQuery",
+        }:
             found.append(node.replace("{{.window}}", "5m"))
 
     walk(docs)
@@ -158,8 +171,9 @@ def thresholds(expr: str) -> set[tuple[timedelta, float]]:
     def visit(node):
         if isinstance(node, promql_parser.BinaryExpr) and str(node.op) == ">":
             ranges: list[timedelta] = []
-            promql_parser.walk(node.lhs, lambda n: ranges.append(n.range)
-                               if isinstance(n, promql_parser.MatrixSelector) else None)
+            promql_parser.walk(
+                node.lhs, lambda n: ranges.append(n.range) if isinstance(n, promql_parser.MatrixSelector) else None
+            )
             pairs.update((r, round(_value(node.rhs), 9)) for r in ranges)
 
     promql_parser.walk(promql_parser.parse(expr), visit)
@@ -168,30 +182,48 @@ def thresholds(expr: str) -> set[tuple[timedelta, float]]:
 
 def slo_objectives(docs: dict[str, list]) -> dict[str, float]:
     """OpenSLO SLO name -> objective ratio."""
-    return {d["metadata"]["name"]: d["spec"]["objectives"][0]["target"]
-            for file in docs.values() for d in file
-            if isinstance(d, dict) and str(d.get("apiVersion", "")).startswith("openslo/") and d.get("kind") == "SLO"}
+    return {
+        d["metadata"]["name"]: d["spec"]["objectives"][0]["target"]
+        for file in docs.values()
+        for d in file
+        if isinstance(d, dict) and str(d.get("apiVersion", "")).startswith("openslo/") and d.get("kind") == "SLO"
+    }
 
 
 H, M = timedelta(hours=1), timedelta(minutes=1)
-WORKBOOK = {"page": {(H, 14.4), (5 * M, 14.4), (6 * H, 6), (30 * M, 6)},
-            "ticket": {(24 * H, 3), (2 * H, 3), (72 * H, 1), (6 * H, 1)}}
+WORKBOOK = {
+    "page": {(H, 14.4), (5 * M, 14.4), (6 * H, 6), (30 * M, 6)},
+    "ticket": {(24 * H, 3), (2 * H, 3), (72 * H, 1), (6 * H, 1)},
+}
 
 
-WRITTEN_OUT = ["catalog-service", "checkout", "edge-gateway", "inventory", "notifications", "product-reviews",
-               "user-profile"]  # the others generate theirs with Sloth / Pyrra, or have no SLO
+WRITTEN_OUT = [
+    "catalog-service",
+    "checkout",
+    "edge-gateway",
+    "inventory",
+    "notifications",
+    "product-reviews",
+    "user-profile",
+]  # the others generate theirs with Sloth / Pyrra, or have no SLO
 
 
 @pytest.mark.parametrize("name", WRITTEN_OUT)
 def test_written_out_burn_rate_alerts_follow_the_workbook(fleet: Path, name: str):
     repo = fleet / "repos" / name
     docs = yaml_docs(repo)
-    for (broken_repo, path) in BROKEN_YAML:
+    for broken_repo, path in BROKEN_YAML:
         if broken_repo == name:  # the SLOs as they were before the file broke
             docs[path] = load_documents(git(repo, "show", f"HEAD~1:{path}"), path)
     objectives = slo_objectives(docs)
-    rules = [r for file in docs.values() for d in file if isinstance(d, dict)
-             for g in (d.get("groups") or (d.get("spec") or {}).get("groups") or []) for r in g["rules"]]
+    rules = [
+        r
+        for file in docs.values()
+        for d in file
+        if isinstance(d, dict)
+        for g in (d.get("groups") or (d.get("spec") or {}).get("groups") or [])
+        for r in g["rules"]
+    ]
     burn = [r for r in rules if "slo" in r.get("labels", {})]
     assert burn and {r["labels"]["slo"] for r in burn} == set(objectives)
     for rule in burn:
@@ -207,20 +239,28 @@ def readiness(fleet: Path, name: str) -> dict:
     return yaml.safe_load((fleet / "repos" / name / "readiness.yaml").read_text())
 
 
-@pytest.mark.parametrize(("name", "path", "days"), [
-    ("payments-api", "docs/runbook.md", 500), ("checkout", "docs/runbook.md", 40),
-    ("user-profile", "docs/runbook.md", 25), ("inventory", "slo/inventory.yaml", 20),
-])
+@pytest.mark.parametrize(
+    ("name", "path", "days"),
+    [
+        ("payments-api", "docs/runbook.md", 500),
+        ("checkout", "docs/runbook.md", 40),
+        ("user-profile", "docs/runbook.md", 25),
+        ("inventory", "slo/inventory.yaml", 20),
+    ],
+)
 def test_files_last_changed_when_expected_says(fleet: Path, name: str, path: str, days: int):
     assert NOW - commit_dates(fleet / "repos" / name, path)[0] == timedelta(days=days)
 
 
-@pytest.mark.parametrize(("name", "ages", "outcomes"), [
-    ("checkout", [400, 75], ["passed", "passed"]),
-    ("edge-gateway", [260, 30], ["passed", "failed"]),
-    ("catalog-service", [330], ["passed"]),
-    ("notifications", [420], ["passed"]),
-])
+@pytest.mark.parametrize(
+    ("name", "ages", "outcomes"),
+    [
+        ("checkout", [400, 75], ["passed", "passed"]),
+        ("edge-gateway", [260, 30], ["passed", "failed"]),
+        ("catalog-service", [330], ["passed"]),
+        ("notifications", [420], ["passed"]),
+    ],
+)
 def test_drills_are_dated_relative_to_now(fleet: Path, name: str, ages: list[int], outcomes: list[str]):
     drills = readiness(fleet, name)["dr"]["drills"]
     assert [(NOW.date() - datetime.fromisoformat(d["date"]).date()).days for d in drills] == ages

@@ -2,23 +2,24 @@
 
 The expected verdicts are documented with the demo fleet (app/demo/repos.py EXPECTED).
 """
+
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
 
-from app import formats, schemas
-from app.demo import EXPECTED, create_demo_fleet
-from app.engine import ScanRequest, evaluate
-from app.plugin import load_registry
-from app.repo import open_snapshot
-from app.scorecard import load_scorecard
+from prr import formats, schemas
+from prr.demo import EXPECTED, create_demo_fleet
+from prr.engine import ScanRequest, evaluate
+from prr.plugin import load_registry
+from prr.repo import open_snapshot
+from prr.scorecard import load_scorecard
 
 ROOT = Path(__file__).parent.parent
 
@@ -26,7 +27,7 @@ ROOT = Path(__file__).parent.parent
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("demo")
-    create_demo_fleet(dest, now=datetime.now(timezone.utc))
+    create_demo_fleet(dest, now=datetime.now(UTC))
     return dest / "repos"
 
 
@@ -34,8 +35,10 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def reports(fleet: Path) -> dict[str, dict]:
     registry = load_registry()
     card = load_scorecard("production-readiness", registry)
-    return {name: evaluate(ScanRequest(snapshot=open_snapshot(str(fleet / name)), scorecard=card, registry=registry))
-            for name in EXPECTED}
+    return {
+        name: evaluate(ScanRequest(snapshot=open_snapshot(str(fleet / name)), scorecard=card, registry=registry))
+        for name in EXPECTED
+    }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -58,13 +61,22 @@ def test_every_unmet_check_says_where_to_look(reports: dict[str, dict]) -> None:
             if c["status"] in ("fail", "error"):
                 assert c["evidence"] and c["remediation"], (name, c["id"])
                 for e in c["evidence"]:
-                    assert (e.get("path") and e.get("line")) or (not e.get("path") and e.get("value")), (name, c["id"], e)
+                    assert (e.get("path") and e.get("line")) or (not e.get("path") and e.get("value")), (
+                        name,
+                        c["id"],
+                        e,
+                    )
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "junit", "sarif"])
 def test_gate_formats_on_a_demo_repo(fleet: Path, fmt: str) -> None:
-    out = subprocess.run([sys.executable, "-m", "app.cli", "gate", str(fleet / "user-profile"), "--format", fmt],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "prr.cli", "gate", str(fleet / "user-profile"), "--format", fmt],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert out.returncode == (0 if EXPECTED["user-profile"]["ready"] else 1), out.stderr
     if fmt == "json":
         assert json.loads(out.stdout)["service"]["ref"] == "component:default/user-profile"
@@ -88,7 +100,9 @@ def test_every_format_carries_the_same_verdict(reports: dict[str, dict], name: s
     suite = ET.fromstring(formats.to_junit(report)).find("testsuite")
     assert int(suite.get("tests")) == len(report["checks"])
     unmet = {c["id"] for c in report["checks"] if c["status"] in ("fail", "error") and not c["waived"]}
-    assert {c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None or c.find("error") is not None} == unmet
+    assert {
+        c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None or c.find("error") is not None
+    } == unmet
     sarif = json.loads(formats.to_sarif(report))
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= unmet
     # errors are what keeps the service from its tier's bar; misses above it are warnings

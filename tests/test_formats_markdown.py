@@ -1,10 +1,11 @@
 """Markdown runbooks: GitHub anchors, body words, stubs, and runbook link resolution."""
+
 from __future__ import annotations
 
 import pytest
 
-from app.repo import open_snapshot
-from checks.formats.markdown import Slugger, conventional_runbooks, parse_markdown, resolve_link, slugify
+from prr.checks.formats.markdown import Slugger, conventional_runbooks, parse_markdown, resolve_link, slugify
+from prr.repo import open_snapshot
 
 REAL = """\
 # Orders runbook
@@ -24,31 +25,41 @@ Page the warehouse on-call when reservations fail for more than five minutes.
 """
 
 
-@pytest.mark.parametrize("heading, anchor", [
-    ("Rollback", "rollback"),
-    ("Roll back the release!", "roll-back-the-release"),
-    ("High error rate (5xx)", "high-error-rate-5xx"),
-    ("`kubectl` commands", "kubectl-commands"),
-    ("snake_case_name", "snake_case_name"),
-    ("A -- B", "a----b"),
-    ("Ça va? Déjà vu", "ça-va-déjà-vu"),
-    ("Emoji 🚀 launch", "emoji--launch"),
-    ("What's new: v2.1", "whats-new-v21"),
-])
+@pytest.mark.parametrize(
+    "heading, anchor",
+    [
+        ("Rollback", "rollback"),
+        ("Roll back the release!", "roll-back-the-release"),
+        ("High error rate (5xx)", "high-error-rate-5xx"),
+        ("`kubectl` commands", "kubectl-commands"),
+        ("snake_case_name", "snake_case_name"),
+        ("A -- B", "a----b"),
+        ("Ça va? Déjà vu", "ça-va-déjà-vu"),
+        ("Emoji 🚀 launch", "emoji--launch"),
+        ("What's new: v2.1", "whats-new-v21"),
+    ],
+)
 def test_slugify_follows_github(heading: str, anchor: str) -> None:
     assert slugify(heading) == anchor
 
 
 def test_duplicate_headings_are_numbered_like_github() -> None:
     slugger = Slugger()
-    assert [slugger.slug(h) for h in ("Steps", "Steps", "Steps 1", "Steps")] == \
-        ["steps", "steps-1", "steps-1-1", "steps-2"]
+    assert [slugger.slug(h) for h in ("Steps", "Steps", "Steps 1", "Steps")] == [
+        "steps",
+        "steps-1",
+        "steps-1-1",
+        "steps-2",
+    ]
 
 
 def test_heading_anchor_uses_rendered_text() -> None:
     doc = parse_markdown("# The *`orders`* [service](https://example.com)\n\n## Rollback\n## Rollback\n")
     assert [(h.anchor, h.line, h.level) for h in doc.headings] == [
-        ("the-orders-service", 1, 1), ("rollback", 3, 2), ("rollback-1", 4, 2)]
+        ("the-orders-service", 1, 1),
+        ("rollback", 3, 2),
+        ("rollback-1", 4, 2),
+    ]
 
 
 STUB_CASES = [
@@ -57,14 +68,31 @@ STUB_CASES = [
     ("heading and a sentence", "# Runbook\n\nTODO: write this before launch.\n", 80, False),
     ("many words under one heading", "# Runbook\n\n" + "word " * 200, 80, False),
     ("headings without body", "# Runbook\n## Alerts\n## Rollback\n## Contacts\n", 80, False),
-    ("licence comment does not make it a stub",
-     "<!--\nCopyright 2024 Acme. Licensed under the Apache License, Version 2.0.\n-->\n" + REAL, 80, True),
-    ("licence comment is not words",
-     "<!-- " + "licence " * 200 + "-->\n# Runbook\n\nTBD.\n## Alerts\n\nTBD.\n", 80, False),
-    ("front matter is not words",
-     "---\ntitle: Runbook\nowner: team-orders\n---\n# Runbook\n\nTBD.\n## Alerts\n\nTBD.\n", 5, False),
-    ("code blocks count as body", "# Runbook\n\nRestart:\n\n```sh\nkubectl rollout restart deploy/orders -n orders\n```\n"
-     "## Scale\n\n```sh\nkubectl scale deploy/orders --replicas=6 -n orders\n```\n", 12, True),
+    (
+        "licence comment does not make it a stub",
+        "<!--\nCopyright 2024 Acme. Licensed under the Apache License, Version 2.0.\n-->\n" + REAL,
+        80,
+        True,
+    ),
+    (
+        "licence comment is not words",
+        "<!-- " + "licence " * 200 + "-->\n# Runbook\n\nTBD.\n## Alerts\n\nTBD.\n",
+        80,
+        False,
+    ),
+    (
+        "front matter is not words",
+        "---\ntitle: Runbook\nowner: team-orders\n---\n# Runbook\n\nTBD.\n## Alerts\n\nTBD.\n",
+        5,
+        False,
+    ),
+    (
+        "code blocks count as body",
+        "# Runbook\n\nRestart:\n\n```sh\nkubectl rollout restart deploy/orders -n orders\n```\n"
+        "## Scale\n\n```sh\nkubectl scale deploy/orders --replicas=6 -n orders\n```\n",
+        12,
+        True,
+    ),
     ("threshold is a parameter", REAL, 500, False),
 ]
 
@@ -80,20 +108,24 @@ def test_words_are_counted_under_headings_only() -> None:
 
 
 def test_section_words_include_subsections() -> None:
-    doc = parse_markdown("# Runbook\n\nintro\n\n## Rollback\n\n### Helm\n\none two three\n\n### Argo\n\nfour five\n\n## Next\n\nsix\n")
+    doc = parse_markdown(
+        "# Runbook\n\nintro\n\n## Rollback\n\n### Helm\n\none two three\n\n### Argo\n\nfour five\n\n## Next\n\nsix\n"
+    )
     rollback = doc.headings[1]
     assert (rollback.words, doc.section_words(rollback)) == (0, 5)
 
 
 @pytest.fixture
 def links_repo(make_repo):
-    repo = make_repo({
-        "RUNBOOK.md": REAL + "\n## Payments down\n\n<a id=\"pd-legacy\"></a>\nText.\n",
-        "monitoring/alerts.yaml": "groups: []\n",
-        "monitoring/runbooks/lag.md": "# Lag\n\n## First checks\n\nLook.\n",
-        "docs/runbooks/README.md": "# Runbooks index\n",
-        "scripts/restart.sh": "#!/bin/sh\n",
-    })
+    repo = make_repo(
+        {
+            "RUNBOOK.md": REAL + '\n## Payments down\n\n<a id="pd-legacy"></a>\nText.\n',
+            "monitoring/alerts.yaml": "groups: []\n",
+            "monitoring/runbooks/lag.md": "# Lag\n\n## First checks\n\nLook.\n",
+            "docs/runbooks/README.md": "# Runbooks index\n",
+            "scripts/restart.sh": "#!/bin/sh\n",
+        }
+    )
     return open_snapshot(str(repo.path))
 
 
@@ -120,7 +152,9 @@ LINK_CASES = [
 ]
 
 
-@pytest.mark.parametrize("link, base_dir, resolves, path, problem", LINK_CASES, ids=[c[0] or "blank" for c in LINK_CASES])
+@pytest.mark.parametrize(
+    "link, base_dir, resolves, path, problem", LINK_CASES, ids=[c[0] or "blank" for c in LINK_CASES]
+)
 def test_resolve_link(links_repo, link, base_dir, resolves, path, problem) -> None:
     target = resolve_link(links_repo, link, base_dir)
     assert target.resolves is resolves, target.problem
@@ -130,11 +164,23 @@ def test_resolve_link(links_repo, link, base_dir, resolves, path, problem) -> No
 
 
 def test_conventional_runbook_locations(make_repo) -> None:
-    repo = make_repo({
-        "RUNBOOK.md": "x", "runbooks/db/failover.md": "x", "docs/runbook.md": "x", "docs/runbooks/kafka.md": "x",
-        "docs/Runbook-orders.markdown": "x", "docs/architecture.md": "x", "services/api/RUNBOOK.md": "x",
-        "runbooks/restart.sh": "x", "README.md": "x",
-    })
+    repo = make_repo(
+        {
+            "RUNBOOK.md": "x",
+            "runbooks/db/failover.md": "x",
+            "docs/runbook.md": "x",
+            "docs/runbooks/kafka.md": "x",
+            "docs/Runbook-orders.markdown": "x",
+            "docs/architecture.md": "x",
+            "services/api/RUNBOOK.md": "x",
+            "runbooks/restart.sh": "x",
+            "README.md": "x",
+        }
+    )
     assert conventional_runbooks(open_snapshot(str(repo.path))) == [
-        "RUNBOOK.md", "docs/Runbook-orders.markdown", "docs/runbook.md", "docs/runbooks/kafka.md",
-        "runbooks/db/failover.md"]
+        "RUNBOOK.md",
+        "docs/Runbook-orders.markdown",
+        "docs/runbook.md",
+        "docs/runbooks/kafka.md",
+        "runbooks/db/failover.md",
+    ]

@@ -1,12 +1,13 @@
 """SLO specs: OpenSLO v1/v1alpha, Sloth (file and CRD) and Pyrra, read into one model."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 
-from app.repo import open_snapshot
-from checks.formats.slo import SLO, load_slos, normalise_objective, parse_window
+from prr.checks.formats.slo import SLO, load_slos, normalise_objective, parse_window
+from prr.repo import open_snapshot
 from tests.conftest import fixture_repo
 
 DAYS = timedelta(days=1)
@@ -31,32 +32,77 @@ FIXTURE_SLOS = {
         ("requests-latency", "sloth", "slos/checkout.yaml", 31, 0.99, 30 * DAYS, "latency", True, None),
     ],
     "slo-sloth-crd-availability-only": [
-        ("queries-availability", "sloth-crd", "deploy/k8s/monitoring.yaml", 24, 0.995, 30 * DAYS,
-         "availability", True, None),
+        (
+            "queries-availability",
+            "sloth-crd",
+            "deploy/k8s/monitoring.yaml",
+            24,
+            0.995,
+            30 * DAYS,
+            "availability",
+            True,
+            None,
+        ),
     ],
     "alerts-openslo-written-out-mwmbr": [
         ("cart-availability", "openslo/v1", "openslo/cart.yaml", 34, 0.999, 28 * DAYS, "availability", False, None),
         ("cart-latency", "openslo/v1", "openslo/cart.yaml", 65, 0.99, 28 * DAYS, "latency", False, None),
     ],
     "slo-openslo-v1alpha-no-alerts": [
-        ("notifications-delivery", "openslo/v1alpha", "slo/notifications.yml", 15, 0.99, 28 * DAYS,
-         "availability", False, None),
+        (
+            "notifications-delivery",
+            "openslo/v1alpha",
+            "slo/notifications.yml",
+            15,
+            0.99,
+            28 * DAYS,
+            "availability",
+            False,
+            None,
+        ),
     ],
     "slo-pyrra-latency-alerting-disabled": [
         ("inventory-api-errors", "pyrra", "deploy/slo/inventory.yaml", 1, 0.995, 28 * DAYS, "availability", True, None),
         ("inventory-api-latency", "pyrra", "deploy/slo/inventory.yaml", 21, 0.99, 28 * DAYS, "latency", False, None),
     ],
     "slo-sloth-objective-100-percent": [
-        ("writes-availability", "sloth", "slos/ledger.yaml", 4, None, 30 * DAYS, "availability", False,
-         "leaves no error budget"),
+        (
+            "writes-availability",
+            "sloth",
+            "slos/ledger.yaml",
+            4,
+            None,
+            30 * DAYS,
+            "availability",
+            False,
+            "leaves no error budget",
+        ),
     ],
     "slo-openslo-missing-window": [
-        ("profile-availability", "openslo/v1", "openslo/profile.yaml", 25, 0.995, None, "availability", False,
-         "no time window"),
+        (
+            "profile-availability",
+            "openslo/v1",
+            "openslo/profile.yaml",
+            25,
+            0.995,
+            None,
+            "availability",
+            False,
+            "no time window",
+        ),
     ],
     "slo-sloth-bad-promql": [
-        ("logins-availability", "sloth", "slos/auth.yaml", 4, 0.9995, 30 * DAYS, "availability", False,
-         "error_query is not valid PromQL"),
+        (
+            "logins-availability",
+            "sloth",
+            "slos/auth.yaml",
+            4,
+            0.9995,
+            30 * DAYS,
+            "availability",
+            False,
+            "error_query is not valid PromQL",
+        ),
     ],
     "slo-only-in-examples": [],
 }
@@ -66,8 +112,7 @@ FIXTURE_SLOS = {
 def test_fixture_repos_read_as_expected(name, tmp_path):
     slos, errors = slos_of(fixture_repo(name, tmp_path))
     assert errors == {}
-    got = [(s.name, s.source_format, s.path, s.line, s.objective, s.window, s.kind, s.alerting_enabled)
-           for s in slos]
+    got = [(s.name, s.source_format, s.path, s.line, s.objective, s.window, s.kind, s.alerting_enabled) for s in slos]
     assert got == [row[:8] for row in FIXTURE_SLOS[name]]
     for slo, row in zip(slos, FIXTURE_SLOS[name]):
         if row[8] is None:
@@ -84,34 +129,51 @@ def test_broken_spec_is_an_error_beside_the_readable_ones(tmp_path):
 
 
 # -- values ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("value, percent, ratio, problem", [
-    (99.9, True, 0.999, None),
-    ("99.95", True, 0.9995, None),
-    ("99.9%", True, 0.999, None),
-    (0.999, True, 0.999, None),  # a ratio written in a percent field
-    (1, True, 0.01, None),
-    (0.995, False, 0.995, None),
-    (99.5, False, 0.995, None),  # a percent written in a ratio field
-    (100, True, None, "100%"),
-    (1, False, None, "100%"),
-    (1.0, False, None, "100%"),
-    (0, True, None, "not above 0"),
-    (-5, False, None, "not above 0"),
-    ("high", True, None, "not a number"),
-    (None, True, None, "no objective"),
-    (True, True, None, "not a number"),
-])
+@pytest.mark.parametrize(
+    "value, percent, ratio, problem",
+    [
+        (99.9, True, 0.999, None),
+        ("99.95", True, 0.9995, None),
+        ("99.9%", True, 0.999, None),
+        (0.999, True, 0.999, None),  # a ratio written in a percent field
+        (1, True, 0.01, None),
+        (0.995, False, 0.995, None),
+        (99.5, False, 0.995, None),  # a percent written in a ratio field
+        (100, True, None, "100%"),
+        (1, False, None, "100%"),
+        (1.0, False, None, "100%"),
+        (0, True, None, "not above 0"),
+        (-5, False, None, "not above 0"),
+        ("high", True, None, "not a number"),
+        (None, True, None, "no objective"),
+        (True, True, None, "not a number"),
+    ],
+)
 def test_objectives_normalise_to_a_ratio(value, percent, ratio, problem):
     got, why = normalise_objective(value, percent)
     assert got == ratio
     assert (why is None) if problem is None else (problem in why)
 
 
-@pytest.mark.parametrize("text, window", [
-    ("30d", 30 * DAYS), ("4w", 28 * DAYS), ("28d", 28 * DAYS), ("1M", 30 * DAYS), ("1Q", 91 * DAYS),
-    ("1y", 365 * DAYS), ("12h", timedelta(hours=12)), ("1d12h", timedelta(hours=36)),
-    ("", None), ("month", None), ("30", None), (30, None), ("0d", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "text, window",
+    [
+        ("30d", 30 * DAYS),
+        ("4w", 28 * DAYS),
+        ("28d", 28 * DAYS),
+        ("1M", 30 * DAYS),
+        ("1Q", 91 * DAYS),
+        ("1y", 365 * DAYS),
+        ("12h", timedelta(hours=12)),
+        ("1d12h", timedelta(hours=36)),
+        ("", None),
+        ("month", None),
+        ("30", None),
+        (30, None),
+        ("0d", None),
+        (None, None),
+    ],
+)
 def test_windows(text, window):
     assert parse_window(text) == window
 
@@ -236,28 +298,41 @@ RATIO = """\
         metric: http_requests_total{job="api"}"""
 
 
-def pyrra(indicator: str = RATIO, target: str = "99.9", window: str = "28d", name: str = "api",
-          extra: str = "") -> str:
+def pyrra(indicator: str = RATIO, target: str = "99.9", window: str = "28d", name: str = "api", extra: str = "") -> str:
     return PYRRA.format(name=name, target=target, window=window, indicator=indicator) + extra
 
 
-@pytest.mark.parametrize("files, expected", [
-    ({"slos/api.yaml": sloth()}, {"kind": "availability", "source_format": "sloth", "objective": 0.999}),
-    ({"slos/api.yaml": sloth(sli="      raw:\n        error_ratio_query: "
-                                 "slo:api_errors:ratio_rate{{.window}}")},
-     {"kind": "availability", "queries": {"error_ratio_query": "slo:api_errors:ratio_rate{{.window}}"}}),
-    ({"k8s/slo.yaml": "apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\nmetadata:\n  name: api\n"
-                      "spec:\n" + "\n".join("  " + l for l in sloth(
-                          sli="      raw:\n        errorRatioQuery: 1 - avg_over_time(probe_success[{{.window}}])"
-                      ).splitlines()[1:])},
-     {"kind": "availability", "source_format": "sloth-crd"}),
-    ({"openslo/search.yaml": OPENSLO_THRESHOLD},
-     {"kind": "latency", "window": 30 * DAYS, "objective": 0.99, "source_format": "openslo/v1"}),
-    ({"openslo/web.yaml": OPENSLO_DATADOG}, {"kind": "latency", "window": 7 * DAYS, "objective": 0.995}),
-    ({"slo/probe.yaml": pyrra(BOOL_GAUGE)}, {"kind": "availability", "labels": {"team": "platform"}}),
-    ({"slo/api.yaml": pyrra(LATENCY_NATIVE)}, {"kind": "latency"}),
-    ({"slo/api.yaml": pyrra(target="0.999", window="2w")}, {"objective": 0.999, "window": 14 * DAYS}),
-])
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        ({"slos/api.yaml": sloth()}, {"kind": "availability", "source_format": "sloth", "objective": 0.999}),
+        (
+            {"slos/api.yaml": sloth(sli="      raw:\n        error_ratio_query: slo:api_errors:ratio_rate{{.window}}")},
+            {"kind": "availability", "queries": {"error_ratio_query": "slo:api_errors:ratio_rate{{.window}}"}},
+        ),
+        (
+            {
+                "k8s/slo.yaml": "apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\nmetadata:\n  name: api\n"
+                "spec:\n"
+                + "\n".join(
+                    "  " + l
+                    for l in sloth(
+                        sli="      raw:\n        errorRatioQuery: 1 - avg_over_time(probe_success[{{.window}}])"
+                    ).splitlines()[1:]
+                )
+            },
+            {"kind": "availability", "source_format": "sloth-crd"},
+        ),
+        (
+            {"openslo/search.yaml": OPENSLO_THRESHOLD},
+            {"kind": "latency", "window": 30 * DAYS, "objective": 0.99, "source_format": "openslo/v1"},
+        ),
+        ({"openslo/web.yaml": OPENSLO_DATADOG}, {"kind": "latency", "window": 7 * DAYS, "objective": 0.995}),
+        ({"slo/probe.yaml": pyrra(BOOL_GAUGE)}, {"kind": "availability", "labels": {"team": "platform"}}),
+        ({"slo/api.yaml": pyrra(LATENCY_NATIVE)}, {"kind": "latency"}),
+        ({"slo/api.yaml": pyrra(target="0.999", window="2w")}, {"objective": 0.999, "window": 14 * DAYS}),
+    ],
+)
 def test_variants(make_repo, files, expected):
     slo = only_slo(make_repo, files)
     assert slo.valid, slo.problems
@@ -265,18 +340,21 @@ def test_variants(make_repo, files, expected):
         assert getattr(slo, attribute) == value
 
 
-@pytest.mark.parametrize("files, problem", [
-    ({"slos/api.yaml": sloth(sli=EVENTS.replace("[{{.window}}]", "[5m]"))}, "no {{.window}} placeholder"),
-    ({"slos/api.yaml": sloth(sli="      events: {}")}, "query is missing"),
-    ({"slos/api.yaml": sloth(sli="      {}")}, "no SLI"),
-    ({"slos/api.yaml": sloth(service="")}, "no `service`"),
-    ({"openslo/api.yaml": OPENSLO_MISSING_REF}, "names no SLI in the repo"),
-    ({"openslo/api.yaml": OPENSLO_MISSING_REF.replace("  objectives:\n    - target: 0.99\n", "")}, "no objectives"),
-    ({"slo/api.yaml": pyrra(window="a month")}, "is not a duration"),
-    ({"slo/api.yaml": pyrra(target="100")}, "100%"),
-    ({"slo/api.yaml": pyrra(indicator="    {}")}, "no indicator"),
-    ({"slo/api.yaml": pyrra(indicator=RATIO.replace('{job="api"}', '{job="api"'))}, "total is not valid PromQL"),
-])
+@pytest.mark.parametrize(
+    "files, problem",
+    [
+        ({"slos/api.yaml": sloth(sli=EVENTS.replace("[{{.window}}]", "[5m]"))}, "no {{.window}} placeholder"),
+        ({"slos/api.yaml": sloth(sli="      events: {}")}, "query is missing"),
+        ({"slos/api.yaml": sloth(sli="      {}")}, "no SLI"),
+        ({"slos/api.yaml": sloth(service="")}, "no `service`"),
+        ({"openslo/api.yaml": OPENSLO_MISSING_REF}, "names no SLI in the repo"),
+        ({"openslo/api.yaml": OPENSLO_MISSING_REF.replace("  objectives:\n    - target: 0.99\n", "")}, "no objectives"),
+        ({"slo/api.yaml": pyrra(window="a month")}, "is not a duration"),
+        ({"slo/api.yaml": pyrra(target="100")}, "100%"),
+        ({"slo/api.yaml": pyrra(indicator="    {}")}, "no indicator"),
+        ({"slo/api.yaml": pyrra(indicator=RATIO.replace('{job="api"}', '{job="api"'))}, "total is not valid PromQL"),
+    ],
+)
 def test_problems(make_repo, files, problem):
     slo = only_slo(make_repo, files)
     assert any(problem in p for p in slo.problems), slo.problems
@@ -293,15 +371,27 @@ VM_CHAIN = """\
     - id: sloth.dev/core/alert_rules/v1"""
 
 
-@pytest.mark.parametrize("text, valid", [
-    # Sloth's VictoriaMetrics validation plugin: the queries are MetricsQL, not held to PromQL
-    (sloth(sli=METRICSQL_EVENTS, alerting="    alerting:\n      name: ApiSlow").replace(
-        "slos:\n", "slo_plugins:\n  overridePrevious: true\n" + VM_CHAIN + "\nslos:\n"), True),
-    (sloth(sli=METRICSQL_EVENTS).replace("objective: 99.9\n", "objective: 99.9\n    plugins:\n"
-                                         + "".join(f"    {line}\n" for line in VM_CHAIN.splitlines())), True),
-    # without the plugin Sloth validates PromQL, and so do we
-    (sloth(sli=METRICSQL_EVENTS), False),
-])
+@pytest.mark.parametrize(
+    "text, valid",
+    [
+        # Sloth's VictoriaMetrics validation plugin: the queries are MetricsQL, not held to PromQL
+        (
+            sloth(sli=METRICSQL_EVENTS, alerting="    alerting:\n      name: ApiSlow").replace(
+                "slos:\n", "slo_plugins:\n  overridePrevious: true\n" + VM_CHAIN + "\nslos:\n"
+            ),
+            True,
+        ),
+        (
+            sloth(sli=METRICSQL_EVENTS).replace(
+                "objective: 99.9\n",
+                "objective: 99.9\n    plugins:\n" + "".join(f"    {line}\n" for line in VM_CHAIN.splitlines()),
+            ),
+            True,
+        ),
+        # without the plugin Sloth validates PromQL, and so do we
+        (sloth(sli=METRICSQL_EVENTS), False),
+    ],
+)
 def test_sloth_metricsql_plugin(make_repo, text, valid):
     slo = only_slo(make_repo, {"slos/api.yaml": text})
     assert slo.valid is valid, slo.problems
@@ -338,50 +428,72 @@ spec:
 """
 
 
-@pytest.mark.parametrize("indicator, display, kind", [
-    # a threshold SLI whose vendor query does not say "latency": its name does
-    ("checkout-latency", "response time", "latency"),
-    ("checkout-response", "request duration", "latency"),
-    ("checkout-queue-depth", "queue depth", "availability"),
-])
+@pytest.mark.parametrize(
+    "indicator, display, kind",
+    [
+        # a threshold SLI whose vendor query does not say "latency": its name does
+        ("checkout-latency", "response time", "latency"),
+        ("checkout-response", "request duration", "latency"),
+        ("checkout-queue-depth", "queue depth", "availability"),
+    ],
+)
 def test_openslo_threshold_indicator_named_for_latency(make_repo, indicator, display, kind):
     slo = only_slo(make_repo, {"openslo/checkout.yaml": OPENSLO_DYNATRACE.format(indicator=indicator, display=display)})
     assert (slo.valid, slo.kind) == (True, kind), slo.problems
 
 
 def test_openslo_indicator_ref_resolves_across_files(make_repo, tmp_path):
-    sli = ("apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: api-good-requests\nspec:\n  ratioMetric:\n"
-           "    counter: true\n    good:\n      metricSource:\n        type: Prometheus\n        spec:\n"
-           "          query: sum(rate(http_requests_total{code!~\"5..\"}[5m]))\n    total:\n      metricSource:\n"
-           "        type: Prometheus\n        spec:\n          query: sum(rate(http_requests_total[5m]))\n")
+    sli = (
+        "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: api-good-requests\nspec:\n  ratioMetric:\n"
+        "    counter: true\n    good:\n      metricSource:\n        type: Prometheus\n        spec:\n"
+        '          query: sum(rate(http_requests_total{code!~"5.."}[5m]))\n    total:\n      metricSource:\n'
+        "        type: Prometheus\n        spec:\n          query: sum(rate(http_requests_total[5m]))\n"
+    )
     slo = only_slo(make_repo, {"openslo/slo.yaml": OPENSLO_MISSING_REF, "openslo/sli.yaml": sli})
     assert slo.valid and set(slo.queries) == {"good", "total"}
 
 
 def test_several_objectives_make_several_slos(make_repo):
-    spec = OPENSLO_THRESHOLD.replace("      timeSliceWindow: 5m\n", "      timeSliceWindow: 5m\n"
-                                     "    - displayName: p99 under 1s\n      op: lte\n      value: 1\n"
-                                     "      target: 0.999\n")
+    spec = OPENSLO_THRESHOLD.replace(
+        "      timeSliceWindow: 5m\n",
+        "      timeSliceWindow: 5m\n"
+        "    - displayName: p99 under 1s\n      op: lte\n      value: 1\n"
+        "      target: 0.999\n",
+    )
     slos, _ = slos_of(make_repo({"openslo/search.yaml": spec}))
     assert [(s.name, s.objective, s.line) for s in slos] == [
-        ("search-p99/p99 under 400ms", 0.99, 24), ("search-p99/p99 under 1s", 0.999, 30)]
+        ("search-p99/p99 under 400ms", 0.99, 24),
+        ("search-p99/p99 under 1s", 0.999, 30),
+    ]
 
 
-@pytest.mark.parametrize("path, included", [
-    ("slos/api.yaml", True), ("examples/slos/api.yaml", False), ("docs/slo.yaml", False),
-    ("test/fixtures/slo.yaml", False), ("deploy/prod/slo.yml", True),
-])
+@pytest.mark.parametrize(
+    "path, included",
+    [
+        ("slos/api.yaml", True),
+        ("examples/slos/api.yaml", False),
+        ("docs/slo.yaml", False),
+        ("test/fixtures/slo.yaml", False),
+        ("deploy/prod/slo.yml", True),
+    ],
+)
 def test_example_and_test_folders_are_skipped(make_repo, path, included):
     slos, _ = slos_of(make_repo({path: sloth()}))
     assert bool(slos) is included
 
 
-@pytest.mark.parametrize("text, line, hint", [
-    ("version: \"prometheus/v1\"\nservice: api\nslos:\n  - name: a\n   objective: 99\n", 5, False),
-    ("{{- if .Values.slo.enabled }}\napiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\n"
-     "{{- end }}\n", 1, True),
-    ("version: \"prometheus/v1\"\nservice: api\nslos:\n  name: a\n", 3, False),  # slos not a list
-])
+@pytest.mark.parametrize(
+    "text, line, hint",
+    [
+        ('version: "prometheus/v1"\nservice: api\nslos:\n  - name: a\n   objective: 99\n', 5, False),
+        (
+            "{{- if .Values.slo.enabled }}\napiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\n{{- end }}\n",
+            1,
+            True,
+        ),
+        ('version: "prometheus/v1"\nservice: api\nslos:\n  name: a\n', 3, False),  # slos not a list
+    ],
+)
 def test_unreadable_spec_files(make_repo, text, line, hint):
     slos, errors = slos_of(make_repo({"slos/api.yaml": text}))
     assert slos == [] and list(errors) == ["slos/api.yaml"]
@@ -424,22 +536,28 @@ def test_sloth_generated_alerts(make_repo, ticket_disabled, severities):
     assert "slo:sli_error:ratio_rate1h" in page.expr and "14.4 * 0.001" in page.expr
 
 
-@pytest.mark.parametrize("alerting, enabled", [
-    ("", False),  # no alerting block: Sloth has no alert name to generate
-    ("    alerting:\n      name: A\n      page_alert:\n        disable: true", False),
-    ("    alerting:\n      name: A", True),
-])
+@pytest.mark.parametrize(
+    "alerting, enabled",
+    [
+        ("", False),  # no alerting block: Sloth has no alert name to generate
+        ("    alerting:\n      name: A\n      page_alert:\n        disable: true", False),
+        ("    alerting:\n      name: A", True),
+    ],
+)
 def test_sloth_alerting_on_or_off(make_repo, alerting, enabled):
     assert only_slo(make_repo, {"slos/api.yaml": sloth(alerting=alerting)}).alerting_enabled is enabled
 
 
-@pytest.mark.parametrize("extra, window, count, first_windows", [
-    ("", "28d", 4, ("5m", "1h")),
-    ("", "2w", 4, ("2m30s", "30m")),
-    ("  alerting:\n    disabled: true\n", "28d", 0, None),
-    ("  alerting:\n    burnrates: false\n", "28d", 0, None),
-    ("  alerting:\n    name: ApiBudgetBurn\n", "28d", 4, ("5m", "1h")),
-])
+@pytest.mark.parametrize(
+    "extra, window, count, first_windows",
+    [
+        ("", "28d", 4, ("5m", "1h")),
+        ("", "2w", 4, ("2m30s", "30m")),
+        ("  alerting:\n    disabled: true\n", "28d", 0, None),
+        ("  alerting:\n    burnrates: false\n", "28d", 0, None),
+        ("  alerting:\n    name: ApiBudgetBurn\n", "28d", 4, ("5m", "1h")),
+    ],
+)
 def test_pyrra_generated_alerts(make_repo, extra, window, count, first_windows):
     slo = only_slo(make_repo, {"slo/api.yaml": pyrra(window=window, extra=extra)})
     assert len(slo.generated_alerts) == count and slo.alerting_enabled is bool(count)

@@ -1,4 +1,5 @@
 """The engine used as a library: check workers never re-run the caller's own script."""
+
 from __future__ import annotations
 
 import os
@@ -9,10 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 SCRIPT = """\
 print("script body ran")
-from app.engine import ScanRequest, evaluate
-from app.plugin import load_registry
-from app.repo import open_snapshot
-from app.scorecard import load_scorecard
+from prr.engine import ScanRequest, evaluate
+from prr.plugin import load_registry
+from prr.repo import open_snapshot
+from prr.scorecard import load_scorecard
 
 registry = load_registry()
 report = evaluate(ScanRequest(snapshot=open_snapshot({repo!r}), registry=registry,
@@ -22,8 +23,15 @@ print("level", report["level"], "errors", sum(c["status"] == "error" for c in re
 
 
 def run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], input=stdin, capture_output=True, text=True, timeout=120,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_a_script_without_a_main_guard_runs_once(make_repo, tmp_path) -> None:

@@ -1,4 +1,5 @@
 """The alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import app.storage.models  # noqa: F401  (registers the tables)
-from app.storage.db import migrate
+import prr.storage.models  # noqa: F401  (registers the tables)
+from prr.storage.db import migrate
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -1,17 +1,19 @@
 """Webhooks when a service's level drops or it stops being ready; delivered to a real HTTP receiver
 on 127.0.0.1 that each test starts and stops."""
+
 from __future__ import annotations
 
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from app import notify
-from tests.portal_fixtures import make_portal, repo, scan  # noqa: F401
+from prr import notify
+from tests.portal_fixtures import repo, scan
 
 
 class Receiver:
@@ -24,7 +26,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append({"content_type": self.headers["Content-Type"], **json.loads(body)})
                 self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
@@ -52,22 +54,38 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _report(level: str | None, ready: bool, met: dict[str, bool], scan_id: int = 2) -> dict[str, Any]:
-    return {"service": {"ref": "component:default/checkout", "name": "checkout", "owner": "team-payments", "tier": "1"},
-            "source": {"repo": "/srv/checkout", "commit": "a" * 40, "scanned_at": "2026-11-27T08:00:00Z"},
-            "scan_id": scan_id, "scorecard": {"levels": ["bronze", "silver", "gold"], "required_level": "silver"},
-            "score": 50.0, "level": level, "ready": ready,
-            "checks": [{"id": check, "met": value} for check, value in met.items()]}
+    return {
+        "service": {"ref": "component:default/checkout", "name": "checkout", "owner": "team-payments", "tier": "1"},
+        "source": {"repo": "/srv/checkout", "commit": "a" * 40, "scanned_at": "2026-11-27T08:00:00Z"},
+        "scan_id": scan_id,
+        "scorecard": {"levels": ["bronze", "silver", "gold"], "required_level": "silver"},
+        "score": 50.0,
+        "level": level,
+        "ready": ready,
+        "checks": [{"id": check, "met": value} for check, value in met.items()],
+    }
 
 
-@pytest.mark.parametrize("before, after, events", [
-    (("silver", True, {"a": True, "b": True}), ("bronze", False, {"a": True, "b": False}), ["level_dropped", "not_ready"]),
-    (("gold", True, {"a": True, "b": True}), ("silver", True, {"a": True, "b": False}), ["level_dropped"]),
-    (("bronze", False, {"a": True}), (None, False, {"a": False}), ["level_dropped"]),
-    (("silver", True, {"a": True, "blocker": True}), ("silver", False, {"a": True, "blocker": False}), ["not_ready"]),
-    (("bronze", False, {"a": False}), ("silver", True, {"a": True}), []),
-    (("silver", True, {"a": True}), ("silver", True, {"a": True}), []),
-    (("silver", False, {"a": True, "b": True}), ("silver", False, {"a": True, "b": False}), []),  # no event for it
-])
+@pytest.mark.parametrize(
+    "before, after, events",
+    [
+        (
+            ("silver", True, {"a": True, "b": True}),
+            ("bronze", False, {"a": True, "b": False}),
+            ["level_dropped", "not_ready"],
+        ),
+        (("gold", True, {"a": True, "b": True}), ("silver", True, {"a": True, "b": False}), ["level_dropped"]),
+        (("bronze", False, {"a": True}), (None, False, {"a": False}), ["level_dropped"]),
+        (
+            ("silver", True, {"a": True, "blocker": True}),
+            ("silver", False, {"a": True, "blocker": False}),
+            ["not_ready"],
+        ),
+        (("bronze", False, {"a": False}), ("silver", True, {"a": True}), []),
+        (("silver", True, {"a": True}), ("silver", True, {"a": True}), []),
+        (("silver", False, {"a": True, "b": True}), ("silver", False, {"a": True, "b": False}), []),  # no event for it
+    ],
+)
 def test_events_for(before, after, events):
     found = notify.events_for(_report(*before, scan_id=1), _report(*after), "https://prr.example.com/s/checkout")
     assert [e["event"] for e in found] == events
@@ -76,18 +94,23 @@ def test_events_for(before, after, events):
         assert event["previous"]["level"] == before[0] and event["current"]["level"] == after[0]
 
 
-def test_a_rescan_that_drops_the_level_notifies(make_portal, receiver, tmp_path):  # noqa: F811
+def test_a_rescan_that_drops_the_level_notifies(make_portal, receiver, tmp_path):
     built = make_portal({"webhooks": [{"url": receiver.url, "events": ["level_dropped", "not_ready"]}]})
     assert receiver.received == []  # building the fleet notifies no one
-    repo(tmp_path, "checkout").commit({"deploy/deployment.yaml": None, "k8s/app.yaml": _one_replica()}, "shrink",
-                                      days_ago=0.1)
+    repo(tmp_path, "checkout").commit(
+        {"deploy/deployment.yaml": None, "k8s/app.yaml": _one_replica()}, "shrink", days_ago=0.1
+    )
     stored = scan(built.app, "checkout")
     assert (stored["level"], stored["ready"]) == ("bronze", False)
     assert receiver.events() == ["level_dropped", "not_ready"]
     event = receiver.received[0]
     assert event["content_type"] == "application/json"
-    assert event["service"] == {"ref": "component:default/checkout", "name": "checkout", "owner": "team-payments",
-                                "tier": "1"}
+    assert event["service"] == {
+        "ref": "component:default/checkout",
+        "name": "checkout",
+        "owner": "team-payments",
+        "tier": "1",
+    }
     assert (event["previous"]["level"], event["current"]["level"]) == ("silver", "bronze")
     assert event["current"]["scan_id"] == stored["scan_id"]
     assert event["newly_unmet"] == ["resilience.replicas", "resilience.probes"]
@@ -99,8 +122,10 @@ def test_a_rescan_that_drops_the_level_notifies(make_portal, receiver, tmp_path)
 
 
 def _one_replica() -> str:
-    return ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: checkout}\nspec:\n  replicas: 1\n  template:\n"
-            "    spec:\n      containers:\n        - name: checkout\n          image: registry.example.com/c:1\n")
+    return (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: checkout}\nspec:\n  replicas: 1\n  template:\n"
+        "    spec:\n      containers:\n        - name: checkout\n          image: registry.example.com/c:1\n"
+    )
 
 
 def test_subscriptions_filter_events(receiver):
@@ -110,13 +135,16 @@ def test_subscriptions_filter_events(receiver):
     assert receiver.events() == ["not_ready"]
 
 
-@pytest.mark.parametrize("statuses, retries, attempts, ok, waits", [
-    ([500, 503], 3, 3, True, [0.5, 1.0]),
-    ([429], 3, 2, True, [0.5]),
-    ([500, 500, 500, 500], 3, 4, False, [0.5, 1.0, 2.0]),
-    ([500], 0, 1, False, []),
-    ([404], 3, 1, False, []),  # refused: retrying will not help
-])
+@pytest.mark.parametrize(
+    "statuses, retries, attempts, ok, waits",
+    [
+        ([500, 503], 3, 3, True, [0.5, 1.0]),
+        ([429], 3, 2, True, [0.5]),
+        ([500, 500, 500, 500], 3, 4, False, [0.5, 1.0, 2.0]),
+        ([500], 0, 1, False, []),
+        ([404], 3, 1, False, []),  # refused: retrying will not help
+    ],
+)
 def test_retries_with_backoff(receiver, statuses, retries, attempts, ok, waits):
     receiver.statuses = list(statuses)
     slept: list[float] = []

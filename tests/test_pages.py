@@ -4,11 +4,12 @@ Forms are exercised as a browser would: GET the page, take the CSRF token from t
 back with the same session. Identity comes from API tokens (the pages accept the same identities
 as the API; in production it is the auth proxy's header).
 """
+
 from __future__ import annotations
 
 import copy
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,12 @@ from typing import Any
 import pytest
 from markupsafe import Markup
 
-from app import portal as portal_writes
-from app import queries
-from app.storage.db import store_report
-from app.config import load_config
-from app.web import charts, create_app, pages, render
-from tests.portal_fixtures import build_app, portal, token  # noqa: F401
+from prr import portal as portal_writes
+from prr import queries
+from prr.config import load_config
+from prr.storage.db import store_report
+from prr.web import charts, create_app, pages, render
+from tests.portal_fixtures import build_app, token
 
 CHECKOUT = "/services/component/default/checkout"
 LEDGER = "/services/component/default/ledger"
@@ -80,42 +81,91 @@ def post_form(client: Any, page_url: str, action: str, data: dict[str, str], hea
 
 
 @pytest.fixture
-def client(portal):  # noqa: F811
+def client(portal):
     return portal.app.test_client()
 
 
 # --------------------------------------------------------------------------- every page renders
 
-@pytest.mark.parametrize("url, expected", [
-    ("/", ["Fleet readiness", "4 services scanned", "Tier-0", "Regressions since the last scan", "ledger",
-           "Workloads run more than one replica", "2 of 4 ready"]),
-    (CHECKOUT, ["checkout", "Ready", "silver", "88.9", "team-payments", "Security review done", "History",
-                "Tier-1 requires silver"]),
-    (LEDGER, ["Not ready", "bronze", "Tier-0 requires gold", "Next steps to", "deploy/deployment.yaml:6",
-              "replicas: 1"]),
-    (LEGACY, ["no level", "no owner", "Service is in the software catalog", "blocking"]),
-    (LEDGER + "/review", ["Launch review: ledger", "Blocking items", "3 items block the launch",
-                          "Waivers in force", "Past decisions", "No decision recorded yet"]),
-    (CHECKOUT + "/review", ["Nothing blocks the launch", "Not blocking: unmet above silver"]),
-    ("/teams", ["team-payments", "team-search", "no owner"]),
-    ("/teams/team-payments", ["team-payments", "2 services, 1 ready", "Unmet checks across the team", "ledger",
-                              "checkout"]),
-    ("/checks", ["In the scorecard", "ownership.catalog", "resilience.probes", "Security review done"]),
-    ("/checks/resilience.probes", ["Containers have readiness and liveness probes", "How to meet it",
-                                   "Services that do not meet it", "ledger", "search"]),
-])
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        (
+            "/",
+            [
+                "Fleet readiness",
+                "4 services scanned",
+                "Tier-0",
+                "Regressions since the last scan",
+                "ledger",
+                "Workloads run more than one replica",
+                "2 of 4 ready",
+            ],
+        ),
+        (
+            CHECKOUT,
+            [
+                "checkout",
+                "Ready",
+                "silver",
+                "88.9",
+                "team-payments",
+                "Security review done",
+                "History",
+                "Tier-1 requires silver",
+            ],
+        ),
+        (
+            LEDGER,
+            ["Not ready", "bronze", "Tier-0 requires gold", "Next steps to", "deploy/deployment.yaml:6", "replicas: 1"],
+        ),
+        (LEGACY, ["no level", "no owner", "Service is in the software catalog", "blocking"]),
+        (
+            LEDGER + "/review",
+            [
+                "Launch review: ledger",
+                "Blocking items",
+                "3 items block the launch",
+                "Waivers in force",
+                "Past decisions",
+                "No decision recorded yet",
+            ],
+        ),
+        (CHECKOUT + "/review", ["Nothing blocks the launch", "Not blocking: unmet above silver"]),
+        ("/teams", ["team-payments", "team-search", "no owner"]),
+        (
+            "/teams/team-payments",
+            ["team-payments", "2 services, 1 ready", "Unmet checks across the team", "ledger", "checkout"],
+        ),
+        ("/checks", ["In the scorecard", "ownership.catalog", "resilience.probes", "Security review done"]),
+        (
+            "/checks/resilience.probes",
+            [
+                "Containers have readiness and liveness probes",
+                "How to meet it",
+                "Services that do not meet it",
+                "ledger",
+                "search",
+            ],
+        ),
+    ],
+)
 def test_page_renders(client, url, expected):
     page = get(client, url)
     missing = [text for text in expected if text not in page.text]
     assert not missing, f"{url} lacks {missing}"
 
 
-@pytest.mark.parametrize("url, text", [
-    ("/services/component/default/nope", "No scanned service component:default/nope."),
-    ("/services/component/default/nope/review", "No scanned service component:default/nope."),
-    ("/checks/no.such-check", "No installed check no.such-check."),
-    ("/teams/team-nobody", "No scanned service names team-nobody as its owner."),
-])
+@pytest.mark.parametrize(
+    "url, text",
+    [
+        ("/services/component/default/nope", "No scanned service component:default/nope."),
+        ("/services/component/default/nope/review", "No scanned service component:default/nope."),
+        ("/checks/no.such-check", "No installed check no.such-check."),
+        ("/teams/team-nobody", "No scanned service names team-nobody as its owner."),
+    ],
+)
 def test_unknown_things_are_a_404_page(client, url, text):
     assert text in get(client, url, status=404).text
 
@@ -126,21 +176,25 @@ def test_entity_ref_is_case_insensitive_in_the_path(client):
 
 # --------------------------------------------------------------------------- overview: filters and sorting
 
-@pytest.mark.parametrize("query, names", [
-    ("", ["checkout", "ledger", "legacy", "search"]),
-    ("?tier=1", ["checkout", "legacy"]),
-    ("?owner=team-payments", ["checkout", "ledger"]),
-    ("?level=bronze", ["ledger", "search"]),
-    ("?level=none", ["legacy"]),
-    ("?ready=yes", ["checkout", "search"]),
-    ("?ready=no&owner=team-payments", ["ledger"]),
-    ("?q=LED", ["ledger"]),
-    ("?sort=score&dir=desc", ["checkout", "search", "ledger", "legacy"]),
-    ("?sort=score", ["legacy", "ledger", "search", "checkout"]),
-    ("?sort=level&dir=desc", ["checkout", "ledger", "search", "legacy"]),
-    ("?sort=bogus", ["checkout", "ledger", "legacy", "search"]),
-    ("?tier=7", []),
-])
+
+@pytest.mark.parametrize(
+    "query, names",
+    [
+        ("", ["checkout", "ledger", "legacy", "search"]),
+        ("?tier=1", ["checkout", "legacy"]),
+        ("?owner=team-payments", ["checkout", "ledger"]),
+        ("?level=bronze", ["ledger", "search"]),
+        ("?level=none", ["legacy"]),
+        ("?ready=yes", ["checkout", "search"]),
+        ("?ready=no&owner=team-payments", ["ledger"]),
+        ("?q=LED", ["ledger"]),
+        ("?sort=score&dir=desc", ["checkout", "search", "ledger", "legacy"]),
+        ("?sort=score", ["legacy", "ledger", "search", "checkout"]),
+        ("?sort=level&dir=desc", ["checkout", "ledger", "search", "legacy"]),
+        ("?sort=bogus", ["checkout", "ledger", "legacy", "search"]),
+        ("?tier=7", []),
+    ],
+)
 def test_overview_filters_and_sorts_by_query_parameters(client, query, names):
     page = get(client, "/" + query)
     assert page.services == names
@@ -157,10 +211,13 @@ def test_overview_pages_through_a_large_fleet(client, monkeypatch):
     assert get(client, next_page).services == ["search"]
 
 
-@pytest.mark.parametrize("config_text, status, text", [
-    ("scorecard: production-readiness\n", 200, "No scans yet"),
-    ("scorecard: missing.yaml\n", 503, "Scorecard unavailable"),
-])
+@pytest.mark.parametrize(
+    "config_text, status, text",
+    [
+        ("scorecard: production-readiness\n", 200, "No scans yet"),
+        ("scorecard: missing.yaml\n", 503, "Scorecard unavailable"),
+    ],
+)
 def test_a_portal_without_scans_or_scorecard_says_so(tmp_path, config_text, status, text):
     config_file = tmp_path / "prr.yaml"
     config_file.write_text(f"database_url: sqlite:///{tmp_path / 'empty.db'}\n" + config_text)
@@ -176,37 +233,49 @@ def test_sort_links_keep_the_filters_and_flip_the_direction(client):
 
 def test_overview_marks_the_regressed_service(client):
     html = client.get("/").get_data(as_text=True)
-    html = html[html.index('<table class="services"'):]
-    ledger_row = html[html.index('href="/services/component/default/ledger"'):][:600]
+    html = html[html.index('<table class="services"') :]
+    ledger_row = html[html.index('href="/services/component/default/ledger"') :][:600]
     assert "regressed" in ledger_row
-    checkout_row = html[html.index('href="/services/component/default/checkout"'):][:600]
+    checkout_row = html[html.index('href="/services/component/default/checkout"') :][:600]
     assert "regressed" not in checkout_row
 
 
 # --------------------------------------------------------------------------- untrusted content
 
-def _hostile_report(portal) -> dict[str, Any]:  # noqa: F811
+
+def _hostile_report(portal) -> dict[str, Any]:
     """The checkout scan with every repo-supplied string replaced by something hostile."""
     ctx = queries.context(portal.app)
     report = copy.deepcopy(queries.scan_scorecard(ctx, queries.service(ctx, portal.refs["checkout"])["scan_id"]))
-    report["service"].update(ref="component:default/hostile", name="<i>hostile</i>",
-                             owner="<script>alert('owner')</script>")
+    report["service"].update(
+        ref="component:default/hostile", name="<i>hostile</i>", owner="<script>alert('owner')</script>"
+    )
     report["source"]["repo"] = "javascript:alert('repo')//"
     entry = report["checks"][0]
-    entry.update(status="fail", met=False, summary="<script>alert('summary')</script>",
-                 evidence=[{"path": '"><img src=x onerror=alert(1)>', "line": 3},
-                           {"url": "javascript:alert('evidence')"},
-                           {"url": "https://example.com/ok", "value": "<b>value</b>"}],
-                 remediation="<b>raw html</b> [click](javascript:alert('md')) and [docs](https://example.com/d)",
-                 docs_url="javascript:alert('docs')")
+    entry.update(
+        status="fail",
+        met=False,
+        summary="<script>alert('summary')</script>",
+        evidence=[
+            {"path": '"><img src=x onerror=alert(1)>', "line": 3},
+            {"url": "javascript:alert('evidence')"},
+            {"url": "https://example.com/ok", "value": "<b>value</b>"},
+        ],
+        remediation="<b>raw html</b> [click](javascript:alert('md')) and [docs](https://example.com/d)",
+        docs_url="javascript:alert('docs')",
+    )
     return report
 
 
-def test_repo_supplied_text_is_escaped_and_links_are_only_http(portal):  # noqa: F811
+def test_repo_supplied_text_is_escaped_and_links_are_only_http(portal):
     store_report(portal.app.extensions["prr.db"], _hostile_report(portal))
     client = portal.app.test_client()
-    for url in ["/services/component/default/hostile", "/services/component/default/hostile/review", "/",
-                "/checks/ownership.catalog"]:
+    for url in [
+        "/services/component/default/hostile",
+        "/services/component/default/hostile/review",
+        "/",
+        "/checks/ownership.catalog",
+    ]:
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html and "<b>raw html</b>" not in html, url
         hrefs = Page(html).hrefs
@@ -217,37 +286,50 @@ def test_repo_supplied_text_is_escaped_and_links_are_only_http(portal):  # noqa:
     assert 'href="https://example.com/d"' in html and 'href="https://example.com/ok"' in html
 
 
-@pytest.mark.parametrize("location, expected", [
-    ("https://github.com/acme/checkout.git", "https://github.com/acme/checkout"),
-    ("https://gitlab.example.com/group/sub/checkout", "https://gitlab.example.com/group/sub/checkout"),
-    ("git@github.com:acme/checkout.git", "https://github.com/acme/checkout"),
-    ("ssh://git@git.example.com:2222/acme/checkout.git", "https://git.example.com/acme/checkout"),
-    ("http://git.internal:3000/acme/checkout", "http://git.internal:3000/acme/checkout"),
-    ("/srv/repos/checkout", None),
-    ("file:///srv/repos/checkout", None),
-    ("javascript:alert(1)", None),
-    ("https://github.com/", None),
-])
+@pytest.mark.parametrize(
+    "location, expected",
+    [
+        ("https://github.com/acme/checkout.git", "https://github.com/acme/checkout"),
+        ("https://gitlab.example.com/group/sub/checkout", "https://gitlab.example.com/group/sub/checkout"),
+        ("git@github.com:acme/checkout.git", "https://github.com/acme/checkout"),
+        ("ssh://git@git.example.com:2222/acme/checkout.git", "https://git.example.com/acme/checkout"),
+        ("http://git.internal:3000/acme/checkout", "http://git.internal:3000/acme/checkout"),
+        ("/srv/repos/checkout", None),
+        ("file:///srv/repos/checkout", None),
+        ("javascript:alert(1)", None),
+        ("https://github.com/", None),
+    ],
+)
 def test_repo_web_url(location, expected):
     assert render.repo_web_url(location) == expected
 
 
-@pytest.mark.parametrize("web, path, line, expected", [
-    ("https://github.com/acme/app", "deploy/dep.yaml", 14, "https://github.com/acme/app/blob/abc/deploy/dep.yaml#L14"),
-    ("https://gitlab.com/acme/app", "a b.yaml", None, "https://gitlab.com/acme/app/-/blob/abc/a%20b.yaml"),
-    ("https://bitbucket.org/acme/app", "x.yaml", 2, "https://bitbucket.org/acme/app/src/abc/x.yaml#lines-2"),
-    ("https://github.com/acme/app", "../../etc/passwd", 1, None),
-    ("https://github.com/acme/app", "/etc/passwd", 1, None),
-    (None, "deploy/dep.yaml", 14, None),
-])
+@pytest.mark.parametrize(
+    "web, path, line, expected",
+    [
+        (
+            "https://github.com/acme/app",
+            "deploy/dep.yaml",
+            14,
+            "https://github.com/acme/app/blob/abc/deploy/dep.yaml#L14",
+        ),
+        ("https://gitlab.com/acme/app", "a b.yaml", None, "https://gitlab.com/acme/app/-/blob/abc/a%20b.yaml"),
+        ("https://bitbucket.org/acme/app", "x.yaml", 2, "https://bitbucket.org/acme/app/src/abc/x.yaml#lines-2"),
+        ("https://github.com/acme/app", "../../etc/passwd", 1, None),
+        ("https://github.com/acme/app", "/etc/passwd", 1, None),
+        (None, "deploy/dep.yaml", 14, None),
+    ],
+)
 def test_evidence_file_links(web, path, line, expected):
     assert render.file_url(web, "abc", path, line) == expected
 
 
-def test_evidence_links_to_the_repo_web_ui_only_for_a_web_repo(portal):  # noqa: F811
-    report = copy.deepcopy(queries.scan_scorecard(queries.context(portal.app),
-                                                  queries.service(queries.context(portal.app),
-                                                                  portal.refs["ledger"])["scan_id"]))
+def test_evidence_links_to_the_repo_web_ui_only_for_a_web_repo(portal):
+    report = copy.deepcopy(
+        queries.scan_scorecard(
+            queries.context(portal.app), queries.service(queries.context(portal.app), portal.refs["ledger"])["scan_id"]
+        )
+    )
     report["source"]["repo"] = "https://github.com/acme/ledger.git"
     report["service"].update(ref="component:default/ledger-web", name="ledger-web")
     store_report(portal.app.extensions["prr.db"], report)
@@ -260,13 +342,19 @@ def test_evidence_links_to_the_repo_web_ui_only_for_a_web_repo(portal):  # noqa:
     assert not [h for h in local.hrefs if "deployment.yaml" in h]
 
 
-@pytest.mark.parametrize("text, present, absent", [
-    ("Add a `readinessProbe`:\n\n```yaml\nspec: {}\n```", ["<code>readinessProbe</code>", "<pre><code"], []),
-    ("<script>x</script>", ["&lt;script&gt;"], ["<script>"]),
-    ("[a](javascript:alert(1))", [], ["href"]),
-    ("[a](https://ok.example/x) <https://auto.example/>",
-     ['href="https://ok.example/x"', 'href="https://auto.example/"', 'rel="noopener noreferrer"'], []),
-])
+@pytest.mark.parametrize(
+    "text, present, absent",
+    [
+        ("Add a `readinessProbe`:\n\n```yaml\nspec: {}\n```", ["<code>readinessProbe</code>", "<pre><code"], []),
+        ("<script>x</script>", ["&lt;script&gt;"], ["<script>"]),
+        ("[a](javascript:alert(1))", [], ["href"]),
+        (
+            "[a](https://ok.example/x) <https://auto.example/>",
+            ['href="https://ok.example/x"', 'href="https://auto.example/"', 'rel="noopener noreferrer"'],
+            [],
+        ),
+    ],
+)
 def test_markdown_is_rendered_safely(text, present, absent):
     html = render.markdown(text)
     assert isinstance(html, Markup)
@@ -275,11 +363,14 @@ def test_markdown_is_rendered_safely(text, present, absent):
 
 # --------------------------------------------------------------------------- charts
 
+
 def test_history_chart_escapes_and_marks_readiness():
-    base = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    points = [charts.HistoryPoint(base, 50.0, "bronze", False, label="<x>"),
-              charts.HistoryPoint(base + timedelta(days=3), None, None, False),
-              charts.HistoryPoint(base + timedelta(days=9), 90.0, "silver", True)]
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    points = [
+        charts.HistoryPoint(base, 50.0, "bronze", False, label="<x>"),
+        charts.HistoryPoint(base + timedelta(days=3), None, None, False),
+        charts.HistoryPoint(base + timedelta(days=9), 90.0, "silver", True),
+    ]
     svg = str(charts.history_chart(points, 'Score of "<svc>"'))
     assert svg.startswith("<svg") and 'role="img"' in svg
     assert "<x>" not in svg and "&lt;x&gt;" in svg and "&lt;svc&gt;" in svg
@@ -287,8 +378,9 @@ def test_history_chart_escapes_and_marks_readiness():
     assert ">no level<" in svg and ">silver<" in svg  # the level named where it changes
 
 
-@pytest.mark.parametrize("values, circles, lines", [([], 0, 0), ([None], 0, 0), ([40.0], 1, 0),
-                                                     ([40.0, None, 80.0], 1, 1)])
+@pytest.mark.parametrize(
+    "values, circles, lines", [([], 0, 0), ([None], 0, 0), ([40.0], 1, 0), ([40.0, None, 80.0], 1, 1)]
+)
 def test_sparkline(values, circles, lines):
     svg = str(charts.sparkline(values, "trend"))
     assert svg.count("<circle") == circles and svg.count("<polyline") == lines
@@ -300,7 +392,8 @@ def test_history_chart_without_scans_says_so():
 
 # --------------------------------------------------------------------------- forms
 
-def test_writes_need_an_identity_and_a_csrf_token(portal, client):  # noqa: F811
+
+def test_writes_need_an_identity_and_a_csrf_token(portal, client):
     anonymous = get(client, LEDGER)
     assert "Sign in through the portal" in anonymous.text and "Grant a waiver" not in anonymous.text
     assert client.post(LEDGER + "/signoffs", data={"decision": "go"}).status_code == 400  # no CSRF token
@@ -308,29 +401,46 @@ def test_writes_need_an_identity_and_a_csrf_token(portal, client):  # noqa: F811
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("user, shown, status", [
-    ("carol", True, 303),   # approver outside team-payments
-    ("root", True, 303),    # admin
-    ("dave", False, 403),   # approver, but in team-payments, which owns ledger
-    ("alice", False, 403),  # owner, not approver
-])
-def test_waiver_form_follows_roles(portal, client, user, shown, status):  # noqa: F811
+@pytest.mark.parametrize(
+    "user, shown, status",
+    [
+        ("carol", True, 303),  # approver outside team-payments
+        ("root", True, 303),  # admin
+        ("dave", False, 403),  # approver, but in team-payments, which owns ledger
+        ("alice", False, 403),  # owner, not approver
+    ],
+)
+def test_waiver_form_follows_roles(portal, client, user, shown, status):
     headers = token(portal.app, user)
     page = get(client, LEDGER, headers=headers)
     assert ("Grant a waiver" in page.text) is shown
-    response = client.post(LEDGER + "/waivers", headers=headers, data={
-        "csrf_token": page.csrf[0], "check_id": "resilience.replicas",
-        "expires": (queries.clock(portal.app) + timedelta(days=30)).date().isoformat(),
-        "reason": "Scaling back up after the migration"})
+    response = client.post(
+        LEDGER + "/waivers",
+        headers=headers,
+        data={
+            "csrf_token": page.csrf[0],
+            "check_id": "resilience.replicas",
+            "expires": (queries.clock(portal.app) + timedelta(days=30)).date().isoformat(),
+            "reason": "Scaling back up after the migration",
+        },
+    )
     assert response.status_code == status
 
 
-def test_a_granted_waiver_turns_the_check_met_until_it_expires_and_can_be_revoked(portal, client):  # noqa: F811
+def test_a_granted_waiver_turns_the_check_met_until_it_expires_and_can_be_revoked(portal, client):
     carol = token(portal.app, "carol")
     expires = (queries.clock(portal.app) + timedelta(days=10)).date()
-    response = post_form(client, LEDGER, LEDGER + "/waivers", {
-        "check_id": "resilience.probes", "expires": expires.isoformat(),
-        "reason": "Probes land with the <b>next</b> release"}, carol)
+    response = post_form(
+        client,
+        LEDGER,
+        LEDGER + "/waivers",
+        {
+            "check_id": "resilience.probes",
+            "expires": expires.isoformat(),
+            "reason": "Probes land with the <b>next</b> release",
+        },
+        carol,
+    )
     assert response.status_code == 303 and response.location.endswith(LEDGER + "#waivers")
     page = get(client, LEDGER, headers=carol)
     assert f"Waiver of resilience.probes granted until {expires}" in page.text
@@ -351,30 +461,42 @@ def test_a_granted_waiver_turns_the_check_met_until_it_expires_and_can_be_revoke
 REASON = "Replicas come back after the datacenter move"
 
 
-@pytest.mark.parametrize("data, error", [
-    ({"check_id": "resilience.probes", "expires": "", "reason": REASON}, "Choose the day the waiver ends."),
-    ({"check_id": "resilience.probes", "expires": "2000-01-01", "reason": REASON}, "after today"),
-    ({"check_id": "resilience.probes", "expires": "2099-01-01", "reason": REASON}, "at most 180 days"),
-    ({"check_id": "no.such", "expires": "2099-01-01", "reason": REASON}, "Not a valid choice"),
-    ({"check_id": "resilience.probes", "expires": "2099-01-01", "reason": ""}, "Say why the check is waived."),
-    ({"check_id": "resilience.probes", "expires": "2099-01-01", "reason": "because"}, "Give a reason of 10"),
-])
-def test_a_bad_waiver_form_comes_back_with_the_error_on_its_field(portal, client, data, error):  # noqa: F811
+@pytest.mark.parametrize(
+    "data, error",
+    [
+        ({"check_id": "resilience.probes", "expires": "", "reason": REASON}, "Choose the day the waiver ends."),
+        ({"check_id": "resilience.probes", "expires": "2000-01-01", "reason": REASON}, "after today"),
+        ({"check_id": "resilience.probes", "expires": "2099-01-01", "reason": REASON}, "at most 180 days"),
+        ({"check_id": "no.such", "expires": "2099-01-01", "reason": REASON}, "Not a valid choice"),
+        ({"check_id": "resilience.probes", "expires": "2099-01-01", "reason": ""}, "Say why the check is waived."),
+        ({"check_id": "resilience.probes", "expires": "2099-01-01", "reason": "because"}, "Give a reason of 10"),
+    ],
+)
+def test_a_bad_waiver_form_comes_back_with_the_error_on_its_field(portal, client, data, error):
     response = post_form(client, LEDGER, LEDGER + "/waivers", data, token(portal.app, "carol"))
     assert response.status_code == 422
     assert error in Page(response.get_data(as_text=True)).text
 
 
-def test_attesting_a_manual_check_on_the_review_page(portal, client):  # noqa: F811
+def test_attesting_a_manual_check_on_the_review_page(portal, client):
     alice = token(portal.app, "alice")
     review = get(client, CHECKOUT + "/review", headers=alice)
     assert "Answer a manual check" in review.text and "Record answer" in review.text
-    refused = post_form(client, CHECKOUT + "/review", CHECKOUT + "/attestations",
-                        {"check_id": "review.security", "answer": "yes", "evidence_url": "javascript:alert(1)"}, alice)
+    refused = post_form(
+        client,
+        CHECKOUT + "/review",
+        CHECKOUT + "/attestations",
+        {"check_id": "review.security", "answer": "yes", "evidence_url": "javascript:alert(1)"},
+        alice,
+    )
     assert refused.status_code == 422 and "Give an http(s) link." in Page(refused.get_data(as_text=True)).text
-    response = post_form(client, CHECKOUT + "/review", CHECKOUT + "/attestations",
-                         {"check_id": "review.security", "answer": "yes",
-                          "evidence_url": "https://security.example.com/reviews/42"}, alice)
+    response = post_form(
+        client,
+        CHECKOUT + "/review",
+        CHECKOUT + "/attestations",
+        {"check_id": "review.security", "answer": "yes", "evidence_url": "https://security.example.com/reviews/42"},
+        alice,
+    )
     assert response.status_code == 303
     page = get(client, CHECKOUT)
     assert "Answered yes by alice" in page.text and "https://security.example.com/reviews/42" in page.hrefs
@@ -382,15 +504,19 @@ def test_attesting_a_manual_check_on_the_review_page(portal, client):  # noqa: F
     assert "Record answer" not in get(client, CHECKOUT + "/review", headers=token(portal.app, "sam")).text
 
 
-def test_sign_off_is_recorded_against_the_scan_shown_and_survives_a_restart(portal, client, tmp_path):  # noqa: F811
+def test_sign_off_is_recorded_against_the_scan_shown_and_survives_a_restart(portal, client, tmp_path):
     carol = token(portal.app, "carol")
     review = get(client, LEDGER + "/review", headers=carol)
     scan_id = queries.service(queries.context(portal.app), portal.refs["ledger"])["scan_id"]
     assert f"Record decision on scan #{scan_id}" in review.text
     assert post_form(client, LEDGER + "/review", LEDGER + "/signoffs", {"notes": "x"}, carol).status_code == 422
-    response = post_form(client, LEDGER + "/review", LEDGER + "/signoffs",
-                         {"decision": "no-go", "notes": "Scale back to 3 replicas first", "scan_id": str(scan_id)},
-                         carol)
+    response = post_form(
+        client,
+        LEDGER + "/review",
+        LEDGER + "/signoffs",
+        {"decision": "no-go", "notes": "Scale back to 3 replicas first", "scan_id": str(scan_id)},
+        carol,
+    )
     assert response.status_code == 303
 
     restarted = build_app(tmp_path, portal.app.config["PRR_CLOCK"]).test_client()
@@ -399,29 +525,30 @@ def test_sign_off_is_recorded_against_the_scan_shown_and_survives_a_restart(port
     assert "Scale back to 3 replicas first" in page.text and f"#{scan_id}" in page.text
 
 
-def test_rescan_form_queues_a_scan(portal, client):  # noqa: F811
+def test_rescan_form_queues_a_scan(portal, client):
     before = len(queries.service_history(queries.context(portal.app), portal.refs["checkout"]))
     response = post_form(client, CHECKOUT, CHECKOUT + "/rescan", {}, token(portal.app, "alice"))
     assert response.status_code == 303
     assert "Rescan queued" in get(client, CHECKOUT).text
     portal_writes.shutdown(portal.app)  # waits for the queued scan
     assert len(queries.service_history(queries.context(portal.app), portal.refs["checkout"])) == before + 1
-    assert post_form(client, CHECKOUT, CHECKOUT + "/rescan", {},
-                     token(portal.app, "mallory")).status_code == 403
+    assert post_form(client, CHECKOUT, CHECKOUT + "/rescan", {}, token(portal.app, "mallory")).status_code == 403
 
 
 # --------------------------------------------------------------------------- layout and accessibility
 
-@pytest.mark.parametrize("url", ["/", CHECKOUT, LEDGER + "/review", "/teams/team-payments", "/checks",
-                                 "/checks/ownership.catalog"])
-def test_pages_share_one_accessible_layout(portal, client, url):  # noqa: F811
+
+@pytest.mark.parametrize(
+    "url", ["/", CHECKOUT, LEDGER + "/review", "/teams/team-payments", "/checks", "/checks/ownership.catalog"]
+)
+def test_pages_share_one_accessible_layout(portal, client, url):
     html = client.get(url, headers=token(portal.app, "root")).get_data(as_text=True)  # every form shown
     assert '<html lang="en">' in html and 'href="#content"' in html and '<main id="content"' in html
     assert html.count("<h1") == 1
     assert "portal.css" in html and "<script" not in html  # works without JavaScript
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids)), f"{url}: duplicate ids"
-    for tag in re.findall(r'<(?:input|select|textarea)\b[^>]*>', html):
+    for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
         field_id = re.search(r'\bid="([^"]+)"', tag)
         if 'type="hidden"' not in tag:
             assert field_id and f'for="{field_id[1]}"' in html, f"{url}: {tag} has no label"

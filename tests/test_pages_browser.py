@@ -2,6 +2,7 @@
 
 Skipped only where Chromium is absent and CI is unset (on CI a missing browser is a failure).
 """
+
 from __future__ import annotations
 
 import os
@@ -14,13 +15,15 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from app import portal as portal_writes
+from prr import portal as portal_writes
 from tests.portal_fixtures import scanned_portal
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                                reason="headless Chromium is not installed (set CI to make this a failure)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="headless Chromium is not installed (set CI to make this a failure)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +45,42 @@ def chromium(*args: str) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM, "Chromium is required on CI"
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--window-size=1280,2000", *args],
-            capture_output=True, text=True, timeout=90, check=False)
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--window-size=1280,2000",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
 
 
-@pytest.mark.parametrize("path, expected", [
-    ("/", ["Fleet readiness", "Services by tier and level", "Regressions since the last scan", "checkout"]),
-    ("/services/component/default/ledger", ["Not ready", "Next steps to", "Checks by level", "<svg",
-                                            "Score history of ledger"]),
-    ("/services/component/default/ledger/review", ["Launch review: ledger", "Blocking items", "Sign-off"]),
-    ("/teams", ["team-payments", "team-search"]),
-    ("/teams/team-payments", ["Unmet checks across the team"]),
-    ("/checks", ["In the scorecard", "Security review done"]),
-    ("/checks/resilience.replicas", ["Services that do not meet it", "ledger"]),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("/", ["Fleet readiness", "Services by tier and level", "Regressions since the last scan", "checkout"]),
+        (
+            "/services/component/default/ledger",
+            ["Not ready", "Next steps to", "Checks by level", "<svg", "Score history of ledger"],
+        ),
+        ("/services/component/default/ledger/review", ["Launch review: ledger", "Blocking items", "Sign-off"]),
+        ("/teams", ["team-payments", "team-search"]),
+        ("/teams/team-payments", ["Unmet checks across the team"]),
+        ("/checks", ["In the scorecard", "Security review done"]),
+        ("/checks/resilience.replicas", ["Services that do not meet it", "ledger"]),
+    ],
+)
 def test_chromium_renders_the_page(base_url, path, expected):
     result = chromium("--dump-dom", base_url + path)
     dom = result.stdout
@@ -69,7 +92,8 @@ def test_chromium_renders_the_page(base_url, path, expected):
 
 def test_the_review_page_prints(base_url, tmp_path):
     pdf = tmp_path / "review.pdf"
-    result = chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}",
-                      base_url + "/services/component/default/ledger/review")
+    result = chromium(
+        "--no-pdf-header-footer", f"--print-to-pdf={pdf}", base_url + "/services/component/default/ledger/review"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000

@@ -1,4 +1,5 @@
 """Third-party plugins: discovered through the prr.checks entry points, contained when they misbehave."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PLUGIN_SRC = Path(__file__).parent / "plugins" / "prr-example-plugin"
-PRR = [sys.executable, "-m", "app.cli"]
+PRR = [sys.executable, "-m", "prr.cli"]
 
 SCORECARD = """\
 apiVersion: prr/v1
@@ -34,8 +35,22 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Install the example plugin package into its own folder, as `pip install` would."""
     target, source = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("src") / PLUGIN_SRC.name
     shutil.copytree(PLUGIN_SRC, source)  # setuptools builds in the source folder: keep ours clean
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(source)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return target
 
 
@@ -55,8 +70,20 @@ def test_misbehaving_checks_become_errors_and_the_rest_still_run(plugin_path: Pa
     repo = make_repo({"README.md": "# checkout\n\nTakes payments.\n", "catalog-info.yaml": CATALOG})
     (tmp_path / "card.yaml").write_text(SCORECARD)
     (tmp_path / "prr.yaml").write_text("scan: {check_timeout_seconds: 8, check_memory_mb: 600}\n")
-    out = prr(["gate", str(repo.path), "--scorecard", str(tmp_path / "card.yaml"), "--format", "json",
-               "--config", str(tmp_path / "prr.yaml")], plugin_path, tmp_path)
+    out = prr(
+        [
+            "gate",
+            str(repo.path),
+            "--scorecard",
+            str(tmp_path / "card.yaml"),
+            "--format",
+            "json",
+            "--config",
+            str(tmp_path / "prr.yaml"),
+        ],
+        plugin_path,
+        tmp_path,
+    )
     report = json.loads(out.stdout)
     by_id = {c["id"]: c for c in report["checks"]}
     assert by_id["ownership.catalog"]["status"] == "pass"

@@ -1,12 +1,13 @@
 """Repo access: git objects at one commit only, no symlink out of the tree, bounded reads, dated history."""
+
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.repo import FileReadError, HistoryUnavailable, Limits, RepoError, open_snapshot
+from prr.repo import FileReadError, HistoryUnavailable, Limits, RepoError, open_snapshot
 
 
 def test_reads_come_from_the_commit_not_the_working_tree(make_repo) -> None:
@@ -18,12 +19,15 @@ def test_reads_come_from_the_commit_not_the_working_tree(make_repo) -> None:
     assert snap.files() == ["a.txt"] and not snap.exists("new.txt")
 
 
-@pytest.mark.parametrize("target, readable", [
-    ("/etc/passwd", False),
-    ("../../outside.txt", False),
-    ("docs/real.md", True),
-    ("docs/../docs/real.md", True),
-])
+@pytest.mark.parametrize(
+    "target, readable",
+    [
+        ("/etc/passwd", False),
+        ("../../outside.txt", False),
+        ("docs/real.md", True),
+        ("docs/../docs/real.md", True),
+    ],
+)
 def test_symlinks_never_leave_the_repo(make_repo, target, readable) -> None:
     repo = make_repo({"docs/real.md": "# inside\n"})
     repo.symlink("link.md", target)
@@ -37,8 +41,14 @@ def test_symlinks_never_leave_the_repo(make_repo, target, readable) -> None:
 
 
 def test_size_count_and_binary_limits(make_repo) -> None:
-    repo = make_repo({"big.json": "x" * 5000, "bin.dat": b"\x00\x01\x02" * 10, "ok.md": "fine\n",
-                      **{f"many/f{i}.txt": "." for i in range(30)}})
+    repo = make_repo(
+        {
+            "big.json": "x" * 5000,
+            "bin.dat": b"\x00\x01\x02" * 10,
+            "ok.md": "fine\n",
+            **{f"many/f{i}.txt": "." for i in range(30)},
+        }
+    )
     snap = open_snapshot(str(repo.path), limits=Limits(max_file_bytes=4096, max_files=20))
     assert snap.truncated and len(snap.entries) == 20
     snap = open_snapshot(str(repo.path), limits=Limits(max_file_bytes=4096))
@@ -65,7 +75,7 @@ def test_last_changed_dates_a_path_from_history(make_repo) -> None:
     repo = make_repo({"RUNBOOK.md": "v1\n"}, days_ago=400)
     repo.commit({"src/app.py": "print()\n"}, days_ago=3)
     snap = open_snapshot(str(repo.path))
-    age = datetime.now(timezone.utc) - snap.last_changed("RUNBOOK.md")
+    age = datetime.now(UTC) - snap.last_changed("RUNBOOK.md")
     assert timedelta(days=399) < age < timedelta(days=401)
 
 
@@ -88,7 +98,9 @@ def test_unreadable_locations(tmp_path) -> None:
 
 def test_a_blob_missing_from_the_store_is_a_clear_error_for_that_file_only(make_repo) -> None:
     repo = make_repo({"logo.png": b"\x89PNG" + b"x" * 100, "ok.md": "fine\n"})
-    blob = subprocess.run(["git", "rev-parse", "HEAD:logo.png"], cwd=repo.path, capture_output=True, text=True).stdout.strip()
+    blob = subprocess.run(
+        ["git", "rev-parse", "HEAD:logo.png"], cwd=repo.path, capture_output=True, text=True
+    ).stdout.strip()
     subprocess.run(["git", "repack", "-adq"], cwd=repo.path, check=True)
     for pack in (repo.path / ".git" / "objects" / "pack").glob("*"):  # unpack all but the one blob
         pack.unlink() if pack.suffix in (".idx", ".rev") else None

@@ -3,6 +3,7 @@
 Two apps on one database stand for two gunicorn workers: each has its own engine, thread pool and
 heartbeat, and nothing else in common but the database.
 """
+
 from __future__ import annotations
 
 import threading
@@ -15,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
-from app import cli
-from app import portal as portal_writes
-from app.storage.models import ScanJobRecord
-from tests.portal_fixtures import ApiClient, build_app, make_portal, portal, token  # noqa: F401
+from prr import cli
+from prr import portal as portal_writes
+from prr.storage.models import ScanJobRecord
+from tests.portal_fixtures import ApiClient, build_app, token
 
 CHECKOUT = "/api/v1/entities/component/default/checkout"
 
@@ -33,7 +34,7 @@ def blocked_scans(monkeypatch) -> threading.Event:
 
 
 @pytest.fixture
-def second_worker(portal, tmp_path):  # noqa: F811
+def second_worker(portal, tmp_path):
     """Another portal process on the same database."""
     app = build_app(tmp_path, portal.app.config["PRR_CLOCK"])
     yield app
@@ -55,7 +56,7 @@ def _records(app) -> list[ScanJobRecord]:
         return list(session.exec(select(ScanJobRecord).order_by(ScanJobRecord.requested_at)))
 
 
-def test_a_job_queued_by_one_worker_is_seen_and_joined_by_another(portal, second_worker, blocked_scans):  # noqa: F811
+def test_a_job_queued_by_one_worker_is_seen_and_joined_by_another(portal, second_worker, blocked_scans):
     alice = token(portal.app, "alice")
     one, two = ApiClient(portal.app), ApiClient(second_worker)
     queued = one.post(f"{CHECKOUT}/scans", headers=alice)
@@ -72,8 +73,13 @@ def test_a_job_queued_by_one_worker_is_seen_and_joined_by_another(portal, second
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_simultaneous_requests_on_two_workers_make_one_job(request, make_portal, tmp_path, blocked_scans,  # noqa: F811
-                                                           backend):
+def test_simultaneous_requests_on_two_workers_make_one_job(
+    request,
+    make_portal,
+    tmp_path,
+    blocked_scans,
+    backend,
+):
     extra = {"database_url": request.getfixturevalue("postgres_url")} if backend == "postgres" else None
     built = make_portal(extra)
     other = build_app(tmp_path, built.app.config["PRR_CLOCK"])
@@ -96,19 +102,31 @@ def test_simultaneous_requests_on_two_workers_make_one_job(request, make_portal,
         portal_writes.shutdown(other)
 
 
-@pytest.mark.parametrize("silent_for, joined", [
-    (timedelta(seconds=30), True),     # its process is busy scanning: join it
-    (timedelta(minutes=1, seconds=59), True),
-    (timedelta(minutes=2), False),     # no heartbeat for 2 minutes: its process is gone
-    (timedelta(days=3), False),
-])
-def test_a_job_left_running_by_a_dead_process_is_not_joined_forever(portal, silent_for, joined):  # noqa: F811
+@pytest.mark.parametrize(
+    "silent_for, joined",
+    [
+        (timedelta(seconds=30), True),  # its process is busy scanning: join it
+        (timedelta(minutes=1, seconds=59), True),
+        (timedelta(minutes=2), False),  # no heartbeat for 2 minutes: its process is gone
+        (timedelta(days=3), False),
+    ],
+)
+def test_a_job_left_running_by_a_dead_process_is_not_joined_forever(portal, silent_for, joined):
     clock = portal.app.config["PRR_CLOCK"]
     api, alice = ApiClient(portal.app), token(portal.app, "alice")
     with Session(portal.app.extensions["prr.db"]) as session, session.begin():
-        session.add(ScanJobRecord(id="d" * 32, service_ref="component:default/checkout",
-                                  active_ref="component:default/checkout", state="running", requested_by="bob",
-                                  requested_at=clock.now, worker="old-host:4242", heartbeat_at=clock.now))
+        session.add(
+            ScanJobRecord(
+                id="d" * 32,
+                service_ref="component:default/checkout",
+                active_ref="component:default/checkout",
+                state="running",
+                requested_by="bob",
+                requested_at=clock.now,
+                worker="old-host:4242",
+                heartbeat_at=clock.now,
+            )
+        )
     clock.advance(seconds=silent_for.total_seconds())
     response = api.post(f"{CHECKOUT}/scans", headers=alice)
     assert response.status_code == 202
@@ -122,13 +140,22 @@ def test_a_job_left_running_by_a_dead_process_is_not_joined_forever(portal, sile
         assert _wait_for(api, response.json["id"], alice)["state"] == "succeeded"
 
 
-def test_a_polled_job_of_a_dead_process_ends_as_failed(portal):  # noqa: F811
+def test_a_polled_job_of_a_dead_process_ends_as_failed(portal):
     clock = portal.app.config["PRR_CLOCK"]
     api, alice = ApiClient(portal.app), token(portal.app, "alice")
     with Session(portal.app.extensions["prr.db"]) as session, session.begin():
-        session.add(ScanJobRecord(id="e" * 32, service_ref="component:default/ledger",
-                                  active_ref="component:default/ledger", state="queued", requested_by="bob",
-                                  requested_at=clock.now, worker="old-host:4242", heartbeat_at=clock.now))
+        session.add(
+            ScanJobRecord(
+                id="e" * 32,
+                service_ref="component:default/ledger",
+                active_ref="component:default/ledger",
+                state="queued",
+                requested_by="bob",
+                requested_at=clock.now,
+                worker="old-host:4242",
+                heartbeat_at=clock.now,
+            )
+        )
     assert api.get(f"/api/v1/scan-jobs/{'e' * 32}", headers=alice).json["state"] == "queued"
     clock.advance(minutes=5)
     assert api.get(f"/api/v1/scan-jobs/{'e' * 32}", headers=alice).json["state"] == "failed"
@@ -136,7 +163,7 @@ def test_a_polled_job_of_a_dead_process_ends_as_failed(portal):  # noqa: F811
 
 
 @pytest.mark.parametrize("beats, joined", [(True, True), (False, False)])
-def test_a_live_job_keeps_its_heartbeat(portal, second_worker, blocked_scans, beats, joined):  # noqa: F811
+def test_a_live_job_keeps_its_heartbeat(portal, second_worker, blocked_scans, beats, joined):
     """A long scan is not mistaken for an abandoned one while its process keeps beating."""
     alice = token(portal.app, "alice")
     first = ApiClient(portal.app).post(f"{CHECKOUT}/scans", headers=alice).json

@@ -1,10 +1,11 @@
 """Scorecards are validated at load: a broken one is refused naming file, line, path and problem."""
+
 from __future__ import annotations
 
 import pytest
 
-from app.plugin import ConfigError, load_registry
-from app.scorecard import load_scorecard
+from prr.plugin import ConfigError, load_registry
+from prr.scorecard import load_scorecard
 
 GOOD = """\
 apiVersion: prr/v1
@@ -38,16 +39,22 @@ def test_good_scorecard(tmp_path) -> None:
     assert card.checks[0].blocking and card.checks[1].tiers == ("0",)
 
 
-@pytest.mark.parametrize("broken, expected", [
-    (GOOD.replace("levels: [bronze, silver]", "levels: bronze"), ["s.yaml:4", "at levels", "not of type 'array'"]),
-    (GOOD.replace("level: silver\n", "level: platinum\n"), ["s.yaml:12", "checks/1/level", "'platinum' is not one of"]),
-    (GOOD.replace("ownership.tier", "nope.missing"), ["s.yaml:11", "checks/1", "'nope.missing' is not installed"]),
-    (GOOD.replace("required_level: silver", "required_level: gold"), ["tiers/0/required_level", "'gold'"]),
-    (GOOD.replace('tiers: ["0"]', 'tiers: ["7"]'), ["checks/1", "tier '7' is not defined"]),
-    (GOOD.replace("weight: 3", "weight: -1"), ["checks/0/weight", "-1"]),
-    (GOOD + "  - {id: ownership.catalog, level: bronze}\n", ["checks/2/id", "listed twice"]),
-    (GOOD.replace("kind: Scorecard", "kind: [oops"), ["s.yaml:3", "invalid YAML"]),
-])
+@pytest.mark.parametrize(
+    "broken, expected",
+    [
+        (GOOD.replace("levels: [bronze, silver]", "levels: bronze"), ["s.yaml:4", "at levels", "not of type 'array'"]),
+        (
+            GOOD.replace("level: silver\n", "level: platinum\n"),
+            ["s.yaml:12", "checks/1/level", "'platinum' is not one of"],
+        ),
+        (GOOD.replace("ownership.tier", "nope.missing"), ["s.yaml:11", "checks/1", "'nope.missing' is not installed"]),
+        (GOOD.replace("required_level: silver", "required_level: gold"), ["tiers/0/required_level", "'gold'"]),
+        (GOOD.replace('tiers: ["0"]', 'tiers: ["7"]'), ["checks/1", "tier '7' is not defined"]),
+        (GOOD.replace("weight: 3", "weight: -1"), ["checks/0/weight", "-1"]),
+        (GOOD + "  - {id: ownership.catalog, level: bronze}\n", ["checks/2/id", "listed twice"]),
+        (GOOD.replace("kind: Scorecard", "kind: [oops"), ["s.yaml:3", "invalid YAML"]),
+    ],
+)
 def test_broken_scorecards_are_refused_clearly(tmp_path, broken, expected) -> None:
     (tmp_path / "s.yaml").write_text(broken)
     with pytest.raises(ConfigError) as info:

@@ -1,4 +1,5 @@
 """Storage on SQLite and PostgreSQL: the same fleet scan reads back identically; a failed store loses nothing."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,14 +8,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from app.config import Config
-from app.fleet import expand_fleet, scan_fleet
-from app.portal import scan_and_store
-from app.queries import ReadContext, latest_scans
-from app.plugin import load_registry
-from app.scorecard import load_scorecard
-from app.storage.db import migrate, store_report
-from app.storage.models import CheckResult, Scan
+from prr.config import Config
+from prr.fleet import expand_fleet, scan_fleet
+from prr.plugin import load_registry
+from prr.portal import scan_and_store
+from prr.queries import ReadContext, latest_scans
+from prr.scorecard import load_scorecard
+from prr.storage.db import migrate, store_report
+from prr.storage.models import CheckResult, Scan
 
 MINI_CARD = """\
 apiVersion: prr/v1
@@ -30,9 +31,11 @@ checks:
 
 
 def catalog(name: str, tier: str | None) -> str:
-    annotation = f"  annotations:\n    prr/tier: \"{tier}\"\n" if tier else ""
-    return (f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n{annotation}"
-            f"spec:\n  type: service\n  owner: team-{name}\n  lifecycle: production\n")
+    annotation = f'  annotations:\n    prr/tier: "{tier}"\n' if tier else ""
+    return (
+        f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n{annotation}"
+        f"spec:\n  type: service\n  owner: team-{name}\n  lifecycle: production\n"
+    )
 
 
 @pytest.fixture
@@ -47,8 +50,9 @@ def fleet(tmp_path: Path, make_repo) -> Config:
 def scan_into(url: str, config: Config) -> list[dict]:
     engine = migrate(url)
     registry = load_registry()
-    ctx = ReadContext(engine=engine, config=config, registry=registry,
-                      scorecard=load_scorecard(config.scorecard, registry))
+    ctx = ReadContext(
+        engine=engine, config=config, registry=registry, scorecard=load_scorecard(config.scorecard, registry)
+    )
     outcomes = scan_fleet(expand_fleet(config), lambda entry: scan_and_store(ctx, entry), workers=2)
     assert all(o.error is None for o in outcomes)
     return [scan.report for _, scan in latest_scans(engine)]
@@ -56,15 +60,19 @@ def scan_into(url: str, config: Config) -> list[dict]:
 
 def normalise(reports: list[dict]) -> list[dict]:
     """Drop what legitimately differs between two scans of the same commits."""
-    return [{**r, "scan_id": None, "duration_seconds": None,
-             "source": {**r["source"], "scanned_at": None}} for r in reports]
+    return [
+        {**r, "scan_id": None, "duration_seconds": None, "source": {**r["source"], "scanned_at": None}} for r in reports
+    ]
 
 
 def test_sqlite_and_postgres_read_back_identically(tmp_path: Path, fleet: Config, postgres_url: str) -> None:
     on_sqlite = scan_into(f"sqlite:///{tmp_path / 'prr.db'}", fleet)
     on_postgres = scan_into(postgres_url, fleet)
     assert [r["service"]["ref"] for r in on_sqlite] == [
-        "component:default/checkout", "component:default/legacy-reports", "component:default/search"]
+        "component:default/checkout",
+        "component:default/legacy-reports",
+        "component:default/search",
+    ]
     assert normalise(on_sqlite) == normalise(on_postgres)
     legacy = on_sqlite[1]
     assert legacy["level"] is None and legacy["checks"][0]["status"] == "fail"

@@ -4,15 +4,16 @@
 relative to ``now``) and ``dest/prr.yaml``. What a scan should conclude for each repo is in
 ``EXPECTED`` (see ``app/demo/repos.py`` for the table and the reasons).
 """
+
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from app.demo.gitrepo import GitRepoBuilder
-from app.demo.repos import BROKEN_YAML, EXPECTED, REPOS, TEMPLATED, author_of
-from app.demo.templates import dump
+from prr.demo.gitrepo import GitRepoBuilder
+from prr.demo.repos import BROKEN_YAML, EXPECTED, REPOS, TEMPLATED, author_of
+from prr.demo.templates import dump
 
 __all__ = ["BROKEN_YAML", "EXPECTED", "REPOS", "TEMPLATED", "GitRepoBuilder", "create_demo_fleet"]
 
@@ -26,7 +27,7 @@ def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = Fal
     created (``repos/``, ``prr.yaml``, ``prr.db``) and builds it again.
     """
     dest = Path(dest).resolve()
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     repos, config, database = dest / "repos", dest / CONFIG_NAME, dest / "prr.db"
     if repos.exists() or config.exists():
         if not force:
@@ -37,11 +38,22 @@ def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = Fal
     for name, build in REPOS.items():
         repo = GitRepoBuilder(repos / name)
         for commit in sorted(build(now), key=lambda c: -c.days_ago):
-            repo.commit(commit.files, commit.message, date=now - timedelta(days=commit.days_ago),
-                        author=author_of(name, commit.message))
-    config.write_text(dump({"database_url": f"sqlite:///{database}", "scorecard": "production-readiness",
-                            "fleet": [{"repo": f"{repos}/*"}],
-                            # who may write in the demo portal (with a token from `prr token create`)
-                            "auth": {"roles": {"approver": ["sre-lead"], "admin": ["platform-admin"]}}},
-                           header="# PRR portal config for the demo fleet (app/demo).\n"))
+            repo.commit(
+                commit.files,
+                commit.message,
+                date=now - timedelta(days=commit.days_ago),
+                author=author_of(name, commit.message),
+            )
+    config.write_text(
+        dump(
+            {
+                "database_url": f"sqlite:///{database}",
+                "scorecard": "production-readiness",
+                "fleet": [{"repo": f"{repos}/*"}],
+                # who may write in the demo portal (with a token from `prr token create`)
+                "auth": {"roles": {"approver": ["sre-lead"], "admin": ["platform-admin"]}},
+            },
+            header="# PRR portal config for the demo fleet (app/demo).\n",
+        )
+    )
     return config

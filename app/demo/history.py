@@ -3,6 +3,7 @@
 Each repo is evaluated as it stood at several past dates (the last commit before each date,
 scanned "at" that date), and the reports are stored as if those scans had run then.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -10,17 +11,18 @@ from datetime import datetime, timedelta
 
 import git
 
-from app.config import Config
-from app.fleet import FleetEntry, expand_fleet, scan_entry
-from app.plugin import load_registry
-from app.scorecard import load_scorecard
-from app.storage.db import migrate, store_report
+from prr.config import Config
+from prr.fleet import FleetEntry, expand_fleet, scan_entry
+from prr.plugin import load_registry
+from prr.scorecard import load_scorecard
+from prr.storage.db import migrate, store_report
 
 PAST_SCANS_DAYS_AGO = (180, 120, 90, 60, 30, 14, 3)
 
 
-def backfill_history(config: Config, now: datetime, days_ago: tuple[int, ...] = PAST_SCANS_DAYS_AGO,
-                     workers: int = 2) -> int:
+def backfill_history(
+    config: Config, now: datetime, days_ago: tuple[int, ...] = PAST_SCANS_DAYS_AGO, workers: int = 2
+) -> int:
     """Store past scans of every fleet repo; returns how many were stored."""
     registry = load_registry()
     scorecard = load_scorecard(config.scorecard, registry)

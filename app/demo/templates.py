@@ -4,6 +4,7 @@ Catalog descriptors, SLO specs, alert rules, Alertmanager config, readiness.yaml
 dashboards; ``scaffold.py`` holds code, manifests and CI. Nothing here knows which repo is broken in
 which way; ``repos.py`` decides that.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -99,14 +100,23 @@ class Svc:
 # -- catalog-info.yaml --------------------------------------------------------------------------
 
 
-def catalog_info(svc: Svc, *, annotations: dict[str, str] | None = None, labels: dict[str, str] | None = None,
-                 tags: tuple[str, ...] = (), pagerduty: bool = True, links: list[dict[str, str]] | None = None,
-                 api: bool = False) -> str:
+def catalog_info(
+    svc: Svc,
+    *,
+    annotations: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    tags: tuple[str, ...] = (),
+    pagerduty: bool = True,
+    links: list[dict[str, str]] | None = None,
+    api: bool = False,
+) -> str:
     """A Backstage Component descriptor (plus an API entity when ``api``)."""
     meta: dict[str, Any] = {"name": svc.name, "description": svc.description}
-    notes = {"github.com/project-slug": f"{ORG}/{svc.name}",
-             "backstage.io/techdocs-ref": "dir:.",
-             "grafana/dashboard-selector": f"tags @> '{svc.name}'"}
+    notes = {
+        "github.com/project-slug": f"{ORG}/{svc.name}",
+        "backstage.io/techdocs-ref": "dir:.",
+        "grafana/dashboard-selector": f"tags @> '{svc.name}'",
+    }
     if pagerduty:
         notes["pagerduty.com/service-id"] = svc.pagerduty_id
     meta["annotations"] = {**notes, **(annotations or {})}
@@ -115,39 +125,66 @@ def catalog_info(svc: Svc, *, annotations: dict[str, str] | None = None, labels:
     meta["tags"] = [*tags, svc.lang]
     if links:
         meta["links"] = links
-    spec = {"type": "service", "lifecycle": "production", "owner": f"group:default/{svc.owner}",
-            "system": svc.system}
+    spec = {"type": "service", "lifecycle": "production", "owner": f"group:default/{svc.owner}", "system": svc.system}
     if svc.dependencies:
         spec["dependsOn"] = [f"component:default/{d}" for d in svc.dependencies]
     if api:
         spec["providesApis"] = [f"{svc.name}-api"]
-    docs: list[dict[str, Any]] = [{"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
-                                   "metadata": meta, "spec": spec}]
+    docs: list[dict[str, Any]] = [
+        {"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": meta, "spec": spec}
+    ]
     if api:
-        docs.append({"apiVersion": "backstage.io/v1alpha1", "kind": "API",
-                     "metadata": {"name": f"{svc.name}-api", "description": f"Public HTTP API of {svc.name}"},
-                     "spec": {"type": "openapi", "lifecycle": "production", "owner": f"group:default/{svc.owner}",
-                              "system": svc.system, "definition": {"$text": "./openapi.yaml"}}})
+        docs.append(
+            {
+                "apiVersion": "backstage.io/v1alpha1",
+                "kind": "API",
+                "metadata": {"name": f"{svc.name}-api", "description": f"Public HTTP API of {svc.name}"},
+                "spec": {
+                    "type": "openapi",
+                    "lifecycle": "production",
+                    "owner": f"group:default/{svc.owner}",
+                    "system": svc.system,
+                    "definition": {"$text": "./openapi.yaml"},
+                },
+            }
+        )
     return dump(*docs)
 
 
 def link(kind: str, svc: Svc, url: str | None = None) -> dict[str, str]:
     """A catalog link of type ``runbook`` or ``dashboard`` (or any other)."""
-    defaults = {"dashboard": (svc.dashboard_url, "Grafana overview"),
-                "runbook": (f"{svc.repo_url}/blob/main/docs/runbook.md", "Runbook"),
-                "repo": (svc.repo_url, "Source")}
+    defaults = {
+        "dashboard": (svc.dashboard_url, "Grafana overview"),
+        "runbook": (f"{svc.repo_url}/blob/main/docs/runbook.md", "Runbook"),
+        "repo": (svc.repo_url, "Source"),
+    }
     default_url, title = defaults.get(kind, (url, kind.title()))
     return {"url": url or default_url, "title": title, "type": kind, "icon": kind}
 
 
 def opslevel(svc: Svc, tier: str) -> str:
-    return dump({"version": 1, "service": {"name": svc.name, "owner": svc.owner, "tier": tier,
-                                           "lifecycle": "generally_available", "language": svc.lang}})
+    return dump(
+        {
+            "version": 1,
+            "service": {
+                "name": svc.name,
+                "owner": svc.owner,
+                "tier": tier,
+                "lifecycle": "generally_available",
+                "language": svc.lang,
+            },
+        }
+    )
 
 
 def openapi(svc: Svc, paths: tuple[str, ...]) -> str:
-    return dump({"openapi": "3.0.3", "info": {"title": f"{svc.name} API", "version": "1.0.0"},
-                 "paths": {p: {"get": {"responses": {"200": {"description": "OK"}}}} for p in paths}})
+    return dump(
+        {
+            "openapi": "3.0.3",
+            "info": {"title": f"{svc.name} API", "version": "1.0.0"},
+            "paths": {p: {"get": {"responses": {"200": {"description": "OK"}}}} for p in paths},
+        }
+    )
 
 
 # -- SLOs and the alerts that guard them --------------------------------------------------------
@@ -182,8 +219,7 @@ class Slo:
     @property
     def description(self) -> str:
         if self.kind == "latency":
-            return (f"{self.objective:g}% of {self.svc.name} requests complete within "
-                    f"{int(self.threshold * 1000)} ms")
+            return f"{self.objective:g}% of {self.svc.name} requests complete within {int(self.threshold * 1000)} ms"
         return f"{self.objective:g}% of {self.svc.name} requests succeed (non-5xx)"
 
     def selector(self, extra: str = "") -> str:
@@ -224,24 +260,38 @@ def burn_rate_alerts(slo: Slo, alert: str, runbook_url: str | None) -> list[dict
     def condition(windows: tuple[tuple[str, str, float], ...]) -> str:
         pairs = []
         for long, short, factor in windows:
-            pairs.append("(\n" + "\n  and\n".join(
-                f"  (\n{_indent(slo.error_ratio(w), 4)}\n  ) > ({factor:g} * {slo.budget})" for w in (long, short))
-                + "\n)")
+            pairs.append(
+                "(\n"
+                + "\n  and\n".join(
+                    f"  (\n{_indent(slo.error_ratio(w), 4)}\n  ) > ({factor:g} * {slo.budget})" for w in (long, short)
+                )
+                + "\n)"
+            )
         return "\nor\n".join(pairs)
 
     rules = []
-    for severity, suffix, windows, horizon in (("page", "", PAGE_WINDOWS, "within hours"),
-                                               ("ticket", "Slow", TICKET_WINDOWS, "within days")):
-        annotations = {"summary": f"{slo.svc.name}: {slo.kind} error budget is burning fast"
-                       if not suffix else f"{slo.svc.name}: {slo.kind} error budget is burning",
-                       "description": f"At this rate the {slo.window} error budget of {slo.name} "
-                                      f"({slo.objective}%) is gone {horizon}."}
+    for severity, suffix, windows, horizon in (
+        ("page", "", PAGE_WINDOWS, "within hours"),
+        ("ticket", "Slow", TICKET_WINDOWS, "within days"),
+    ):
+        annotations = {
+            "summary": f"{slo.svc.name}: {slo.kind} error budget is burning fast"
+            if not suffix
+            else f"{slo.svc.name}: {slo.kind} error budget is burning",
+            "description": f"At this rate the {slo.window} error budget of {slo.name} "
+            f"({slo.objective}%) is gone {horizon}.",
+        }
         if runbook_url:
             annotations["runbook_url"] = runbook_url
-        rules.append({"alert": f"{alert}{suffix}", "expr": condition(windows),
-                      "for": "2m" if not suffix else "15m",
-                      "labels": {"severity": severity, "team": slo.svc.team, "slo": slo.name},
-                      "annotations": annotations})
+        rules.append(
+            {
+                "alert": f"{alert}{suffix}",
+                "expr": condition(windows),
+                "for": "2m" if not suffix else "15m",
+                "labels": {"severity": severity, "team": slo.svc.team, "slo": slo.name},
+                "annotations": annotations,
+            }
+        )
     return rules
 
 
@@ -249,8 +299,9 @@ def _indent(text: str, n: int) -> str:
     return "\n".join(" " * n + line for line in text.splitlines())
 
 
-def alert(svc: Svc, name: str, expr: str, summary: str, *, severity: str | None, runbook_url: str | None,
-          for_: str = "10m") -> dict[str, Any]:
+def alert(
+    svc: Svc, name: str, expr: str, summary: str, *, severity: str | None, runbook_url: str | None, for_: str = "10m"
+) -> dict[str, Any]:
     """A plain (not SLO) alerting rule."""
     labels = {"team": svc.team} | ({"severity": severity} if severity else {})
     annotations = {"summary": summary} | ({"runbook_url": runbook_url} if runbook_url else {})
@@ -258,9 +309,14 @@ def alert(svc: Svc, name: str, expr: str, summary: str, *, severity: str | None,
 
 
 def crashloop_alert(svc: Svc, runbook_url: str | None) -> dict[str, Any]:
-    return alert(svc, f"{camel(svc.name)}PodsCrashLooping",
-                 f'increase(kube_pod_container_status_restarts_total{{namespace="{svc.namespace}"}}[15m]) > 3',
-                 f"{svc.name} pods are restarting repeatedly", severity="ticket", runbook_url=runbook_url)
+    return alert(
+        svc,
+        f"{camel(svc.name)}PodsCrashLooping",
+        f'increase(kube_pod_container_status_restarts_total{{namespace="{svc.namespace}"}}[15m]) > 3',
+        f"{svc.name} pods are restarting repeatedly",
+        severity="ticket",
+        runbook_url=runbook_url,
+    )
 
 
 def rule_file(*groups: tuple[str, list[dict[str, Any]]]) -> str:
@@ -270,43 +326,77 @@ def rule_file(*groups: tuple[str, list[dict[str, Any]]]) -> str:
 
 def prometheus_rule(svc: Svc, *groups: tuple[str, list[dict[str, Any]]]) -> str:
     """The prometheus-operator PrometheusRule CRD."""
-    return dump({"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-                 "metadata": {"name": f"{svc.name}-alerts", "namespace": svc.namespace,
-                              "labels": {"prometheus": "k8s", "role": "alert-rules", **svc.labels}},
-                 "spec": {"groups": [{"name": name, "rules": rules} for name, rules in groups]}})
+    return dump(
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": {
+                "name": f"{svc.name}-alerts",
+                "namespace": svc.namespace,
+                "labels": {"prometheus": "k8s", "role": "alert-rules", **svc.labels},
+            },
+            "spec": {"groups": [{"name": name, "rules": rules} for name, rules in groups]},
+        }
+    )
 
 
 def openslo_v1(slo: Slo) -> list[dict[str, Any]]:
     """An OpenSLO v1 SLI and the SLO that references it (ratio of counters)."""
     good_or_bad = "bad" if slo.kind == "availability" else "good"
-    sli = {"apiVersion": "openslo/v1", "kind": "SLI",
-           "metadata": {"name": f"{slo.name}-sli", "displayName": f"{slo.svc.name} {slo.kind}"},
-           "spec": {"description": slo.description,
-                    "ratioMetric": {"counter": True,
-                                    good_or_bad: _openslo_source(f"sum({slo.metric(good_or_bad)})"),
-                                    "total": _openslo_source(f"sum({slo.metric('total')})")}}}
-    return [sli, _openslo_slo(slo, {"indicatorRef": f"{slo.name}-sli"},
-                              [{"displayName": slo.description, "target": float(slo.ratio)}])]
+    sli = {
+        "apiVersion": "openslo/v1",
+        "kind": "SLI",
+        "metadata": {"name": f"{slo.name}-sli", "displayName": f"{slo.svc.name} {slo.kind}"},
+        "spec": {
+            "description": slo.description,
+            "ratioMetric": {
+                "counter": True,
+                good_or_bad: _openslo_source(f"sum({slo.metric(good_or_bad)})"),
+                "total": _openslo_source(f"sum({slo.metric('total')})"),
+            },
+        },
+    }
+    return [
+        sli,
+        _openslo_slo(
+            slo, {"indicatorRef": f"{slo.name}-sli"}, [{"displayName": slo.description, "target": float(slo.ratio)}]
+        ),
+    ]
 
 
 def openslo_v1_threshold(slo: Slo, quantile: float = 0.99) -> list[dict[str, Any]]:
     """An OpenSLO v1 latency SLO as a threshold on a latency quantile (inline indicator)."""
-    query = (f"histogram_quantile({quantile:g}, sum by (le) "
-             f"(rate(http_request_duration_seconds_bucket{slo.selector()}[5m])))")
-    indicator = {"metadata": {"name": f"{slo.name}-p{int(quantile * 100)}"},
-                 "spec": {"thresholdMetric": _openslo_source(query)}}
-    return [_openslo_slo(slo, {"indicator": indicator},
-                         [{"displayName": slo.description, "op": "lte", "value": slo.threshold,
-                           "target": float(slo.ratio)}])]
+    query = (
+        f"histogram_quantile({quantile:g}, sum by (le) "
+        f"(rate(http_request_duration_seconds_bucket{slo.selector()}[5m])))"
+    )
+    indicator = {
+        "metadata": {"name": f"{slo.name}-p{int(quantile * 100)}"},
+        "spec": {"thresholdMetric": _openslo_source(query)},
+    }
+    return [
+        _openslo_slo(
+            slo,
+            {"indicator": indicator},
+            [{"displayName": slo.description, "op": "lte", "value": slo.threshold, "target": float(slo.ratio)}],
+        )
+    ]
 
 
 def _openslo_slo(slo: Slo, indicator: dict[str, Any], objectives: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"apiVersion": "openslo/v1", "kind": "SLO",
-            "metadata": {"name": slo.name, "displayName": slo.description,
-                         "labels": {"team": [slo.svc.team]}},
-            "spec": {"service": slo.svc.name, "description": slo.description, **indicator,
-                     "timeWindow": [{"duration": slo.window, "isRolling": True}],
-                     "budgetingMethod": "Occurrences", "objectives": objectives}}
+    return {
+        "apiVersion": "openslo/v1",
+        "kind": "SLO",
+        "metadata": {"name": slo.name, "displayName": slo.description, "labels": {"team": [slo.svc.team]}},
+        "spec": {
+            "service": slo.svc.name,
+            "description": slo.description,
+            **indicator,
+            "timeWindow": [{"duration": slo.window, "isRolling": True}],
+            "budgetingMethod": "Occurrences",
+            "objectives": objectives,
+        },
+    }
 
 
 def _openslo_source(query: str) -> dict[str, Any]:
@@ -319,39 +409,70 @@ def openslo_v1alpha(slo: Slo) -> dict[str, Any]:
     def source(part: str) -> dict[str, str]:
         return {"source": "prometheus", "queryType": "promql", "query": f"sum({slo.metric(part)})"}
 
-    return {"apiVersion": "openslo/v1alpha", "kind": "SLO",
-            "metadata": {"name": slo.name, "displayName": slo.description},
-            "spec": {"service": slo.svc.name, "description": slo.description, "budgetingMethod": "Occurrences",
-                     "timeWindows": [{"unit": "Day", "count": int(slo.window.rstrip("d")), "isRolling": True}],
-                     "objectives": [{"displayName": slo.description, "target": float(slo.ratio),
-                                     "ratioMetrics": {"counter": True, "good": source("good"),
-                                                      "total": source("total")}}]}}
+    return {
+        "apiVersion": "openslo/v1alpha",
+        "kind": "SLO",
+        "metadata": {"name": slo.name, "displayName": slo.description},
+        "spec": {
+            "service": slo.svc.name,
+            "description": slo.description,
+            "budgetingMethod": "Occurrences",
+            "timeWindows": [{"unit": "Day", "count": int(slo.window.rstrip("d")), "isRolling": True}],
+            "objectives": [
+                {
+                    "displayName": slo.description,
+                    "target": float(slo.ratio),
+                    "ratioMetrics": {"counter": True, "good": source("good"), "total": source("total")},
+                }
+            ],
+        },
+    }
 
 
 def sloth_slo(slo: Slo, alert: str, runbook: str, *, crd: bool) -> dict[str, Any]:
     """One SLO of a Sloth spec; the CRD spells its keys in camelCase."""
-    keys = ("errorQuery", "totalQuery", "pageAlert", "ticketAlert") if crd else \
-        ("error_query", "total_query", "page_alert", "ticket_alert")
+    keys = (
+        ("errorQuery", "totalQuery", "pageAlert", "ticketAlert")
+        if crd
+        else ("error_query", "total_query", "page_alert", "ticket_alert")
+    )
     error_key, total_key, page_key, ticket_key = keys
     window = "{{.window}}"
-    return {"name": f"requests-{slo.kind}", "objective": slo.objective, "description": slo.description,
-            "sli": {"events": {error_key: slo.error_query(window), total_key: slo.rate("total", window)}},
-            "alerting": {"name": alert, "labels": {"category": slo.kind, "team": slo.svc.team},
-                         "annotations": {"summary": f"High {slo.kind} error budget burn on {slo.svc.name}",
-                                         "runbook": runbook},
-                         page_key: {"labels": {"severity": "critical"}},
-                         ticket_key: {"labels": {"severity": "warning"}}}}
+    return {
+        "name": f"requests-{slo.kind}",
+        "objective": slo.objective,
+        "description": slo.description,
+        "sli": {"events": {error_key: slo.error_query(window), total_key: slo.rate("total", window)}},
+        "alerting": {
+            "name": alert,
+            "labels": {"category": slo.kind, "team": slo.svc.team},
+            "annotations": {"summary": f"High {slo.kind} error budget burn on {slo.svc.name}", "runbook": runbook},
+            page_key: {"labels": {"severity": "critical"}},
+            ticket_key: {"labels": {"severity": "warning"}},
+        },
+    }
 
 
 def sloth_prometheus_v1(svc: Svc, slos: list[dict[str, Any]]) -> str:
-    return dump({"version": "prometheus/v1", "service": svc.name,
-                 "labels": {"owner": svc.owner, "repo": f"{ORG}/{svc.name}"}, "slos": slos})
+    return dump(
+        {
+            "version": "prometheus/v1",
+            "service": svc.name,
+            "labels": {"owner": svc.owner, "repo": f"{ORG}/{svc.name}"},
+            "slos": slos,
+        }
+    )
 
 
 def sloth_crd(svc: Svc, slos: list[dict[str, Any]]) -> str:
-    return dump({"apiVersion": "sloth.slok.dev/v1", "kind": "PrometheusServiceLevel",
-                 "metadata": {"name": svc.name, "namespace": svc.namespace, "labels": svc.labels},
-                 "spec": {"service": svc.name, "labels": {"owner": svc.owner}, "slos": slos}})
+    return dump(
+        {
+            "apiVersion": "sloth.slok.dev/v1",
+            "kind": "PrometheusServiceLevel",
+            "metadata": {"name": svc.name, "namespace": svc.namespace, "labels": svc.labels},
+            "spec": {"service": svc.name, "labels": {"owner": svc.owner}, "slos": slos},
+        }
+    )
 
 
 def pyrra_slo(slo: Slo, runbook_url: str, window: str = "28d") -> dict[str, Any]:
@@ -360,43 +481,88 @@ def pyrra_slo(slo: Slo, runbook_url: str, window: str = "28d") -> dict[str, Any]
         indicator = {"ratio": {"errors": {"metric": slo.metric("bad")}, "total": {"metric": slo.metric("total")}}}
     else:
         indicator = {"latency": {"success": {"metric": slo.metric("good")}, "total": {"metric": slo.metric("total")}}}
-    return {"apiVersion": "pyrra.dev/v1alpha1", "kind": "ServiceLevelObjective",
-            "metadata": {"name": slo.name, "namespace": slo.svc.namespace,
-                         "labels": {"prometheus": "k8s", "role": "alert-rules", "pyrra.dev/team": slo.svc.team},
-                         "annotations": {"pyrra.dev/runbook_url": runbook_url}},
-            "spec": {"target": f"{slo.objective:g}", "window": window, "description": slo.description,
-                     "indicator": indicator, "alerting": {"name": f"{camel(slo.name)}BudgetBurn"}}}
+    return {
+        "apiVersion": "pyrra.dev/v1alpha1",
+        "kind": "ServiceLevelObjective",
+        "metadata": {
+            "name": slo.name,
+            "namespace": slo.svc.namespace,
+            "labels": {"prometheus": "k8s", "role": "alert-rules", "pyrra.dev/team": slo.svc.team},
+            "annotations": {"pyrra.dev/runbook_url": runbook_url},
+        },
+        "spec": {
+            "target": f"{slo.objective:g}",
+            "window": window,
+            "description": slo.description,
+            "indicator": indicator,
+            "alerting": {"name": f"{camel(slo.name)}BudgetBurn"},
+        },
+    }
 
 
 def alertmanager_config(svc: Svc) -> str:
     """An Alertmanager config: the team's pages go to PagerDuty, everything else to Slack."""
     team, paging = svc.team, "page|critical"
-    slack = {"send_resolved": True, "title": '{{ template "slack.default.title" . }}',
-             "text": '{{ range .Alerts }}{{ .Annotations.summary }} {{ end }}'}
-    return dump({
-        "global": {"resolve_timeout": "5m",
-                   "slack_api_url": "https://hooks.slack.com/services/T0000000/B0000000/XXXXXXXXXXXXXXXX"},
-        "route": {"receiver": "slack-platform-catchall", "group_by": ["alertname", "namespace"],
-                  "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h",
-                  "routes": [{"matchers": [f'team="{team}"'], "receiver": f"slack-{team}",
-                              "group_by": ["alertname", "slo"],
-                              "routes": [{"matchers": [f'severity=~"{paging}"'], "receiver": f"pagerduty-{team}",
-                                          "group_wait": "10s", "repeat_interval": "1h"},
-                                         {"matchers": ['severity=~"ticket|warning"'],
-                                          "receiver": f"slack-{team}"}]},
-                             {"matchers": ['alertname="Watchdog"'], "receiver": "null"}]},
-        "inhibit_rules": [{"source_matchers": [f'severity=~"{paging}"'],
-                           "target_matchers": ['severity=~"ticket|warning"'], "equal": ["alertname", "slo"]}],
-        "receivers": [
-            {"name": "null"},
-            {"name": "slack-platform-catchall", "slack_configs": [{"channel": "#alerts-unrouted", **slack}]},
-            {"name": f"slack-{team}", "slack_configs": [{"channel": f"#{team}-alerts", **slack}]},
-            {"name": f"pagerduty-{team}",
-             "pagerduty_configs": [{"routing_key": hashlib.md5(svc.name.encode()).hexdigest(),
-                                    "description": '{{ .CommonAnnotations.summary }}',
-                                    "links": [{"href": svc.dashboard_url, "text": "Dashboard"}]}]},
-        ],
-    }, header="# Demo routing key: the real one is injected from the secret store at deploy time.\n")
+    slack = {
+        "send_resolved": True,
+        "title": '{{ template "slack.default.title" . }}',
+        "text": "{{ range .Alerts }}{{ .Annotations.summary }} {{ end }}",
+    }
+    return dump(
+        {
+            "global": {
+                "resolve_timeout": "5m",
+                "slack_api_url": "https://hooks.slack.com/services/T0000000/B0000000/XXXXXXXXXXXXXXXX",
+            },
+            "route": {
+                "receiver": "slack-platform-catchall",
+                "group_by": ["alertname", "namespace"],
+                "group_wait": "30s",
+                "group_interval": "5m",
+                "repeat_interval": "4h",
+                "routes": [
+                    {
+                        "matchers": [f'team="{team}"'],
+                        "receiver": f"slack-{team}",
+                        "group_by": ["alertname", "slo"],
+                        "routes": [
+                            {
+                                "matchers": [f'severity=~"{paging}"'],
+                                "receiver": f"pagerduty-{team}",
+                                "group_wait": "10s",
+                                "repeat_interval": "1h",
+                            },
+                            {"matchers": ['severity=~"ticket|warning"'], "receiver": f"slack-{team}"},
+                        ],
+                    },
+                    {"matchers": ['alertname="Watchdog"'], "receiver": "null"},
+                ],
+            },
+            "inhibit_rules": [
+                {
+                    "source_matchers": [f'severity=~"{paging}"'],
+                    "target_matchers": ['severity=~"ticket|warning"'],
+                    "equal": ["alertname", "slo"],
+                }
+            ],
+            "receivers": [
+                {"name": "null"},
+                {"name": "slack-platform-catchall", "slack_configs": [{"channel": "#alerts-unrouted", **slack}]},
+                {"name": f"slack-{team}", "slack_configs": [{"channel": f"#{team}-alerts", **slack}]},
+                {
+                    "name": f"pagerduty-{team}",
+                    "pagerduty_configs": [
+                        {
+                            "routing_key": hashlib.md5(svc.name.encode()).hexdigest(),
+                            "description": "{{ .CommonAnnotations.summary }}",
+                            "links": [{"href": svc.dashboard_url, "text": "Dashboard"}],
+                        }
+                    ],
+                },
+            ],
+        },
+        header="# Demo routing key: the real one is injected from the secret store at deploy time.\n",
+    )
 
 
 # -- readiness.yaml -----------------------------------------------------------------------------
@@ -412,9 +578,17 @@ class Drill:
     notes: str = ""
 
 
-def readiness(svc: Svc, now: datetime, *, tier: str | int | None = None, rto: str | None = None,
-              rpo: str | None = None, drills: tuple[Drill, ...] = (), oncall: dict[str, str] | None = None,
-              dashboards: bool = False) -> str:
+def readiness(
+    svc: Svc,
+    now: datetime,
+    *,
+    tier: str | int | None = None,
+    rto: str | None = None,
+    rpo: str | None = None,
+    drills: tuple[Drill, ...] = (),
+    oncall: dict[str, str] | None = None,
+    dashboards: bool = False,
+) -> str:
     """Our ``readiness.yaml``; drill dates are ``now`` minus each drill's age."""
     doc: dict[str, Any] = {}
     if tier is not None:
@@ -431,9 +605,14 @@ def readiness(svc: Svc, now: datetime, *, tier: str | int | None = None, rto: st
 
 def _drill(d: Drill, svc: Svc, now: datetime) -> dict[str, Any]:
     date = (now - timedelta(days=d.days_ago)).date()
-    record = {"date": date.isoformat(), "scenario": d.scenario, "measured_rto": d.measured_rto,
-              "measured_rpo": d.measured_rpo, "outcome": d.outcome,
-              "evidence": f"https://wiki.{DOMAIN}/sre/dr-drills/{svc.name}-{date.isoformat()}"}
+    record = {
+        "date": date.isoformat(),
+        "scenario": d.scenario,
+        "measured_rto": d.measured_rto,
+        "measured_rpo": d.measured_rpo,
+        "outcome": d.outcome,
+        "evidence": f"https://wiki.{DOMAIN}/sre/dr-drills/{svc.name}-{date.isoformat()}",
+    }
     if d.notes:
         record["notes"] = d.notes
     return record
@@ -494,7 +673,8 @@ class Runbook:
         svc, ns = self.svc, self.svc.namespace
         deps = ", ".join(f"`{d}`" for d in svc.dependencies) or "no other services"
         pager = self.escalation or f"PagerDuty service `{svc.pagerduty_id}`"
-        parts = [f"""# {svc.name} runbook
+        parts = [
+            f"""# {svc.name} runbook
 
 Owner: **{svc.owner}** · Escalation: {pager} · Slack `#{svc.team}-alerts`
 
@@ -513,7 +693,8 @@ in the storefront.
 - Recent deploys: `kubectl rollout history` or the #deploys channel
 
 ## Alerts
-"""]
+"""
+        ]
         for section in self.alerts:
             parts.append(f"\n### {section.heading}\n\n{section.body.strip()}\n")
         parts.append(f"""
@@ -547,14 +728,17 @@ Delete one pod at a time and wait for its replacement to become ready before the
 
 
 def budget_burn_section(slo: Slo) -> Section:
-    return Section(f"{slo.kind.title()} error budget burn", f"""
+    return Section(
+        f"{slo.kind.title()} error budget burn",
+        f"""
 The {slo.name} SLO ({slo.description}) is burning its {slo.window} error budget too fast.
 
 1. Open the dashboard and find which route and which pods the errors or slow requests come from.
 2. Check whether a deploy happened in the last hour; if so, go to the deploy procedure below.
 3. Check the dependencies' dashboards; a slow dependency shows up here as latency first.
 4. If one zone is bad, cordon its nodes and let the pods reschedule.
-""")
+""",
+    )
 
 
 STUB_RUNBOOK = "# Runbook\n\nTODO: write this before go-live.\n"
@@ -567,19 +751,37 @@ def grafana_dashboard(svc: Svc, slos: list[Slo]) -> str:
     job = f'job="{svc.name}"'
     panels = [
         ("Requests per second", f"sum by (code) (rate(http_requests_total{{{job}}}[5m]))"),
-        ("Error ratio", f'sum(rate(http_requests_total{{{job},code=~"5.."}}[5m])) / sum(rate(http_requests_total{{{job}}}[5m]))'),
-        ("p99 latency", f"histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{{job}}}[5m])))"),
+        (
+            "Error ratio",
+            f'sum(rate(http_requests_total{{{job},code=~"5.."}}[5m])) / sum(rate(http_requests_total{{{job}}}[5m]))',
+        ),
+        (
+            "p99 latency",
+            f"histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{{job}}}[5m])))",
+        ),
         ("Pods ready", f'sum(kube_deployment_status_replicas_available{{namespace="{svc.namespace}"}})'),
     ] + [(f"Error budget burn: {s.name}", s.error_ratio("1h").replace("\n", " ") + f" / {s.budget}") for s in slos]
     board = {
-        "uid": svc.name, "title": f"{svc.name} overview", "tags": [svc.name, svc.team, "slo"],
-        "timezone": "utc", "schemaVersion": 39, "version": 12, "refresh": "30s",
+        "uid": svc.name,
+        "title": f"{svc.name} overview",
+        "tags": [svc.name, svc.team, "slo"],
+        "timezone": "utc",
+        "schemaVersion": 39,
+        "version": 12,
+        "refresh": "30s",
         "time": {"from": "now-6h", "to": "now"},
         "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus"}]},
-        "panels": [{"id": i + 1, "type": "timeseries", "title": title,
-                    "datasource": {"type": "prometheus", "uid": "${datasource}"},
-                    "gridPos": {"h": 8, "w": 12, "x": 12 * (i % 2), "y": 8 * (i // 2)},
-                    "targets": [{"refId": "A", "expr": expr}]} for i, (title, expr) in enumerate(panels)],
+        "panels": [
+            {
+                "id": i + 1,
+                "type": "timeseries",
+                "title": title,
+                "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                "gridPos": {"h": 8, "w": 12, "x": 12 * (i % 2), "y": 8 * (i // 2)},
+                "targets": [{"refId": "A", "expr": expr}],
+            }
+            for i, (title, expr) in enumerate(panels)
+        ],
     }
     return json.dumps(board, indent=2) + "\n"
 

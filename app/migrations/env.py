@@ -1,11 +1,13 @@
-"""Alembic environment: migrations run on the connection app.storage.db.migrate hands in."""
+"""Alembic environment: migrations run on the connection prr.storage.db.migrate hands in."""
+
 from alembic import context
 from sqlmodel import SQLModel
 
-import app.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import prr.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=SQLModel.metadata,
-                  render_as_batch=connection.dialect.name == "sqlite")
+context.configure(
+    connection=connection, target_metadata=SQLModel.metadata, render_as_batch=connection.dialect.name == "sqlite"
+)
 with context.begin_transaction():
     context.run_migrations()

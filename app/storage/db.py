@@ -1,4 +1,5 @@
 """Engine, migrations, and storing / reading scans."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,7 +12,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine, select
 
-from app.storage.models import CheckResult, Scan, Service
+from prr.storage.models import CheckResult, Scan, Service
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -56,22 +57,42 @@ def store_report(engine: Engine, report: dict[str, Any]) -> int:
     with Session(engine) as session, session.begin():
         service = session.exec(select(Service).where(Service.ref == svc["ref"])).first()
         if service is None:
-            service = Service(ref=svc["ref"], name=svc["name"], tier=svc["tier"], repo=report["source"]["repo"],
-                              updated_at=scanned_at)
+            service = Service(
+                ref=svc["ref"], name=svc["name"], tier=svc["tier"], repo=report["source"]["repo"], updated_at=scanned_at
+            )
             session.add(service)
         service.name, service.owner, service.tier = svc["name"], svc["owner"], svc["tier"]
         service.lifecycle, service.repo, service.updated_at = svc["lifecycle"], report["source"]["repo"], scanned_at
         session.flush()
-        scan = Scan(service_id=service.id, commit=report["source"]["commit"], repo=report["source"]["repo"],
-                    scanned_at=scanned_at, scorecard_id=report["scorecard"]["id"],
-                    scorecard_version=report["scorecard"]["version"], tier=svc["tier"],
-                    score=report["score"], level=report["level"], ready=report["ready"],
-                    duration_seconds=report.get("duration_seconds"), report={})
+        scan = Scan(
+            service_id=service.id,
+            commit=report["source"]["commit"],
+            repo=report["source"]["repo"],
+            scanned_at=scanned_at,
+            scorecard_id=report["scorecard"]["id"],
+            scorecard_version=report["scorecard"]["version"],
+            tier=svc["tier"],
+            score=report["score"],
+            level=report["level"],
+            ready=report["ready"],
+            duration_seconds=report.get("duration_seconds"),
+            report={},
+        )
         session.add(scan)
         session.flush()
         scan.report = {**report, "scan_id": scan.id}
         for c in report["checks"]:
-            session.add(CheckResult(scan_id=scan.id, check_id=c["id"], level=c["level"], status=c["status"],
-                                    met=c["met"], waived=c["waived"], summary=c["summary"],
-                                    evidence=c["evidence"], details=c.get("details") or {}))
+            session.add(
+                CheckResult(
+                    scan_id=scan.id,
+                    check_id=c["id"],
+                    level=c["level"],
+                    status=c["status"],
+                    met=c["met"],
+                    waived=c["waived"],
+                    summary=c["summary"],
+                    evidence=c["evidence"],
+                    details=c.get("details") or {},
+                )
+            )
         return scan.id

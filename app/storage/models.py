@@ -1,8 +1,9 @@
 """The tables. A scan is stored whole with every result, so history and trends come from stored scans."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -13,18 +14,18 @@ def _utc_column(**kw: Any) -> Any:
 
 
 class Service(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(index=True, unique=True, max_length=255)
     name: str = Field(max_length=255)
-    owner: Optional[str] = Field(default=None, index=True, max_length=255)
+    owner: str | None = Field(default=None, index=True, max_length=255)
     tier: str = Field(max_length=16)
-    lifecycle: Optional[str] = Field(default=None, max_length=64)
+    lifecycle: str | None = Field(default=None, max_length=64)
     repo: str = Field(max_length=1024)
     updated_at: datetime = _utc_column(nullable=False)
 
 
 class Scan(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     service_id: int = Field(foreign_key="service.id", index=True)
     commit: str = Field(max_length=40)
     repo: str = Field(max_length=1024)
@@ -32,10 +33,10 @@ class Scan(SQLModel, table=True):
     scorecard_id: str = Field(max_length=128)
     scorecard_version: str = Field(max_length=64)
     tier: str = Field(max_length=16)
-    score: Optional[float] = None
-    level: Optional[str] = Field(default=None, max_length=64)
+    score: float | None = None
+    level: str | None = Field(default=None, max_length=64)
     ready: bool = False
-    duration_seconds: Optional[float] = None
+    duration_seconds: float | None = None
     report: dict = Field(sa_column=Column(JSON, nullable=False))
 
 
@@ -43,12 +44,12 @@ class CheckResult(SQLModel, table=True):
     __tablename__ = "check_result"
     __table_args__ = (UniqueConstraint("scan_id", "check_id"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     scan_id: int = Field(foreign_key="scan.id", index=True)
     check_id: str = Field(index=True, max_length=128)
     level: str = Field(max_length=64)
     status: str = Field(max_length=16, index=True)
-    met: Optional[bool] = None
+    met: bool | None = None
     waived: bool = False
     summary: str = Field(sa_column=Column(Text, nullable=False))
     evidence: list = Field(sa_column=Column(JSON, nullable=False))
@@ -59,15 +60,15 @@ class WaiverRecord(SQLModel, table=True):
     """An exemption of one check for one service until it expires; revoking keeps the record."""
 
     __tablename__ = "waiver"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     service_ref: str = Field(index=True, max_length=255)
     check_id: str = Field(max_length=128)
     reason: str = Field(sa_column=Column(Text, nullable=False))
     approver: str = Field(max_length=255)
     created_at: datetime = _utc_column(nullable=False)
     expires_at: datetime = _utc_column(nullable=False)
-    revoked_at: Optional[datetime] = _utc_column(nullable=True)
-    revoked_by: Optional[str] = Field(default=None, max_length=255)
+    revoked_at: datetime | None = _utc_column(nullable=True)
+    revoked_by: str | None = Field(default=None, max_length=255)
     source: str = Field(default="portal", max_length=32)  # portal | config
 
 
@@ -75,11 +76,11 @@ class AttestationRecord(SQLModel, table=True):
     """A person's answer to a manual check."""
 
     __tablename__ = "attestation"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     service_ref: str = Field(index=True, max_length=255)
     check_id: str = Field(max_length=128)
     answer: bool
-    evidence_url: Optional[str] = Field(default=None, max_length=2048)
+    evidence_url: str | None = Field(default=None, max_length=2048)
     attested_by: str = Field(max_length=255)
     created_at: datetime = _utc_column(nullable=False)
     expires_at: datetime = _utc_column(nullable=False)
@@ -89,7 +90,7 @@ class SignOff(SQLModel, table=True):
     """A launch review decision, recorded against the scan it was made on."""
 
     __tablename__ = "signoff"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     service_ref: str = Field(index=True, max_length=255)
     scan_id: int = Field(foreign_key="scan.id")
     decision: str = Field(max_length=8)  # go | no-go
@@ -102,19 +103,19 @@ class ApiToken(SQLModel, table=True):
     """An API token, stored hashed (sha256); the secret is shown once at creation."""
 
     __tablename__ = "api_token"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255)
     user: str = Field(max_length=255)
     token_hash: str = Field(index=True, unique=True, max_length=64)
     created_at: datetime = _utc_column(nullable=False)
-    revoked_at: Optional[datetime] = _utc_column(nullable=True)
+    revoked_at: datetime | None = _utc_column(nullable=True)
 
 
 class AuditEntry(SQLModel, table=True):
     """Every write: who did what to which object."""
 
     __tablename__ = "audit_log"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     at: datetime = _utc_column(nullable=False, index=True)
     actor: str = Field(max_length=255)
     action: str = Field(max_length=64)
@@ -130,12 +131,12 @@ class ScanJobRecord(SQLModel, table=True):
     __tablename__ = "scan_job"
     id: str = Field(primary_key=True, max_length=32)
     service_ref: str = Field(index=True, max_length=255)
-    active_ref: Optional[str] = Field(default=None, index=True, unique=True, max_length=255)
+    active_ref: str | None = Field(default=None, index=True, unique=True, max_length=255)
     state: str = Field(max_length=16)  # queued | running | succeeded | failed
     requested_by: str = Field(max_length=255)
     requested_at: datetime = _utc_column(nullable=False)
     worker: str = Field(max_length=255)  # host:pid of the process running it
     heartbeat_at: datetime = _utc_column(nullable=False)  # refreshed while that process holds the job
-    scan_id: Optional[int] = Field(default=None, foreign_key="scan.id")
-    error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
-    finished_at: Optional[datetime] = _utc_column(nullable=True)
+    scan_id: int | None = Field(default=None, foreign_key="scan.id")
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    finished_at: datetime | None = _utc_column(nullable=True)

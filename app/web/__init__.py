@@ -6,6 +6,7 @@ is exempt; its writes must be JSON, which a cross-site form cannot send), proble
 under ``/api`` (HTML error pages elsewhere), the ``auth.public_reads`` gate, ``/healthz`` and
 ``/metrics``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.config import Config, load_config
-from app.storage.db import migrate
+from prr.config import Config, load_config
+from prr.storage.db import migrate
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
@@ -33,7 +34,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.config.update(PRR=config, SECRET_KEY=_secret_key(config), **overrides)
     app.extensions["prr.db"] = migrate(config.database_url)
 
-    from app.web import api, metrics, pages
+    from prr.web import api, metrics, pages
 
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)
@@ -50,8 +51,10 @@ def _secret_key(config: Config) -> str:
     configured = os.environ.get("PRR_SECRET_KEY") or (config.data.get("portal") or {}).get("secret_key")
     if configured:
         return configured
-    log.warning("no PRR_SECRET_KEY set: using a per-process key (form sessions end at restart and "
-                "do not carry across processes)")
+    log.warning(
+        "no PRR_SECRET_KEY set: using a per-process key (form sessions end at restart and "
+        "do not carry across processes)"
+    )
     return secrets.token_hex(32)
 
 
@@ -70,7 +73,7 @@ def healthz() -> Response:
 
 def _reads_gate() -> Response | None:
     """With ``auth.public_reads: false``, everything but health and metrics needs an identity."""
-    from app.web.auth import current_identity, public_reads
+    from prr.web.auth import current_identity, public_reads
 
     if request.endpoint in OPEN_ENDPOINTS or public_reads(current_app.config["PRR"]):
         return None
@@ -84,10 +87,15 @@ def _reads_gate() -> Response | None:
 def sign_in_page(reason: str) -> Response:
     """The HTML 401 for a page view without (valid) credentials; the API answers problem+json."""
     g.prr_identity = None  # what the page shows: nobody is signed in
-    body = render_template("pages/error.html", code=401, title="Sign in required", message=reason,
-                           hint="Sign in through your organisation's sign-in page (the auth proxy in front "
-                                "of the portal) and reload. Scripts use the JSON API with an API token.",
-                           retry=request.full_path.rstrip("?") if request.method == "GET" else None)
+    body = render_template(
+        "pages/error.html",
+        code=401,
+        title="Sign in required",
+        message=reason,
+        hint="Sign in through your organisation's sign-in page (the auth proxy in front "
+        "of the portal) and reload. Scripts use the JSON API with an API token.",
+        retry=request.full_path.rstrip("?") if request.method == "GET" else None,
+    )
     response = Response(body, 401, mimetype="text/html")
     response.headers["WWW-Authenticate"] = 'Bearer realm="prr"'
     return response
@@ -95,8 +103,9 @@ def sign_in_page(reason: str) -> Response:
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     """An RFC 9457 problem document."""
-    response = jsonify({"type": "about:blank", "title": title, "status": status, "detail": detail,
-                        "instance": request.path, **extra})
+    response = jsonify(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": request.path, **extra}
+    )
     response.status_code = status
     response.content_type = "application/problem+json"
     if status == 401:
@@ -105,8 +114,8 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
 
 
 def _error_handlers(app: Flask) -> None:
-    from app.portal import PortalError
-    from app.web.auth import BadCredentials
+    from prr.portal import PortalError
+    from prr.web.auth import BadCredentials
 
     @app.errorhandler(BadCredentials)
     def bad_credentials(exc: BadCredentials) -> Response:

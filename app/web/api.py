@@ -5,15 +5,16 @@ A service is addressed by its entity ref split into the path: ``component:defaul
 Reads follow ``auth.public_reads``; writes need an identity (API token or trusted proxy header)
 and a role (see :mod:`app.portal`), and a JSON body.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from app import portal, queries
-from app.portal import Invalid, NotFound, PortalError
-from app.web.auth import Identity, current_identity
+from prr import portal, queries
+from prr.portal import Invalid, NotFound, PortalError
+from prr.web.auth import Identity, current_identity
 
 bp = Blueprint("api", __name__)
 
@@ -32,6 +33,7 @@ class UnsupportedMediaType(PortalError):
 
 # --------------------------------------------------------------------------- helpers
 
+
 def _ctx() -> queries.ReadContext:
     return queries.context()
 
@@ -42,11 +44,14 @@ def _writer() -> Identity:
     browser on its own)."""
     who = current_identity()
     if who is None:
-        raise Unauthenticated("this needs an identity: send `Authorization: Bearer <token>` "
-                              "(create one with `prr token create`)")
+        raise Unauthenticated(
+            "this needs an identity: send `Authorization: Bearer <token>` (create one with `prr token create`)"
+        )
     if who.via == "proxy" and request.method == "POST" and not request.is_json:
-        raise UnsupportedMediaType("writes through the auth proxy must send an application/json body "
-                                   "(`{}` will do); this keeps other sites from posting on your behalf")
+        raise UnsupportedMediaType(
+            "writes through the auth proxy must send an application/json body "
+            "(`{}` will do); this keeps other sites from posting on your behalf"
+        )
     return who
 
 
@@ -108,15 +113,22 @@ def _created(body: Any, location: str, status: int = 201) -> Response:
 
 # --------------------------------------------------------------------------- services
 
+
 @bp.get("/services")
 def list_services() -> Response:
     ctx = _ctx()
     try:
         page = queries.list_services(
-            ctx, tier=request.args.getlist("tier") or None, owner=request.args.get("owner") or None,
-            level=request.args.get("level") or None, ready=_bool_arg("ready"),
-            search=request.args.get("q") or None, sort=request.args.get("sort", "ref"),
-            page=_int_arg("page", 1), per_page=_int_arg("per_page", 50))
+            ctx,
+            tier=request.args.getlist("tier") or None,
+            owner=request.args.get("owner") or None,
+            level=request.args.get("level") or None,
+            ready=_bool_arg("ready"),
+            search=request.args.get("q") or None,
+            sort=request.args.get("sort", "ref"),
+            page=_int_arg("page", 1),
+            per_page=_int_arg("per_page", 50),
+        )
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     body = page.to_dict()
@@ -190,6 +202,7 @@ def scan(scan_id: int) -> Response:
 
 # --------------------------------------------------------------------------- waivers
 
+
 @bp.get("/entities/<kind>/<namespace>/<name>/waivers")
 def service_waivers(kind: str, namespace: str, name: str) -> Response:
     ctx, ref = _ctx(), _ref(kind, namespace, name)
@@ -201,8 +214,9 @@ def service_waivers(kind: str, namespace: str, name: str) -> Response:
 def grant_waiver(kind: str, namespace: str, name: str) -> Response:
     ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
     body = _body()
-    granted = portal.grant_waiver(ctx, who, ref, _field(body, "check", str), _field(body, "reason", str),
-                                  _field(body, "expires", str))
+    granted = portal.grant_waiver(
+        ctx, who, ref, _field(body, "check", str), _field(body, "reason", str), _field(body, "expires", str)
+    )
     return _created(granted, url_for("api.waiver", waiver_id=granted["id"]))
 
 
@@ -211,8 +225,9 @@ def waivers() -> Response:
     state = request.args.get("state", "all")
     if state not in queries.WAIVER_STATES:
         raise BadRequest(f"state must be one of {', '.join(queries.WAIVER_STATES)}")
-    items = queries.waivers(_ctx(), ref=request.args.get("service") or None, state=state,
-                            within_days=_int_arg("within_days", 30))
+    items = queries.waivers(
+        _ctx(), ref=request.args.get("service") or None, state=state, within_days=_int_arg("within_days", 30)
+    )
     return jsonify({"items": items})
 
 
@@ -234,6 +249,7 @@ def revoke_waiver(waiver_id: int) -> Response:
 
 # --------------------------------------------------------------------------- attestations & sign-offs
 
+
 @bp.get("/entities/<kind>/<namespace>/<name>/attestations")
 def attestations(kind: str, namespace: str, name: str) -> Response:
     ctx, ref = _ctx(), _ref(kind, namespace, name)
@@ -245,9 +261,15 @@ def attestations(kind: str, namespace: str, name: str) -> Response:
 def attest(kind: str, namespace: str, name: str) -> Response:
     ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
     body = _body()
-    made = portal.attest(ctx, who, ref, _field(body, "check", str), _field(body, "answer", bool),
-                         _field(body, "evidence_url", str, required=False),
-                         _field(body, "expires", str, required=False))
+    made = portal.attest(
+        ctx,
+        who,
+        ref,
+        _field(body, "check", str),
+        _field(body, "answer", bool),
+        _field(body, "evidence_url", str, required=False),
+        _field(body, "expires", str, required=False),
+    )
     return _created(made, url_for("api.attestations", kind=kind, namespace=namespace, name=name))
 
 
@@ -262,12 +284,19 @@ def signoffs(kind: str, namespace: str, name: str) -> Response:
 def sign_off(kind: str, namespace: str, name: str) -> Response:
     ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
     body = _body()
-    made = portal.sign_off(ctx, who, ref, _field(body, "decision", str), _field(body, "notes", str, required=False) or "",
-                           _field(body, "scan_id", int, required=False))
+    made = portal.sign_off(
+        ctx,
+        who,
+        ref,
+        _field(body, "decision", str),
+        _field(body, "notes", str, required=False) or "",
+        _field(body, "scan_id", int, required=False),
+    )
     return _created(made, url_for("api.signoffs", kind=kind, namespace=namespace, name=name))
 
 
 # --------------------------------------------------------------------------- checks, scorecards, teams, me
+
 
 @bp.get("/checks")
 def checks() -> Response:

@@ -18,6 +18,7 @@ A user belongs to the group named in a service's ``spec.owner`` (``group:default
 ``team-x`` are the same) through ``auth.teams`` or the proxy's groups header; that makes them an
 owner of the service. What each role may do is decided in :mod:`app.portal`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,15 +26,15 @@ import ipaddress
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Request, current_app, g, request
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from app.config import Config
-from app.storage.models import ApiToken
+from prr.config import Config
+from prr.storage.models import ApiToken
 
 log = logging.getLogger(__name__)
 TOKEN_PREFIX = "prr_"
@@ -120,10 +121,12 @@ def resolve(user: str, groups: Any, config: Config, via: str) -> Identity:
     ``auth.roles`` naming the user or one of those groups."""
     settings = auth_settings(config)
     names = {group_name(g) for g in groups}
-    names |= {group_name(team) for team, members in (settings.get("teams") or {}).items()
-              if user in (members or [])}
-    roles = {role for role, members in (settings.get("roles") or {}).items()
-             if role in ROLES and any(m == user or group_name(m) in names for m in members or [])}
+    names |= {group_name(team) for team, members in (settings.get("teams") or {}).items() if user in (members or [])}
+    roles = {
+        role
+        for role, members in (settings.get("roles") or {}).items()
+        if role in ROLES and any(m == user or group_name(m) in names for m in members or [])
+    }
     return Identity(user=user, groups=frozenset(names), roles=frozenset(roles), via=via)
 
 
@@ -139,6 +142,7 @@ def _trusted(address: str | None, allowed: list[str]) -> bool:
 
 # --------------------------------------------------------------------------- API tokens
 
+
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -147,8 +151,7 @@ def create_token(engine: Engine, user: str, name: str) -> str:
     """Store a new token for ``user`` (hashed) and return the secret; it is not kept anywhere."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with Session(engine) as session, session.begin():
-        session.add(ApiToken(name=name, user=user, token_hash=hash_token(secret),
-                             created_at=datetime.now(timezone.utc)))
+        session.add(ApiToken(name=name, user=user, token_hash=hash_token(secret), created_at=datetime.now(UTC)))
     return secret
 
 
@@ -157,7 +160,6 @@ def token_user(engine: Engine, secret: str) -> str | None:
     with Session(engine) as session:
         token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))).first()
         return token.user if token is not None and token.revoked_at is None else None
-
 
 
 def list_tokens(engine: Engine) -> list[ApiToken]:
@@ -170,5 +172,5 @@ def revoke_token(engine: Engine, token_id: int) -> ApiToken | None:
     with Session(engine, expire_on_commit=False) as session, session.begin():
         token = session.get(ApiToken, token_id)
         if token is not None and token.revoked_at is None:
-            token.revoked_at = datetime.now(timezone.utc)
+            token.revoked_at = datetime.now(UTC)
         return token

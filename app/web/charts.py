@@ -3,6 +3,7 @@
 The pages embed them directly; no JavaScript. Each chart is an ``role="img"`` with a title and a
 description, and the pages show the same numbers as a table for screen readers and print.
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -35,15 +36,17 @@ def history_chart(points: list[HistoryPoint], title: str, width: int = 1100, hei
     left, right, top, bottom = 48, 24, 34, 36
     inset = 40  # keeps the first and last markers (and their labels) off the chart's edges
     plot_w, plot_h = width - left - right, height - top - bottom
-    svg = _svg(width, height, title,
-               f"{len(points)} scans; latest score {_fmt_score(points[-1].score) if points else 'none'}")
+    svg = _svg(
+        width, height, title, f"{len(points)} scans; latest score {_fmt_score(points[-1].score) if points else 'none'}"
+    )
     for value in (0, 25, 50, 75, 100):
         y = top + plot_h * (1 - value / 100)
         _el(svg, "line", x1=left, x2=left + plot_w, y1=y, y2=y, **{"class": "grid"})
         _text(svg, str(value), x=left - 8, y=y + 4, **{"class": "axis", "text-anchor": "end"})
     if not points:
-        _text(svg, "No scans yet", x=left + plot_w / 2, y=top + plot_h / 2,
-              **{"class": "empty", "text-anchor": "middle"})
+        _text(
+            svg, "No scans yet", x=left + plot_w / 2, y=top + plot_h / 2, **{"class": "empty", "text-anchor": "middle"}
+        )
         return _markup(svg)
 
     start, end = points[0].at.timestamp(), points[-1].at.timestamp()
@@ -67,32 +70,33 @@ def history_chart(points: list[HistoryPoint], title: str, width: int = 1100, hei
         if coords[i][0] - last_tick >= 70:  # no overlapping date labels
             _text(svg, text, x=coords[i][0], y=height - 12, **{"class": "axis", "text-anchor": "middle"})
             last_tick = coords[i][0]
-    previous_level: str | None | object = _UNSET
+    previous_level: str | object | None = _UNSET
     for (x, y), p in zip(coords, points):
         y_mark = y if y is not None else top + plot_h
         group = _el(svg, "g", **{"class": "point " + ("ready" if p.ready else "not-ready")})
-        tip = (f"{p.at:%Y-%m-%d %H:%M} UTC — score {_fmt_score(p.score)}, level {p.level or 'none'}, "
-               f"{'ready' if p.ready else 'not ready'}" + (f" ({p.label})" if p.label else ""))
+        tip = (
+            f"{p.at:%Y-%m-%d %H:%M} UTC — score {_fmt_score(p.score)}, level {p.level or 'none'}, "
+            f"{'ready' if p.ready else 'not ready'}" + (f" ({p.label})" if p.label else "")
+        )
         _text(group, tip, tag="title")
         _el(group, "circle", cx=x, cy=y_mark, r=5)
         if p.level != previous_level:
-            _text(svg, p.level or "no level", x=x, y=y_mark - 12,
-                  **{"class": "level-label", "text-anchor": "middle"})
+            _text(svg, p.level or "no level", x=x, y=y_mark - 12, **{"class": "level-label", "text-anchor": "middle"})
             previous_level = p.level
     return _markup(svg)
 
 
 def sparkline(values: list[float | None], title: str, width: int = 120, height: int = 28) -> Markup:
     """A small trend line (0–100) for tables; the last value is marked."""
-    svg = _svg(width, height, title, "trend: " + ", ".join(_fmt_score(v) for v in values[-12:]),
-               css="sparkline")
+    svg = _svg(width, height, title, "trend: " + ", ".join(_fmt_score(v) for v in values[-12:]), css="sparkline")
     known = [(i, v) for i, v in enumerate(values) if v is not None]
     if not known:
         return _markup(svg)
     pad = 3
     step = (width - 2 * pad) / max(len(values) - 1, 1)
-    coords = [(pad + i * step if len(values) > 1 else width / 2,
-               pad + (height - 2 * pad) * (1 - v / 100)) for i, v in known]
+    coords = [
+        (pad + i * step if len(values) > 1 else width / 2, pad + (height - 2 * pad) * (1 - v / 100)) for i, v in known
+    ]
     if len(coords) > 1:
         _el(svg, "polyline", points=" ".join(f"{x:.1f},{y:.1f}" for x, y in coords), **{"class": "line"})
     x, y = coords[-1]
@@ -105,15 +109,23 @@ def ratio_bar(part: int, whole: int, title: str, width: int = 160, height: int =
     svg = _svg(width, height, title, f"{part} of {whole}", css="ratio-bar")
     _el(svg, "rect", x=0, y=0, width=width, height=height, rx=3, **{"class": "track"})
     if whole and part:
-        _el(svg, "rect", x=0, y=0, width=round(width * part / whole, 1), height=height, rx=3,
-            **{"class": "fill"})
+        _el(svg, "rect", x=0, y=0, width=round(width * part / whole, 1), height=height, rx=3, **{"class": "fill"})
     return _markup(svg)
 
 
 def _svg(width: int, height: int, title: str, desc: str, css: str = "chart") -> ET.Element:
-    svg = ET.Element("svg", {"xmlns": SVG_NS, "viewBox": f"0 0 {width} {height}", "width": str(width),
-                             "height": str(height), "role": "img", "class": css,
-                             "preserveAspectRatio": "xMinYMin meet"})
+    svg = ET.Element(
+        "svg",
+        {
+            "xmlns": SVG_NS,
+            "viewBox": f"0 0 {width} {height}",
+            "width": str(width),
+            "height": str(height),
+            "role": "img",
+            "class": css,
+            "preserveAspectRatio": "xMinYMin meet",
+        },
+    )
     _text(svg, title, tag="title")
     _text(svg, desc, tag="desc")
     return svg

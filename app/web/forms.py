@@ -1,4 +1,5 @@
 """The HTML forms (Flask-WTF: every POST carries a CSRF token bound to the session)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -12,9 +13,13 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberR
 class WaiverForm(FlaskForm):
     check_id = SelectField("Check", validators=[DataRequired()])
     expires = DateField("Expires on", validators=[DataRequired(message="Choose the day the waiver ends.")])
-    reason = TextAreaField("Reason", validators=[DataRequired(message="Say why the check is waived."),
-                                                 Length(min=10, max=2000, message="Give a reason of 10 to "
-                                                                                  "2000 characters.")])
+    reason = TextAreaField(
+        "Reason",
+        validators=[
+            DataRequired(message="Say why the check is waived."),
+            Length(min=10, max=2000, message="Give a reason of 10 to 2000 characters."),
+        ],
+    )
     today: date | None = None  # the portal's clock; set by the page before validating
 
     def validate_expires(self, field: DateField) -> None:
@@ -25,11 +30,15 @@ class WaiverForm(FlaskForm):
 
 class AttestationForm(FlaskForm):
     check_id = SelectField("Manual check", validators=[DataRequired()])
-    answer = RadioField("Answer", choices=[SelectChoice("yes", "Yes, done"), SelectChoice("no", "No, not done")],
-                        validators=[InputRequired(message="Answer yes or no.")])
-    evidence_url = URLField("Evidence link", validators=[Optional(), URL(require_tld=False,
-                                                                         message="Give an http(s) link."),
-                                                         Length(max=2048)])
+    answer = RadioField(
+        "Answer",
+        choices=[SelectChoice("yes", "Yes, done"), SelectChoice("no", "No, not done")],
+        validators=[InputRequired(message="Answer yes or no.")],
+    )
+    evidence_url = URLField(
+        "Evidence link",
+        validators=[Optional(), URL(require_tld=False, message="Give an http(s) link."), Length(max=2048)],
+    )
     valid_days = IntegerField("Valid for (days)", validators=[Optional(), NumberRange(min=1, max=730)])
 
     def validate_evidence_url(self, field: URLField) -> None:
@@ -38,8 +47,11 @@ class AttestationForm(FlaskForm):
 
 
 class SignOffForm(FlaskForm):
-    decision = RadioField("Decision", choices=[SelectChoice("go", "Go"), SelectChoice("no-go", "No-go")],
-                          validators=[InputRequired(message="Choose go or no-go.")])
+    decision = RadioField(
+        "Decision",
+        choices=[SelectChoice("go", "Go"), SelectChoice("no-go", "No-go")],
+        validators=[InputRequired(message="Choose go or no-go.")],
+    )
     notes = TextAreaField("Notes", validators=[Length(max=5000)])
     scan_id = HiddenField(validators=[InputRequired()], filters=[lambda v: int(v) if str(v or "").isdigit() else v])
 

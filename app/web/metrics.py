@@ -8,19 +8,20 @@ dependency and the exposition is small.
   endpoint,status}`` (histogram; ``endpoint`` is the route pattern, so its values are bounded).
   Under several gunicorn workers each worker reports its own series; sum them in PromQL.
 """
+
 from __future__ import annotations
 
 import math
 import threading
 import time
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import Engine, case, func
 from sqlmodel import Session, select
 
-from app.storage.models import CheckResult, Scan
+from prr.storage.models import CheckResult, Scan
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SCAN_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -61,8 +62,9 @@ def _header(name: str, help_text: str, kind: str) -> list[str]:
     return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
 
 
-def _histogram_lines(name: str, labels: dict[str, str], buckets: list[tuple[float, float]],
-                     count: float, total: float) -> list[str]:
+def _histogram_lines(
+    name: str, labels: dict[str, str], buckets: list[tuple[float, float]], count: float, total: float
+) -> list[str]:
     lines = [f"{name}_bucket{_labels({**labels, 'le': _number(bound)})} {_number(n)}" for bound, n in buckets]
     lines.append(f"{name}_bucket{_labels({**labels, 'le': '+Inf'})} {_number(count)}")
     lines.append(f"{name}_sum{_labels(labels)} {_number(total)}")
@@ -91,19 +93,27 @@ def scan_metrics(engine: Engine) -> list[str]:
     bucket_columns = [func.sum(case((Scan.duration_seconds <= bound, 1), else_=0)) for bound in SCAN_BUCKETS]
     with Session(engine) as session:
         total = session.exec(select(func.count(Scan.id))).one()
-        timed = session.exec(select(func.count(Scan.duration_seconds), func.coalesce(func.sum(Scan.duration_seconds), 0),
-                                    *bucket_columns)).one()
-        errors = session.exec(select(CheckResult.check_id, func.count(CheckResult.id))
-                              .where(CheckResult.status == "error").group_by(CheckResult.check_id)
-                              .order_by(CheckResult.check_id)).all()
+        timed = session.exec(
+            select(
+                func.count(Scan.duration_seconds), func.coalesce(func.sum(Scan.duration_seconds), 0), *bucket_columns
+            )
+        ).one()
+        errors = session.exec(
+            select(CheckResult.check_id, func.count(CheckResult.id))
+            .where(CheckResult.status == "error")
+            .group_by(CheckResult.check_id)
+            .order_by(CheckResult.check_id)
+        ).all()
     count, duration_sum, *cumulative = timed
     lines = _header("prr_scans_total", "Scans stored in the database.", "counter")
     lines.append(f"prr_scans_total {total}")
     lines += _header("prr_scan_duration_seconds", "How long a service's scan took.", "histogram")
-    lines += _histogram_lines("prr_scan_duration_seconds", {},
-                              [(b, n or 0) for b, n in zip(SCAN_BUCKETS, cumulative)], count, duration_sum)
-    lines += _header("prr_check_errors_total", "Check results that could not decide (status error), by check.",
-                     "counter")
+    lines += _histogram_lines(
+        "prr_scan_duration_seconds", {}, [(b, n or 0) for b, n in zip(SCAN_BUCKETS, cumulative)], count, duration_sum
+    )
+    lines += _header(
+        "prr_check_errors_total", "Check results that could not decide (status error), by check.", "counter"
+    )
     lines += [f"prr_check_errors_total{_labels({'check': check})} {n}" for check, n in errors]
     return lines
 
@@ -111,8 +121,11 @@ def scan_metrics(engine: Engine) -> list[str]:
 def init_app(app: Flask) -> None:
     """Time every request and serve ``/metrics``."""
     app.extensions["prr.http_latency"] = Histogram(
-        "prr_http_request_duration_seconds", "HTTP request latency by method, route and status.",
-        HTTP_BUCKETS, ("method", "endpoint", "status"))
+        "prr_http_request_duration_seconds",
+        "HTTP request latency by method, route and status.",
+        HTTP_BUCKETS,
+        ("method", "endpoint", "status"),
+    )
 
     @app.before_request
     def _start_timer() -> None:
@@ -123,8 +136,9 @@ def init_app(app: Flask) -> None:
         started = g.pop("prr_request_started", None)
         if started is not None:
             endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-            app.extensions["prr.http_latency"].observe(time.perf_counter() - started, request.method, endpoint,
-                                                       str(response.status_code))
+            app.extensions["prr.http_latency"].observe(
+                time.perf_counter() - started, request.method, endpoint, str(response.status_code)
+            )
         return response
 
     app.register_blueprint(bp)

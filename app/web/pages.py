@@ -4,28 +4,35 @@ Reads come from :mod:`app.queries` (the served scorecard: stored scans with the 
 attestations in force now); forms POST here, are CSRF-checked by Flask-WTF, and call the write
 functions of :mod:`app.portal`, which decide who may do what. Every POST redirects back (PRG).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
-from app import portal, queries
-from app.queries import ReadContext, join_ref, split_ref
-from app.web import charts, render
-from app.web.auth import Identity, auth_settings, current_identity
-from app.web.forms import AttestationForm, SignOffForm, WaiverForm
+from prr import portal, queries
+from prr.queries import ReadContext, join_ref, split_ref
+from prr.web import charts, render
+from prr.web.auth import Identity, auth_settings, current_identity
+from prr.web.forms import AttestationForm, SignOffForm, WaiverForm
 
 bp = Blueprint("pages", __name__)
 
-SORTS = {"name": "name", "owner": "owner", "tier": "tier", "level": "level", "score": "score",
-         "ready": "ready", "scanned": "scanned_at"}
+SORTS = {
+    "name": "name",
+    "owner": "owner",
+    "tier": "tier",
+    "level": "level",
+    "score": "score",
+    "ready": "ready",
+    "scanned": "scanned_at",
+}
 PER_PAGE = 100
 TREND_SCANS = 12
 STATUS_ORDER = {"fail": 0, "error": 1, "waived": 2, "warn": 3, "pass": 4, "not_applicable": 5}
@@ -38,6 +45,7 @@ def _setup(state: Any) -> None:
 
 # --------------------------------------------------------------------------- request plumbing
 
+
 def _ctx() -> ReadContext:
     if "prr_ctx" not in g:
         g.prr_ctx = queries.context()
@@ -47,8 +55,12 @@ def _ctx() -> ReadContext:
 @bp.before_request
 def _scorecard_loaded() -> Response | None:
     if _ctx().scorecard is None:
-        return Response(render_template("pages/error.html", code=503, title="Scorecard unavailable",
-                                        message=_ctx().scorecard_error), 503)
+        return Response(
+            render_template(
+                "pages/error.html", code=503, title="Scorecard unavailable", message=_ctx().scorecard_error
+            ),
+            503,
+        )
     return None
 
 
@@ -68,8 +80,7 @@ def url_with(**changes: Any) -> str:
 @bp.context_processor
 def _common() -> dict[str, Any]:
     ctx = _ctx()
-    return {"identity": current_identity(), "scorecard": ctx.scorecard, "now": ctx.now,
-            "ratio_bar": charts.ratio_bar}
+    return {"identity": current_identity(), "scorecard": ctx.scorecard, "now": ctx.now, "ratio_bar": charts.ratio_bar}
 
 
 @bp.app_template_filter("ago")
@@ -104,11 +115,16 @@ def _ref_parts(ref: str) -> dict[str, str]:
 def _source(report: dict[str, Any]) -> dict[str, Any]:
     web = render.service_web_url(report["source"]["repo"], report["service"])
     commit = report["source"]["commit"]
-    return {"web_url": web, "commit": commit, "commit_url": render.commit_url(web, commit),
-            "from_catalog": web is not None and render.repo_web_url(report["source"]["repo"]) is None}
+    return {
+        "web_url": web,
+        "commit": commit,
+        "commit_url": render.commit_url(web, commit),
+        "from_catalog": web is not None and render.repo_web_url(report["source"]["repo"]) is None,
+    }
 
 
 # --------------------------------------------------------------------------- fleet overview
+
 
 @bp.get("/")
 def overview() -> str:
@@ -119,17 +135,31 @@ def overview() -> str:
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
     page_number = max(1, request.args.get("page", 1, type=int) or 1)
     result = queries.list_services(
-        ctx, tier=filters["tier"] or None, owner=filters["owner"] or None, level=filters["level"] or None,
-        ready={"yes": True, "no": False}.get(filters["ready"]), search=filters["q"] or None,
-        sort=("-" if direction == "desc" else "") + SORTS[sort_key], page=page_number, per_page=PER_PAGE)
+        ctx,
+        tier=filters["tier"] or None,
+        owner=filters["owner"] or None,
+        level=filters["level"] or None,
+        ready={"yes": True, "no": False}.get(filters["ready"]),
+        search=filters["q"] or None,
+        sort=("-" if direction == "desc" else "") + SORTS[sort_key],
+        page=page_number,
+        per_page=PER_PAGE,
+    )
     summary = queries.fleet_summary(ctx)
     regressions = _regressions(ctx)
     regressed = {r["ref"] for r in regressions}
     rows = [_with_trend(ctx, {**row, "regressed": row["ref"] in regressed}) for row in result.items]
     return render_template(
-        "pages/overview.html", nav="fleet", rows=rows, page=result, fleet=_fleet(ctx, summary),
-        regressions=regressions, filters=filters, sort={"key": sort_key, "dir": direction},
-        options={"tiers": ctx.scorecard.tiers, "owners": queries.owners(ctx)})
+        "pages/overview.html",
+        nav="fleet",
+        rows=rows,
+        page=result,
+        fleet=_fleet(ctx, summary),
+        regressions=regressions,
+        filters=filters,
+        sort={"key": sort_key, "dir": direction},
+        options={"tiers": ctx.scorecard.tiers, "owners": queries.owners(ctx)},
+    )
 
 
 def _fleet(ctx: ReadContext, summary: dict[str, Any]) -> dict[str, Any]:
@@ -140,25 +170,33 @@ def _fleet(ctx: ReadContext, summary: dict[str, Any]) -> dict[str, Any]:
     total, ready = summary["total"], summary["ready"]
     newest = queries.list_services(ctx, per_page=1, sort="-scanned_at").items
     latest = newest[0]["scanned_at"] if newest else None
-    return {"total": total, "ready": ready, "ready_pct": round(100 * ready / total, 1) if total else 0,
-            "tiers": tiers, "latest_scan": latest}
+    return {
+        "total": total,
+        "ready": ready,
+        "ready_pct": round(100 * ready / total, 1) if total else 0,
+        "tiers": tiers,
+        "latest_scan": latest,
+    }
 
 
 def _regressions(ctx: ReadContext) -> list[dict[str, Any]]:
     titles = {c.id: c.title for c in ctx.registry}
-    return [{**r, **_ref_parts(r["ref"]),
-             "newly_unmet": [{"id": c, "title": titles.get(c, c)} for c in r["newly_unmet"]]}
-            for r in queries.regressions(ctx)]
+    return [
+        {**r, **_ref_parts(r["ref"]), "newly_unmet": [{"id": c, "title": titles.get(c, c)} for c in r["newly_unmet"]]}
+        for r in queries.regressions(ctx)
+    ]
 
 
 def _with_trend(ctx: ReadContext, row: dict[str, Any]) -> dict[str, Any]:
     scores = [h["score"] for h in queries.service_history(ctx, row["ref"], limit=TREND_SCANS)]
-    row["trend_svg"] = charts.sparkline(scores, f"Score trend of {row['name']}, last {len(scores)} scans") \
-        if len(scores) > 1 else None
+    row["trend_svg"] = (
+        charts.sparkline(scores, f"Score trend of {row['name']}, last {len(scores)} scans") if len(scores) > 1 else None
+    )
     return row
 
 
 # --------------------------------------------------------------------------- teams
+
 
 @bp.get("/teams")
 def teams() -> str:
@@ -166,14 +204,18 @@ def teams() -> str:
     rows = _all_services(ctx)
     by_owner: dict[str, dict[str, Any]] = {}
     for row in rows:
-        team = by_owner.setdefault(row["owner"] or "", {"owner": row["owner"], "total": 0, "ready": 0,
-                                                        "blocking_unmet": 0, "tiers": set()})
+        team = by_owner.setdefault(
+            row["owner"] or "", {"owner": row["owner"], "total": 0, "ready": 0, "blocking_unmet": 0, "tiers": set()}
+        )
         team["total"] += 1
         team["ready"] += row["ready"]
         team["blocking_unmet"] += row["blocking_unmet"]
         team["tiers"].add(row["tier"])
-    return render_template("pages/teams.html", nav="teams",
-                           teams=sorted(by_owner.values(), key=lambda t: (t["owner"] is None, t["owner"] or "")))
+    return render_template(
+        "pages/teams.html",
+        nav="teams",
+        teams=sorted(by_owner.values(), key=lambda t: (t["owner"] is None, t["owner"] or "")),
+    )
 
 
 @bp.get("/teams/<path:owner>")
@@ -186,8 +228,14 @@ def team(owner: str) -> tuple[str, int] | str:
     if sort_key:
         rows = _all_services(ctx, owner=owner, sort=("-" if direction == "desc" else "") + SORTS[sort_key])
     rows = [_with_trend(ctx, dict(row)) for row in rows]
-    page = render_template("pages/team.html", nav="teams", view=view, rows=rows,
-                           sort={"key": sort_key, "dir": direction}, failing=_team_failing(ctx, rows))
+    page = render_template(
+        "pages/team.html",
+        nav="teams",
+        view=view,
+        rows=rows,
+        sort={"key": sort_key, "dir": direction},
+        failing=_team_failing(ctx, rows),
+    )
     return (page, 404) if not rows else page
 
 
@@ -198,13 +246,22 @@ def _team_failing(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str
         report = queries.service_scorecard(ctx, row["ref"]) or {"checks": []}
         for c in report["checks"]:
             if c["met"] is False:
-                item = found.setdefault(c["id"], {"id": c["id"], "title": c["title"], "blocking": c["blocking"],
-                                                  "level": c["level"], "services": []})
+                item = found.setdefault(
+                    c["id"],
+                    {
+                        "id": c["id"],
+                        "title": c["title"],
+                        "blocking": c["blocking"],
+                        "level": c["level"],
+                        "services": [],
+                    },
+                )
                 item["services"].append(row)
     return sorted(found.values(), key=lambda i: (-len(i["services"]), i["id"]))
 
 
 # --------------------------------------------------------------------------- one service
+
 
 @bp.get("/services/<kind>/<namespace>/<name>")
 def service(kind: str, namespace: str, name: str) -> str:
@@ -215,13 +272,27 @@ def service(kind: str, namespace: str, name: str) -> str:
 def _service_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
     ctx = _ctx()
     history = queries.service_history(ctx, ref)
-    points = [charts.HistoryPoint(at=render.as_datetime(h["scanned_at"]), score=h["score"], level=h["level"],
-                                  ready=h["ready"], label=h["commit"][:12]) for h in history]
+    points = [
+        charts.HistoryPoint(
+            at=render.as_datetime(h["scanned_at"]),
+            score=h["score"],
+            level=h["level"],
+            ready=h["ready"],
+            label=h["commit"][:12],
+        )
+        for h in history
+    ]
     return render_template(
-        "pages/service.html", nav="fleet", **_service_view(ctx, ref, report, **forms),
-        history=history, levels=_levels(report), counts=_counts(report), why_not=_why_not(report),
+        "pages/service.html",
+        nav="fleet",
+        **_service_view(ctx, ref, report, **forms),
+        history=history,
+        levels=_levels(report),
+        counts=_counts(report),
+        why_not=_why_not(report),
         next_level=_next_level(report),
-        history_svg=charts.history_chart(points, f"Score history of {report['service']['name']}"))
+        history_svg=charts.history_chart(points, f"Score history of {report['service']['name']}"),
+    )
 
 
 def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: Any) -> dict[str, Any]:
@@ -233,36 +304,65 @@ def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: A
     attest_form = forms.get("attest_form") or AttestationForm()
     manual = _manual_checks(ctx, ref, report)
     attest_form.check_id.choices = [SelectChoice(m["id"], f"{m['title']} ({m['id']})") for m in manual]
-    return {"report": report, "ref_parts": _ref_parts(ref), "source": _source(report),
-            "scanned_at": report["source"]["scanned_at"],
-            "waivers": queries.waivers(ctx, ref=ref), "manual_checks": manual,
-            "can": can, "waiver_form": waiver_form, "attest_form": attest_form,
-            "signoff_form": forms.get("signoff_form") or SignOffForm(scan_id=report["scan_id"])}
+    return {
+        "report": report,
+        "ref_parts": _ref_parts(ref),
+        "source": _source(report),
+        "scanned_at": report["source"]["scanned_at"],
+        "waivers": queries.waivers(ctx, ref=ref),
+        "manual_checks": manual,
+        "can": can,
+        "waiver_form": waiver_form,
+        "attest_form": attest_form,
+        "signoff_form": forms.get("signoff_form") or SignOffForm(scan_id=report["scan_id"]),
+    }
 
 
 def _waivable(report: dict[str, Any]) -> list[SelectChoice]:
     """Checks to offer in the waiver form: the unmet ones first, then the rest."""
     ordered = sorted(report["checks"], key=lambda c: (c["met"] is not False, c["id"]))
-    return [SelectChoice(c["id"], f"{c['title']} ({c['id']}): {'waived' if c['waived'] else c['status']}",
-                         optgroup="Unmet now" if c["met"] is False else "Met or not applicable")
-            for c in ordered]
+    return [
+        SelectChoice(
+            c["id"],
+            f"{c['title']} ({c['id']}): {'waived' if c['waived'] else c['status']}",
+            optgroup="Unmet now" if c["met"] is False else "Met or not applicable",
+        )
+        for c in ordered
+    ]
 
 
 def _manual_checks(ctx: ReadContext, ref: str, report: dict[str, Any]) -> list[dict[str, Any]]:
     answers = [a for a in queries.attestations(ctx, ref) if a["state"] != "superseded"]
-    return [{"id": c["id"], "title": c["title"], "entry": c,
-             "attestation": next((a for a in answers if a["check"] == c["id"]), None)}
-            for c in report["checks"] if c.get("kind") == "manual"]
+    return [
+        {
+            "id": c["id"],
+            "title": c["title"],
+            "entry": c,
+            "attestation": next((a for a in answers if a["check"] == c["id"]), None),
+        }
+        for c in report["checks"]
+        if c.get("kind") == "manual"
+    ]
 
 
 def _permissions(who: Identity | None, owner: str | None, proxy_configured: bool) -> dict[str, Any]:
     if who is None:
         why = "Sign in through the portal's auth proxy to change anything here."
         if not proxy_configured:
-            why = ("Sign in through the portal's auth proxy to change anything here (none is configured: "
-                   "set auth.trusted_proxy; meanwhile use the JSON API with a token from prr token create).")
-        return {"rescan": False, "rescan_why": why, "grant_waiver": False, "grant_waiver_why": why,
-                "attest": False, "attest_why": why, "sign_off": False, "sign_off_why": why}
+            why = (
+                "Sign in through the portal's auth proxy to change anything here (none is configured: "
+                "set auth.trusted_proxy; meanwhile use the JSON API with a token from prr token create)."
+            )
+        return {
+            "rescan": False,
+            "rescan_why": why,
+            "grant_waiver": False,
+            "grant_waiver_why": why,
+            "attest": False,
+            "attest_why": why,
+            "sign_off": False,
+            "sign_off_why": why,
+        }
     team = owner or "the owning team"
     return {
         "rescan": portal.may_rescan(who, owner),
@@ -283,8 +383,14 @@ def _levels(report: dict[str, Any]) -> list[dict[str, Any]]:
         members = [c for c in report["checks"] if c["level"] == level]
         members.sort(key=lambda c: STATUS_ORDER.get("waived" if c["waived"] else c["status"], 9))
         applicable = [c for c in members if c["met"] is not None]
-        groups.append({"level": level, "checks": members, "applicable": len(applicable),
-                       "met": sum(1 for c in applicable if c["met"])})
+        groups.append(
+            {
+                "level": level,
+                "checks": members,
+                "applicable": len(applicable),
+                "met": sum(1 for c in applicable if c["met"]),
+            }
+        )
     return [g for g in groups if g["checks"]]
 
 
@@ -318,6 +424,7 @@ def _rank(report: dict[str, Any], level: str | None) -> int:
 
 # --------------------------------------------------------------------------- launch review
 
+
 @bp.get("/services/<kind>/<namespace>/<name>/review")
 def review(kind: str, namespace: str, name: str) -> str:
     ref, report = _service_or_404(kind, namespace, name)
@@ -331,12 +438,18 @@ def _review_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
     blocking = [c for c in unmet if c["blocking"] or _rank(report, c["level"]) <= required]
     blocking.sort(key=lambda c: (not c["blocking"], _rank(report, c["level"]), c["id"]))
     return render_template(
-        "pages/review.html", nav="fleet", **_service_view(ctx, ref, report, **forms),
-        blocking=blocking, other_unmet=[c for c in unmet if c not in blocking],
-        waived=[c for c in report["checks"] if c["waived"]], signoffs=queries.signoffs(ctx, ref))
+        "pages/review.html",
+        nav="fleet",
+        **_service_view(ctx, ref, report, **forms),
+        blocking=blocking,
+        other_unmet=[c for c in unmet if c not in blocking],
+        waived=[c for c in report["checks"] if c["waived"]],
+        signoffs=queries.signoffs(ctx, ref),
+    )
 
 
 # --------------------------------------------------------------------------- checks
+
 
 @bp.get("/checks")
 def checks_index() -> str:
@@ -345,8 +458,9 @@ def checks_index() -> str:
     in_card = {c.id: c for c in ctx.scorecard.checks}
     items = [{**info, "tally": tally.get(info["id"], {})} for info in queries.checks(ctx)]
     levels = list(ctx.scorecard.levels)
-    items.sort(key=lambda i: (i["id"] not in in_card,
-                              levels.index(i["scorecard"]["level"]) if i["scorecard"] else 0, i["id"]))
+    items.sort(
+        key=lambda i: (i["id"] not in in_card, levels.index(i["scorecard"]["level"]) if i["scorecard"] else 0, i["id"])
+    )
     return render_template("pages/checks.html", nav="checks", items=items)
 
 
@@ -374,6 +488,7 @@ def check(check_id: str) -> str:
 
 # --------------------------------------------------------------------------- writes
 
+
 def _writer() -> Identity:
     who = current_identity()
     if who is None:
@@ -394,8 +509,12 @@ def rescan(kind: str, namespace: str, name: str) -> Response:
     except portal.PortalError as exc:
         _refused(exc)
     else:
-        flash("Rescan queued: reload this page in a moment to see the new scan." if created
-              else "A rescan of this service is already under way.", "info")
+        flash(
+            "Rescan queued: reload this page in a moment to see the new scan."
+            if created
+            else "A rescan of this service is already under way.",
+            "info",
+        )
     return _back(ref)
 
 
@@ -408,7 +527,7 @@ def grant_waiver(kind: str, namespace: str, name: str) -> Response | tuple[str, 
     form.today = _ctx().now.date()
     if form.validate_on_submit():
         # It stops applying at the start (00:00 UTC) of the chosen day, the date shown wherever it shows.
-        expires = datetime.combine(form.expires.data, time(), tzinfo=timezone.utc)
+        expires = datetime.combine(form.expires.data, time(), tzinfo=UTC)
         try:
             portal.grant_waiver(_ctx(), who, ref, form.check_id.data, form.reason.data, expires)
         except portal.PortalError as exc:
@@ -444,11 +563,15 @@ def attest(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         expires = _ctx().now + timedelta(days=form.valid_days.data) if form.valid_days.data else None
         try:
-            portal.attest(_ctx(), who, ref, form.check_id.data, form.answer.data == "yes",
-                          form.evidence_url.data or None, expires)
+            portal.attest(
+                _ctx(), who, ref, form.check_id.data, form.answer.data == "yes", form.evidence_url.data or None, expires
+            )
         except portal.PortalError as exc:
-            _field_error(form, exc, {"check": "check_id", "evidence_url": "evidence_url",
-                                     "expires": "valid_days", "answer": "answer"})
+            _field_error(
+                form,
+                exc,
+                {"check": "check_id", "evidence_url": "evidence_url", "expires": "valid_days", "answer": "answer"},
+            )
         else:
             flash(f"Answer to {form.check_id.data} recorded.", "success")
             return _back(ref, "pages.review", "#attestations")
@@ -462,8 +585,9 @@ def sign_off(kind: str, namespace: str, name: str) -> Response | tuple[str, int]
     form = SignOffForm()
     if form.validate_on_submit():
         try:  # against the scan the reviewers were shown, even when a newer one landed meanwhile
-            record = portal.sign_off(_ctx(), who, ref, form.decision.data, form.notes.data or "",
-                                     scan_id=form.scan_id.data)
+            record = portal.sign_off(
+                _ctx(), who, ref, form.decision.data, form.notes.data or "", scan_id=form.scan_id.data
+            )
         except portal.PortalError as exc:
             _field_error(form, exc, {"decision": "decision", "notes": "notes"})
         else:
@@ -491,17 +615,22 @@ def _field_error(form: Any, exc: portal.PortalError, fields: dict[str, str]) -> 
 
 # --------------------------------------------------------------------------- errors
 
+
 @bp.errorhandler(401)
 @bp.errorhandler(403)
 @bp.errorhandler(404)
 def _error_page(error: HTTPException) -> tuple[str, int]:
     titles = {401: "Sign in required", 403: "Not allowed", 404: "Not found"}
-    return render_template("pages/error.html", code=error.code, title=titles[error.code],
-                           message=error.description), error.code
+    return render_template(
+        "pages/error.html", code=error.code, title=titles[error.code], message=error.description
+    ), error.code
 
 
 @bp.errorhandler(CSRFError)
 def _csrf_error(error: CSRFError) -> tuple[str, int]:
-    return render_template("pages/error.html", code=400, title="Form expired",
-                           message="The form expired or did not come from this portal. Go back, reload "
-                                   "the page and send it again."), 400
+    return render_template(
+        "pages/error.html",
+        code=400,
+        title="Form expired",
+        message="The form expired or did not come from this portal. Go back, reload the page and send it again.",
+    ), 400

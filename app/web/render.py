@@ -6,10 +6,11 @@ derived from the fleet entry's https/ssh git URL, else from the catalog's
 ``backstage.io/source-location`` or ``github.com/project-slug`` annotation — http(s) only, built
 from the parsed host and path, never a ``javascript:`` or other URL taken as written.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -79,7 +80,7 @@ def source_location_url(value: Any) -> str | None:
     segments = [s for s in parts.path.split("/") if s]
     for marker, keep in (("-", 0), ("tree", 2), ("blob", 2), ("src", 2)):
         if marker in segments[keep:]:
-            segments = segments[:segments.index(marker, keep)]
+            segments = segments[: segments.index(marker, keep)]
             break
     if segments:
         segments[-1] = segments[-1].removesuffix(".git")
@@ -102,8 +103,11 @@ def service_web_url(location: str | None, service: dict[str, Any] | None) -> str
     """Where the scanned repo is browsable: from the fleet entry's git URL, else the service's
     catalog ``source_location``, else its ``project_slug`` (as carried in the §7 report)."""
     service = service or {}
-    return (repo_web_url(location) or source_location_url(service.get("source_location"))
-            or project_slug_url(service.get("project_slug")))
+    return (
+        repo_web_url(location)
+        or source_location_url(service.get("source_location"))
+        or project_slug_url(service.get("project_slug"))
+    )
 
 
 def file_url(web_url: str | None, commit: str, path: str, line: int | None = None) -> str | None:
@@ -130,27 +134,29 @@ def evidence_href(evidence: dict[str, Any], source: dict[str, Any]) -> str | Non
     """Where an evidence item links: its file in the repo's web UI, else its own http(s) URL."""
     if evidence.get("path"):
         line = evidence.get("line") if isinstance(evidence.get("line"), int) else None
-        return file_url(source.get("web_url"), source.get("commit", ""), str(evidence["path"]), line) \
-            or safe_url(evidence.get("url"))
+        return file_url(source.get("web_url"), source.get("commit", ""), str(evidence["path"]), line) or safe_url(
+            evidence.get("url")
+        )
     return safe_url(evidence.get("url"))
 
 
 # --------------------------------------------------------------------------- times
+
 
 def as_datetime(value: datetime | str | None) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def ago(value: datetime | str | None, now: datetime | None = None) -> str:
-    """"3 h ago", "2 days ago", "in 5 days"."""
+    """ "3 h ago", "2 days ago", "in 5 days"."""
     moment = as_datetime(value)
     if moment is None:
         return "never"
-    seconds = ((now or datetime.now(timezone.utc)) - moment).total_seconds()
+    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
     future, seconds = seconds < 0, abs(seconds)
     for size, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day"), (3600, "h"), (60, "min")):
         if seconds >= size:
@@ -162,17 +168,17 @@ def ago(value: datetime | str | None, now: datetime | None = None) -> str:
 
 def fulltime(value: datetime | str | None) -> str:
     moment = as_datetime(value)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
 
 
 def dateonly(value: datetime | str | None) -> str:
     moment = as_datetime(value)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d") if moment else "—"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d") if moment else "—"
 
 
 def isotime(value: datetime | str | None) -> str:
     moment = as_datetime(value)
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if moment else ""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else ""
 
 
 def pct(value: float | None) -> str:
@@ -181,5 +187,12 @@ def pct(value: float | None) -> str:
 
 
 # ``ago`` needs the portal's clock: the pages register it themselves.
-FILTERS = {"pct": pct, "safe_url": safe_url, "markdown": markdown, "evidence_href": evidence_href,
-           "fulltime": fulltime, "dateonly": dateonly, "isotime": isotime}
+FILTERS = {
+    "pct": pct,
+    "safe_url": safe_url,
+    "markdown": markdown,
+    "evidence_href": evidence_href,
+    "fulltime": fulltime,
+    "dateonly": dateonly,
+    "isotime": isotime,
+}

@@ -13,6 +13,7 @@ the global config (``pkg/alertmanager/amcfg.go``): its route becomes a child of 
 ahead of the global routes, with ``continue: true`` forced and a ``namespace="<its namespace>"``
 matcher added; its receivers are renamed ``<namespace>/<name>/<receiver>``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,41 +21,70 @@ import binascii
 import json
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
-from app.repo import RepoSnapshot
-from checks.formats.files import all_yaml, first_existing, read_yaml
-from checks.formats.slo import broken_files_like
-from checks.formats.yamlfile import FormatError, YList, YMap, get, load_documents
+from prr.checks.formats.files import all_yaml, first_existing, read_yaml
+from prr.checks.formats.slo import broken_files_like
+from prr.checks.formats.yamlfile import FormatError, YList, YMap, get, load_documents
+from prr.repo import RepoSnapshot
 
 PAGING_INTEGRATIONS = ("pagerduty_configs", "opsgenie_configs", "victorops_configs", "incidentio_configs")
 OPERATOR_PAGING_INTEGRATIONS = ("pagerdutyConfigs", "opsgenieConfigs", "victoropsConfigs")  # CRD spelling
 OPERATOR_API_VERSIONS = ("monitoring.coreos.com/v1alpha1", "monitoring.coreos.com/v1beta1")
 # The fields of an AlertmanagerConfig route; the operator refuses others (and kubectl's strict
 # validation too), so a snake_case `group_by` or an Alertmanager-style `match` is an error.
-_OPERATOR_ROUTE_FIELDS = frozenset({"receiver", "groupBy", "groupWait", "groupInterval", "repeatInterval", "matchers",
-                                    "continue", "routes", "muteTimeIntervals", "activeTimeIntervals"})
+_OPERATOR_ROUTE_FIELDS = frozenset(
+    {
+        "receiver",
+        "groupBy",
+        "groupWait",
+        "groupInterval",
+        "repeatInterval",
+        "matchers",
+        "continue",
+        "routes",
+        "muteTimeIntervals",
+        "activeTimeIntervals",
+    }
+)
 _MATCH_TYPES = ("=", "!=", "=~", "!~")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")  # model.LabelNameRE, for match / match_re / group_by
 # labels.ParseMatcher: the name may hold colons; Go's \s is ASCII.
 MATCHER_LABEL_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_MATCHER = re.compile(rf"[\t\n\f\r ]*({MATCHER_LABEL_NAME.pattern})[\t\n\f\r ]*(=~|=|!=|!~)"
-                      r"[\t\n\f\r ]*(.*?)[\t\n\f\r ]*", re.S)
+_MATCHER = re.compile(
+    rf"[\t\n\f\r ]*({MATCHER_LABEL_NAME.pattern})[\t\n\f\r ]*(=~|=|!=|!~)"
+    r"[\t\n\f\r ]*(.*?)[\t\n\f\r ]*",
+    re.S,
+)
 # A YAML file that does not parse is taken for an Alertmanager config when it has these keys.
-MARKERS = re.compile(r"^(route|receivers):[ \t]*(#.*)?$|^\s+alertmanager\.ya?ml:"
-                     r"|^kind:[ \t]*AlertmanagerConfig\b", re.M)
+MARKERS = re.compile(
+    r"^(route|receivers):[ \t]*(#.*)?$|^\s+alertmanager\.ya?ml:"
+    r"|^kind:[ \t]*AlertmanagerConfig\b",
+    re.M,
+)
 _GO_BOOLS = {"y": True, "Y": True, "n": False, "N": False}  # YAML 1.1 booleans PyYAML reads as text
 
 
 # -- Go regular expressions --------------------------------------------------------------------
 _POSIX_CLASSES = {
-    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": r"\x00-\x7f", "blank": r"\t ",
-    "cntrl": r"\x00-\x1f\x7f", "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~",
-    "punct": r"!-/:-@\[-`{-~", "space": r"\t\n\v\f\r ", "upper": "A-Z", "word": "0-9A-Za-z_",
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": r"\x00-\x7f",
+    "blank": r"\t ",
+    "cntrl": r"\x00-\x1f\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": r"!-/:-@\[-`{-~",
+    "space": r"\t\n\v\f\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
     "xdigit": "0-9A-Fa-f",
 }
 # Go's Perl classes are ASCII-only; Python's are Unicode. Spelled out, case folding stays Unicode.
@@ -115,19 +145,19 @@ def _open_group(pattern: str, i: int, flag_groups: list[list[str]]) -> tuple[str
             return f"(?{spec}:", flags.end()
         return "", flags.end()
     if pattern.startswith("(?", i) and not pattern.startswith("(?P<", i):
-        raise re.error(f"invalid or unsupported Perl syntax: `{pattern[i:i + 3]}`")
+        raise re.error(f"invalid or unsupported Perl syntax: `{pattern[i : i + 3]}`")
     flag_groups.append([])
     return "(", i + 1
 
 
 def _translate_escape(pattern: str, i: int) -> tuple[str, int]:
-    nxt = pattern[i + 1:i + 2]
+    nxt = pattern[i + 1 : i + 2]
     if code := _CODED_CHAR.match(pattern, i):
         return _coded_char(code), code.end()
     if nxt == "Q":  # \Q...\E: literal text
         end = pattern.find(r"\E", i + 2)
         end = len(pattern) if end < 0 else end
-        return re.escape(pattern[i + 2:end]), end + 2
+        return re.escape(pattern[i + 2 : end]), end + 2
     if nxt in _PERL_CLASSES:
         return f"[{_PERL_CLASSES[nxt]}]", i + 2
     if nxt.lower() in _PERL_CLASSES:
@@ -136,9 +166,9 @@ def _translate_escape(pattern: str, i: int) -> tuple[str, int]:
         return r"\Z", i + 2
     if nxt in ("p", "P"):
         raise re.error(f"Unicode classes (`\\{nxt}`) are not supported by this simulator")
-    if nxt == "Z" or nxt.isdigit() and nxt != "0":
+    if nxt == "Z" or (nxt.isdigit() and nxt != "0"):
         raise re.error(f"invalid escape sequence: `\\{nxt}`")
-    return pattern[i:i + 2], i + 2
+    return pattern[i : i + 2], i + 2
 
 
 def _coded_char(code: re.Match[str]) -> str:
@@ -170,13 +200,13 @@ def _translate_class(pattern: str, i: int) -> tuple[str, int]:
             out.append(_coded_char(code))
             i = code.end()
         elif c == "\\":
-            nxt = pattern[i + 1:i + 2]
+            nxt = pattern[i + 1 : i + 2]
             if nxt in _PERL_CLASSES:
                 out.append(_PERL_CLASSES[nxt])
             elif nxt in ("p", "P", "D", "W", "S"):
                 raise re.error(f"`\\{nxt}` inside a character class is not supported by this simulator")
             else:
-                out.append(pattern[i:i + 2])
+                out.append(pattern[i : i + 2])
             i += 2
         else:
             out.append("\\" + c if c in "[&~|" else c)  # Python reads these as set operations
@@ -199,7 +229,7 @@ class Matcher:
     absent_matches: bool = field(default=False, compare=False)
 
     @classmethod
-    def make(cls, name: str, op: str, value: str, absent_matches: bool = False) -> "Matcher":
+    def make(cls, name: str, op: str, value: str, absent_matches: bool = False) -> Matcher:
         """labels.NewMatcher: regex values compile anchored (raises ``re.error``)."""
         return cls(name, op, value, go_regex(value) if "~" in op else None, absent_matches)
 
@@ -280,11 +310,11 @@ class Route:
     matchers: list[Matcher]
     continue_: bool
     group_by: list[str]
-    routes: list["Route"]
+    routes: list[Route]
     path: str  # "route", "route.routes[1].routes[0]"
     line: int | None
 
-    def match(self, labels: dict[str, str]) -> list["Route"]:
+    def match(self, labels: dict[str, str]) -> list[Route]:
         """The routes an alert with ``labels`` is delivered by (dispatch.Route.Match)."""
         if not all(m.matches(labels) for m in self.matchers):
             return []
@@ -332,8 +362,7 @@ class AlertmanagerConfig:
         For a resource, only where its own routes take it (empty when its route does not match:
         the global config decides)."""
         return [
-            RouteMatch(r.receiver, self.receivers[r.receiver].pages, r.path, r.line,
-                       tuple(str(m) for m in r.matchers))
+            RouteMatch(r.receiver, self.receivers[r.receiver].pages, r.path, r.line, tuple(str(m) for m in r.matchers))
             for r in self.route.match(labels)
             if not (self.resource and r is self.route)
         ]
@@ -345,6 +374,7 @@ class _Place:
     """Where a config's own lines sit in its file: shifted by ``offset`` (text embedded in a
     file, as a Secret's ``stringData`` block), or, for a base64 ``blob`` (a Secret's ``data``
     key), all at the key's line, since decoded lines do not map to the file."""
+
     offset: int = 0
     blob: str = ""  # "data.alertmanager.yaml"
     blob_line: int | None = None
@@ -412,13 +442,14 @@ class _Builder:
     def receivers(self, doc: YMap) -> dict[str, Receiver]:
         items = doc.get("receivers")
         if not isinstance(items, list):
-            raise self.fail(doc.line_of("receivers") if "receivers" in doc else doc.line,
-                            "`receivers` must be a list")
-        return self.receiver_list(items, "", PAGING_INTEGRATIONS,
-                                  lambda name: f"notification config name {_q(name)} is not unique")
+            raise self.fail(doc.line_of("receivers") if "receivers" in doc else doc.line, "`receivers` must be a list")
+        return self.receiver_list(
+            items, "", PAGING_INTEGRATIONS, lambda name: f"notification config name {_q(name)} is not unique"
+        )
 
-    def receiver_list(self, items: YList, prefix: str, integrations: tuple[str, ...],
-                      duplicate: Callable[[str], str]) -> dict[str, Receiver]:
+    def receiver_list(
+        self, items: YList, prefix: str, integrations: tuple[str, ...], duplicate: Callable[[str], str]
+    ) -> dict[str, Receiver]:
         """Receivers by (prefixed) name; paging when one of ``integrations`` is configured."""
         receivers: dict[str, Receiver] = {}
         for index, item in enumerate(items):
@@ -436,9 +467,8 @@ class _Builder:
 
     def route(self, node: YMap, path: str, parent: Route | None, receivers: dict[str, Receiver]) -> Route:
         receiver = self.scalar_text(node.get("receiver"), node.line_of("receiver"), "receiver")
-        if receiver:
-            if receiver not in receivers:
-                raise self.fail(node.line_of("receiver"), f"undefined receiver {_q(receiver)} used in route")
+        if receiver and receiver not in receivers:
+            raise self.fail(node.line_of("receiver"), f"undefined receiver {_q(receiver)} used in route")
         route = Route(
             receiver=receiver or parent.receiver,
             matchers=self.matchers(node),
@@ -451,8 +481,7 @@ class _Builder:
         children = node.get("routes") or []
         if not isinstance(children, list) or not all(isinstance(c, YMap) for c in children):
             raise self.fail(node.line_of("routes"), "`routes` must be a list of routes")
-        route.routes = [self.route(child, f"{path}.routes[{i}]", route, receivers)
-                        for i, child in enumerate(children)]
+        route.routes = [self.route(child, f"{path}.routes[{i}]", route, receivers) for i, child in enumerate(children)]
         return route
 
     def matchers(self, node: YMap) -> list[Matcher]:
@@ -552,8 +581,11 @@ class _OperatorBuilder(_Builder):
     def resource(self, doc: YMap, namespace: str | None) -> AlertmanagerConfig | None:
         """The resource's routing, or None when it has no route (receivers alone route nothing)."""
         metadata = doc.get("metadata")
-        name = self.scalar_text(metadata.get("name"), metadata.line_of("name"), "name") \
-            if isinstance(metadata, YMap) else ""
+        name = (
+            self.scalar_text(metadata.get("name"), metadata.line_of("name"), "name")
+            if isinstance(metadata, YMap)
+            else ""
+        )
         if not name:
             raise self.fail(doc.line_of("metadata"), "an AlertmanagerConfig needs `metadata.name`")
         spec = doc.get("spec")
@@ -577,17 +609,28 @@ class _OperatorBuilder(_Builder):
         items = spec.get("receivers") or YList()
         if not isinstance(items, list):
             raise self.fail(spec.line_of("receivers"), "`spec.receivers` must be a list")
-        return self.receiver_list(items, prefix, OPERATOR_PAGING_INTEGRATIONS,
-                                  lambda name: f"{_q(name)} receiver is not unique")
+        return self.receiver_list(
+            items, prefix, OPERATOR_PAGING_INTEGRATIONS, lambda name: f"{_q(name)} receiver is not unique"
+        )
 
-    def operator_route(self, node: YMap, path: str, parent: Route | None, receivers: dict[str, Receiver],
-                       prefix: str, namespace: str | None) -> Route:
+    def operator_route(
+        self,
+        node: YMap,
+        path: str,
+        parent: Route | None,
+        receivers: dict[str, Receiver],
+        prefix: str,
+        namespace: str | None,
+    ) -> Route:
         """One route (convertRoute); the top one (no parent) also as the enforcer leaves it."""
         unknown = [k for k in node if k not in _OPERATOR_ROUTE_FIELDS]
         if unknown:
-            raise self.fail(node.line_of(unknown[0]), f"unknown field {_q(unknown[0])} in an "
-                            "AlertmanagerConfig route (its fields are camelCase: receiver, matchers, "
-                            "groupBy, continue, routes)")
+            raise self.fail(
+                node.line_of(unknown[0]),
+                f"unknown field {_q(unknown[0])} in an "
+                "AlertmanagerConfig route (its fields are camelCase: receiver, matchers, "
+                "groupBy, continue, routes)",
+            )
         receiver = self.scalar_text(node.get("receiver"), node.line_of("receiver"), "receiver")
         if receiver and prefix + receiver not in receivers:
             raise self.fail(node.line_of("receiver"), f"receiver {_q(receiver)} not found")
@@ -607,8 +650,10 @@ class _OperatorBuilder(_Builder):
         children = node.get("routes") or []
         if not isinstance(children, list) or not all(isinstance(c, YMap) for c in children):
             raise self.fail(node.line_of("routes"), "`routes` must be a list of routes")
-        route.routes = [self.operator_route(child, f"{path}.routes[{i}]", route, receivers, prefix, namespace)
-                        for i, child in enumerate(children)]
+        route.routes = [
+            self.operator_route(child, f"{path}.routes[{i}]", route, receivers, prefix, namespace)
+            for i, child in enumerate(children)
+        ]
         return route
 
     def operator_matchers(self, node: YMap) -> list[Matcher]:
@@ -622,15 +667,19 @@ class _OperatorBuilder(_Builder):
         for index, item in enumerate(items):
             line = items.line_of(index)
             if not isinstance(item, YMap):
-                raise self.fail(line, f"a matcher is a mapping {{name, value, matchType}}: {_q(item)} "
-                                "is Alertmanager's string form, which the CRD does not take")
+                raise self.fail(
+                    line,
+                    f"a matcher is a mapping {{name, value, matchType}}: {_q(item)} "
+                    "is Alertmanager's string form, which the CRD does not take",
+                )
             name = self.scalar_text(item.get("name"), item.line_of("name"), "name")
             if not MATCHER_LABEL_NAME.fullmatch(name):
                 raise self.fail(line, f"invalid label name {_q(name)} in matcher")
             op = self.scalar_text(item.get("matchType"), item.line_of("matchType"), "matchType")
             if op and op not in _MATCH_TYPES:
-                raise self.fail(item.line_of("matchType"),
-                                f"invalid 'matchType' {_q(op)}: use one of {', '.join(_MATCH_TYPES)}")
+                raise self.fail(
+                    item.line_of("matchType"), f"invalid 'matchType' {_q(op)}: use one of {', '.join(_MATCH_TYPES)}"
+                )
             regex = v1alpha1 and self.boolean(item, "regex")
             value = self.scalar_text(item.get("value"), item.line_of("value"), "value")
             try:
@@ -651,8 +700,9 @@ def resource_namespace(repo: RepoSnapshot, path: str, doc: YMap) -> str | None:
 
 def _kustomize_namespace(repo: RepoSnapshot, path: str) -> str | None:
     folder, name = posixpath.split(path)
-    kustomization = first_existing(repo, *(posixpath.join(folder, k) for k in
-                                           ("kustomization.yaml", "kustomization.yml", "Kustomization")))
+    kustomization = first_existing(
+        repo, *(posixpath.join(folder, k) for k in ("kustomization.yaml", "kustomization.yml", "Kustomization"))
+    )
     if kustomization is None:
         return None
     try:

@@ -1,14 +1,15 @@
 """Backstage catalog descriptors (catalog-info.yaml), and the other portals' service files."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.plugin import Evidence
-from app.repo import RepoSnapshot
-from checks.formats.files import first_existing, read_yaml
-from checks.formats.yamlfile import FormatError, YMap, get
+from prr.checks.formats.files import first_existing, read_yaml
+from prr.checks.formats.yamlfile import FormatError, YMap, get
+from prr.plugin import Evidence
+from prr.repo import RepoSnapshot
 
 CATALOG_FILES = ("catalog-info.yaml", "catalog-info.yml", ".backstage/catalog-info.yaml")
 BACKSTAGE_API_VERSION = re.compile(r"^backstage\.io/v1(alpha1|beta1)?$")

@@ -5,16 +5,18 @@ mvn verify, ...), directly or through a Makefile target or a package.json script
 test script or a reusable workflow/Tekton task named for tests. Commands are read from the keys
 each CI system runs (``run``, ``script``, ``commands``, ``command``, ``args``...), with lines.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
-from app.repo import FileReadError, RepoSnapshot
-from checks.formats.files import NON_PRODUCTION_DIRS, all_yaml, read_yaml
-from checks.formats.yamlfile import FormatError, YList, YMap
+from prr.checks.formats.files import NON_PRODUCTION_DIRS, all_yaml, read_yaml
+from prr.checks.formats.yamlfile import FormatError, YList, YMap
+from prr.repo import FileReadError, RepoSnapshot
 
 # (system, path pattern); Tekton is found by apiVersion, anywhere.
 CI_PATTERNS = (
@@ -28,11 +30,32 @@ CI_PATTERNS = (
     ("Drone", r"\.drone\.ya?ml"),
     ("Bitbucket Pipelines", r"bitbucket-pipelines\.ya?ml"),
 )
-CI_GLOBS = (".github/workflows/*.y*ml", ".gitlab-ci.yml", "Jenkinsfile", ".circleci/config.yml", ".travis.yml",
-            "azure-pipelines.yml", ".buildkite/**", ".drone.yml", "tekton.dev Pipeline/Task")
+CI_GLOBS = (
+    ".github/workflows/*.y*ml",
+    ".gitlab-ci.yml",
+    "Jenkinsfile",
+    ".circleci/config.yml",
+    ".travis.yml",
+    "azure-pipelines.yml",
+    ".buildkite/**",
+    ".drone.yml",
+    "tekton.dev Pipeline/Task",
+)
 TEKTON_KINDS = {"Pipeline", "Task", "PipelineRun", "TaskRun"}
-COMMAND_KEYS = {"run", "script", "before_script", "after_script", "command", "commands", "args",
-                "bash", "pwsh", "powershell", "cmd", "steps"}
+COMMAND_KEYS = {
+    "run",
+    "script",
+    "before_script",
+    "after_script",
+    "command",
+    "commands",
+    "args",
+    "bash",
+    "pwsh",
+    "powershell",
+    "cmd",
+    "steps",
+}
 
 _OPTS = r"(?:\s+(?:-[-\w.=:/]+|[\w.-]+=\S+))*"
 TEST_COMMAND = re.compile(
@@ -58,9 +81,11 @@ SKIPS_TESTS = re.compile(r"-DskipTests|-Dmaven\.test\.skip=true|-x\s+test\b", re
 MAKE_CALL = re.compile(r"(?<![\w-])make" + _OPTS + r"((?:\s+[\w.-]+)+)")
 SCRIPT_CALL = re.compile(r"(?<![\w-])(?:npm\s+run(?:-script)?|(?:pnpm|yarn|bun)(?:\s+run)?)\s+([\w:.-]+)")
 # A command that installs a test tool does not run it: `pip install pytest`.
-INSTALLS = re.compile(r"^\s*(?:sudo\s+)?(?:pip3?|python[\d.]*\s+-m\s+pip|uv\s+(?:pip|add|tool)|poetry\s+add|pipx"
-                      r"|npm\s+(?:i|install|add)|yarn\s+(?:global\s+)?add|pnpm\s+add|apt(?:-get)?|apk|brew|yum|dnf"
-                      r"|go\s+(?:install|get)|cargo\s+install|gem\s+install|conda|mamba)\b")
+INSTALLS = re.compile(
+    r"^\s*(?:sudo\s+)?(?:pip3?|python[\d.]*\s+-m\s+pip|uv\s+(?:pip|add|tool)|poetry\s+add|pipx"
+    r"|npm\s+(?:i|install|add)|yarn\s+(?:global\s+)?add|pnpm\s+add|apt(?:-get)?|apk|brew|yum|dnf"
+    r"|go\s+(?:install|get)|cargo\s+install|gem\s+install|conda|mamba)\b"
+)
 REUSABLE_TEST_WORKFLOW = re.compile(r"\.github/workflows/[^@]*test[^@]*\.ya?ml@", re.I)
 
 
@@ -109,13 +134,18 @@ def find_pipelines(repo: RepoSnapshot) -> list[Pipeline]:
     return pipelines
 
 
-def _tekton_pipelines(repo: RepoSnapshot, resolver: "_Indirection") -> list[Pipeline]:
+def _tekton_pipelines(repo: RepoSnapshot, resolver: _Indirection) -> list[Pipeline]:
     found = []
     for path, docs in all_yaml(repo, include_non_production=True).documents.items():
         if any(part in NON_PRODUCTION_DIRS for part in path.split("/")[:-1]):
             continue
-        tekton = [d for d in docs if isinstance(d, YMap) and str(d.get("apiVersion", "")).startswith("tekton.dev/")
-                  and d.get("kind") in TEKTON_KINDS]
+        tekton = [
+            d
+            for d in docs
+            if isinstance(d, YMap)
+            and str(d.get("apiVersion", "")).startswith("tekton.dev/")
+            and d.get("kind") in TEKTON_KINDS
+        ]
         if not tekton:
             continue
         commands = [c for doc in tekton for c in _yaml_commands(doc)]
@@ -212,7 +242,7 @@ def _gitlab_includes(repo: RepoSnapshot, docs: list[Any]) -> list[Command]:
     return commands
 
 
-def _test_steps(commands: list[Command], resolver: "_Indirection", path: str) -> list[StepRunningTests]:
+def _test_steps(commands: list[Command], resolver: _Indirection, path: str) -> list[StepRunningTests]:
     steps = []
     for line, text, in_file, known_test in commands:
         code = re.sub(r"^\s*#.*", "", text).strip()

@@ -1,4 +1,5 @@
 """Durations as teams write them for RTO/RPO targets: ``90s``, ``15m``, ``1h30m``, ``2d``, ``PT15M``."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,10 @@ ISO_RE = re.compile(
 )
 _NUM = r"\d+(?:\.\d+)?"
 # The same grammar for the JSON Schema (readiness.schema.json keeps a copy of this pattern).
-PATTERN = (rf"^(?:(?:{_NUM}(?:ms|w|d|h|m|s))+|[Pp](?:{_NUM}[Ww])?(?:{_NUM}[Dd])?"
-           rf"(?:[Tt](?:{_NUM}[Hh])?(?:{_NUM}[Mm])?(?:{_NUM}[Ss])?)?)$")
+PATTERN = (
+    rf"^(?:(?:{_NUM}(?:ms|w|d|h|m|s))+|[Pp](?:{_NUM}[Ww])?(?:{_NUM}[Dd])?"
+    rf"(?:[Tt](?:{_NUM}[Hh])?(?:{_NUM}[Mm])?(?:{_NUM}[Ss])?)?)$"
+)
 
 
 def parse_duration(value: object) -> timedelta:
@@ -39,7 +42,7 @@ def parse_duration(value: object) -> timedelta:
 
 def format_duration(delta: timedelta) -> str:
     """1:30:00 → ``"1h30m"``; the short form the reports use."""
-    seconds = int(round(delta.total_seconds()))
+    seconds = round(delta.total_seconds())
     if seconds == 0:
         return "0s"
     parts = []

@@ -1,15 +1,28 @@
 """Reading and parsing repo files once per process, with errors kept beside the results."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.repo import FileReadError, RepoSnapshot
-from checks.formats.yamlfile import FormatError, load_documents
+from prr.checks.formats.yamlfile import FormatError, load_documents
+from prr.repo import FileReadError, RepoSnapshot
 
 # Folders whose manifests and specs are examples, not the service's own (configurable later).
-NON_PRODUCTION_DIRS = ("examples", "example", "docs", "test", "tests", "testdata", "fixtures",
-                       "e2e", "hack", "node_modules", "vendor", "third_party")
+NON_PRODUCTION_DIRS = (
+    "examples",
+    "example",
+    "docs",
+    "test",
+    "tests",
+    "testdata",
+    "fixtures",
+    "e2e",
+    "hack",
+    "node_modules",
+    "vendor",
+    "third_party",
+)
 YAML_PATTERNS = ("**/*.yaml", "**/*.yml")
 
 
@@ -54,7 +67,7 @@ def is_non_production(path: str, dirs: tuple[str, ...] | list[str] | None = None
     """Under an example/test folder (``dirs``, default :data:`NON_PRODUCTION_DIRS`) or a hidden one."""
     excluded = NON_PRODUCTION_DIRS if dirs is None else dirs
     parts = path.split("/")[:-1]
-    return any(p in excluded or p.startswith(".") and p != ".github" for p in parts)
+    return any(p in excluded or (p.startswith(".") and p != ".github") for p in parts)
 
 
 def first_existing(repo: RepoSnapshot, *paths: str) -> str | None:

@@ -6,34 +6,50 @@ Helm charts when a ``helm`` binary can render them. Every object keeps its file 
 cannot be read is kept beside the results: manifest files that do not parse (``errors``) and Helm
 charts that could not be rendered (``unrendered_charts``), so checks never pass on a guess.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
-from app.plugin import Evidence, Result, errored, failed, not_applicable, passed, warned
-from app.repo import FileReadError, RepoSnapshot
-from checks.formats import files
-from checks.formats.yamlfile import TEMPLATE_LINE, FormatError, YList, YMap, get, line_of, load_documents
+from prr.checks.formats import files
+from prr.checks.formats.yamlfile import TEMPLATE_LINE, FormatError, YList, YMap, get, line_of, load_documents
+from prr.plugin import Evidence, Result, errored, failed, not_applicable, passed, warned
+from prr.repo import FileReadError, RepoSnapshot
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Rollout")
 REPLICATED_KINDS = ("Deployment", "StatefulSet", "Rollout")  # DaemonSets run one pod per node
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Kustomize overlays for environments that are not production: their patches are not applied.
-NON_PRODUCTION_OVERLAYS = ("dev", "development", "local", "staging", "stage", "qa", "sandbox",
-                           "preview", "test", "testing")
+NON_PRODUCTION_OVERLAYS = (
+    "dev",
+    "development",
+    "local",
+    "staging",
+    "stage",
+    "qa",
+    "sandbox",
+    "preview",
+    "test",
+    "testing",
+)
 HELM_TIMEOUT_SECONDS = 60
 _API_VERSION_LINE = re.compile(r"^\s*apiVersion:", re.M)
 # A file that does not parse matters only if it may hold what these checks judge.
-_KIND_LINE = re.compile(r"^\s*kind:\s*[\"']?(Deployment|StatefulSet|DaemonSet|Rollout|HorizontalPodAutoscaler"
-                        r"|PodDisruptionBudget|ScaledObject|List)\b", re.M)
+_KIND_LINE = re.compile(
+    r"^\s*kind:\s*[\"']?(Deployment|StatefulSet|DaemonSet|Rollout|HorizontalPodAutoscaler"
+    r"|PodDisruptionBudget|ScaledObject|List)\b",
+    re.M,
+)
 
 
 @dataclass
@@ -96,8 +112,9 @@ class DisruptionBudget:
     selector: Any  # the label selector as written; None selects nothing
 
     def covers(self, workload: Workload) -> bool:
-        return (same_namespace(self.namespace, workload.namespace)
-                and selector_matches(self.selector, workload.pod_labels))
+        return same_namespace(self.namespace, workload.namespace) and selector_matches(
+            self.selector, workload.pod_labels
+        )
 
 
 @dataclass
@@ -121,12 +138,19 @@ class Manifests:
     def autoscaler_for(self, workload: Workload) -> Autoscaler | None:
         """The autoscaler targeting the workload; when several could (apps in separate folders
         reuse names), the one in its own namespace, then the one in its own folder."""
-        candidates = [a for a in self.autoscalers
-                      if a.target_kind == workload.kind and a.target_name == workload.name
-                      and same_namespace(a.namespace, workload.namespace)]
+        candidates = [
+            a
+            for a in self.autoscalers
+            if a.target_kind == workload.kind
+            and a.target_name == workload.name
+            and same_namespace(a.namespace, workload.namespace)
+        ]
         folder = posixpath.dirname(workload.path)
-        return min(candidates, default=None, key=lambda a: (
-            a.namespace != workload.namespace, posixpath.dirname(a.path) != folder))
+        return min(
+            candidates,
+            default=None,
+            key=lambda a: (a.namespace != workload.namespace, posixpath.dirname(a.path) != folder),
+        )
 
     def pdbs_for(self, workload: Workload) -> list[DisruptionBudget]:
         return [p for p in self.pdbs if p.covers(workload)]
@@ -171,10 +195,12 @@ def selector_matches(selector: Any, labels: dict[str, str]) -> bool:
         key, op = str(expr.get("key")), expr.get("operator")
         values = [_label(v) for v in expr.get("values") or []]
         present = key in labels
-        ok = {"In": present and labels.get(key) in values,
-              "NotIn": not present or labels.get(key) not in values,
-              "Exists": present,
-              "DoesNotExist": not present}.get(op, False)
+        ok = {
+            "In": present and labels.get(key) in values,
+            "NotIn": not present or labels.get(key) not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }.get(op, False)
         if not ok:
             return False
     return True
@@ -233,13 +259,14 @@ class _Loader:
         try:
             return files.read_yaml(self.repo, path)
         except FormatError as exc:
+            error = exc
             text = self._text(path)
             if text is not None and _API_VERSION_LINE.search(text) and _KIND_LINE.search(text):
                 if template := TEMPLATE_LINE.search(text):
                     line = text.count("\n", 0, template.start()) + 1
                     what = text.splitlines()[line - 1].strip()
-                    exc = FormatError(path, line, f"templated file, not plain YAML: {what}")
-                self.out.errors.append(exc)
+                    error = FormatError(path, line, f"templated file, not plain YAML: {what}")
+                self.out.errors.append(error)
             return []
 
     def _text(self, path: str) -> str | None:
@@ -268,12 +295,19 @@ class _Loader:
             target = spec.get("scaleTargetRef") if isinstance(spec.get("scaleTargetRef"), dict) else {}
             keda = kind == "ScaledObject"
             min_key = "minReplicaCount" if keda else "minReplicas"
-            self.out.autoscalers.append(Autoscaler(
-                kind=kind, name=name, namespace=namespace, path=path, line=line,
-                target_kind=str(target.get("kind") or ("Deployment" if keda else "")),
-                target_name=str(target.get("name") or ""),
-                min_replicas=spec.get(min_key, 0 if keda else 1),
-                min_line=None if chart else _line(spec, min_key, line)))
+            self.out.autoscalers.append(
+                Autoscaler(
+                    kind=kind,
+                    name=name,
+                    namespace=namespace,
+                    path=path,
+                    line=line,
+                    target_kind=str(target.get("kind") or ("Deployment" if keda else "")),
+                    target_name=str(target.get("name") or ""),
+                    min_replicas=spec.get(min_key, 0 if keda else 1),
+                    min_line=None if chart else _line(spec, min_key, line),
+                )
+            )
         elif kind == "PodDisruptionBudget":
             self.out.pdbs.append(DisruptionBudget(name, namespace, path, line, spec.get("selector")))
 
@@ -298,37 +332,50 @@ class _Loader:
                 if production and self.repo.exists(patch_path):
                     self._add_patches(self._read_file(patch_path), patch_path, None)
             elif production and isinstance(inline or ref, str):
-                try:
+                # A JSON6902 op list or a broken inline patch is not a strategic merge patch.
+                with contextlib.suppress(FormatError):
                     self._add_patches(load_documents(inline or ref, path), path, item_line)
-                except FormatError:
-                    pass  # a JSON6902 op list or a broken inline patch: not a strategic merge patch
         replicas = kustomization.get("replicas")
         if production and isinstance(replicas, YList):
             for i, item in enumerate(replicas):
                 if isinstance(item, dict) and item.get("name"):
                     self.replica_overrides.append(
-                        (str(item["name"]), Replicas(item.get("count"), path, replicas.line_of(i))))
+                        (str(item["name"]), Replicas(item.get("count"), path, replicas.line_of(i)))
+                    )
 
     def _add_patches(self, docs: list[Any], path: str, line: int | None) -> None:
         for obj, obj_line in _objects(docs):
             if obj.get("kind") in WORKLOAD_KINDS and get(obj, "metadata", "name"):
-                self.patches.append(_Patch(obj["kind"], str(obj["metadata"]["name"]), obj, path,
-                                           line or obj_line, inline=line is not None))
+                self.patches.append(
+                    _Patch(
+                        obj["kind"], str(obj["metadata"]["name"]), obj, path, line or obj_line, inline=line is not None
+                    )
+                )
 
     def _apply_patches(self) -> None:
         for workload in self.out.workloads:
             mine = [p for p in self.patches if p.kind == workload.kind and p.name == workload.name]
-            overrides = [Replicas(p.doc["spec"]["replicas"], p.path,
-                                  p.line if p.inline else _line(p.doc["spec"], "replicas", p.line))
-                         for p in mine if isinstance(p.doc.get("spec"), dict) and "replicas" in p.doc["spec"]]
+            overrides = [
+                Replicas(
+                    p.doc["spec"]["replicas"], p.path, p.line if p.inline else _line(p.doc["spec"], "replicas", p.line)
+                )
+                for p in mine
+                if isinstance(p.doc.get("spec"), dict) and "replicas" in p.doc["spec"]
+            ]
             overrides += [r for name, r in self.replica_overrides if name == workload.name]
             if overrides and workload.kind in REPLICATED_KINDS:
                 workload.replicas = overrides
             for patch in mine:
                 patch_containers = get(patch.doc, "spec", "template", "spec", "containers", default=[])
                 for pc in patch_containers if isinstance(patch_containers, list) else []:
-                    target = next((c for c in workload.containers or [] if isinstance(pc, dict)
-                                   and c.name == str(pc.get("name"))), None)
+                    target = next(
+                        (
+                            c
+                            for c in workload.containers or []
+                            if isinstance(pc, dict) and c.name == str(pc.get("name"))
+                        ),
+                        None,
+                    )
                     if target is not None:
                         target.spec = _merge(target.spec, pc)
 
@@ -339,8 +386,14 @@ class _Loader:
         """
         for rollout in [w for w in self.out.workloads if w.workload_ref]:
             ref_kind, ref_name = rollout.workload_ref
-            source = next((w for w in self.out.workloads if w.kind == ref_kind and w.name == ref_name
-                           and same_namespace(w.namespace, rollout.namespace)), None)
+            source = next(
+                (
+                    w
+                    for w in self.out.workloads
+                    if w.kind == ref_kind and w.name == ref_name and same_namespace(w.namespace, rollout.namespace)
+                ),
+                None,
+            )
             if source is None:
                 rollout.unresolved = f"its workloadRef {ref_kind}/{ref_name} is not in the repo"
                 continue
@@ -350,8 +403,7 @@ class _Loader:
     # -- Helm ------------------------------------------------------------------------------------
     def _charts(self) -> list[str]:
         """Folders holding a ``Chart.yaml`` (subcharts are rendered with their parent)."""
-        found = sorted(posixpath.dirname(p) for p in self.repo.glob("**/Chart.yaml")
-                       if not is_excluded(p, self.dirs))
+        found = sorted(posixpath.dirname(p) for p in self.repo.glob("**/Chart.yaml") if not is_excluded(p, self.dirs))
         return [c for c in found if not any(_under(c, o) for o in found if o != c)]
 
     def _read_chart(self, chart: str) -> None:
@@ -390,16 +442,27 @@ def render_chart(repo: RepoSnapshot, chart: str) -> list[tuple[str, YMap]] | str
         try:
             for path in repo.files():
                 if _under(path, chart):
-                    target = root / path[len(prefix):]
+                    target = root / path[len(prefix) :]
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(repo.read_bytes(path))
         except FileReadError as exc:
             return f"{exc}"
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "HELM_CACHE_HOME": f"{tmp}/cache",
-               "HELM_CONFIG_HOME": f"{tmp}/config", "HELM_DATA_HOME": f"{tmp}/data"}
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": tmp,
+            "HELM_CACHE_HOME": f"{tmp}/cache",
+            "HELM_CONFIG_HOME": f"{tmp}/config",
+            "HELM_DATA_HOME": f"{tmp}/data",
+        }
         try:
-            proc = subprocess.run([helm, "template", "release", str(root)], capture_output=True,
-                                  text=True, timeout=HELM_TIMEOUT_SECONDS, env=env, cwd=tmp)
+            proc = subprocess.run(
+                [helm, "template", "release", str(root)],
+                capture_output=True,
+                text=True,
+                timeout=HELM_TIMEOUT_SECONDS,
+                env=env,
+                cwd=tmp,
+            )
         except subprocess.TimeoutExpired:
             return f"helm template took over {HELM_TIMEOUT_SECONDS}s"
         except OSError as exc:
@@ -411,8 +474,11 @@ def render_chart(repo: RepoSnapshot, chart: str) -> list[tuple[str, YMap]] | str
         docs = load_documents(proc.stdout, f"{chart or '.'} (rendered)")
     except FormatError as exc:
         return f"helm template output is not YAML: {exc}"
-    sources = [(i + 1, m[1]) for i, text in enumerate(proc.stdout.splitlines())
-               if (m := re.match(r"#\s*Source:\s*(\S+)", text))]
+    sources = [
+        (i + 1, m[1])
+        for i, text in enumerate(proc.stdout.splitlines())
+        if (m := re.match(r"#\s*Source:\s*(\S+)", text))
+    ]
     out = []
     for obj, line in _objects(docs):
         source = next((s for at, s in reversed(sources) if at < (line or 0)), None)
@@ -433,26 +499,49 @@ def _objects(docs: list[Any]) -> Iterator[tuple[YMap, int | None]]:
             yield doc, line_of(doc)
 
 
-def _workload(obj: YMap, kind: str, name: str, namespace: str | None, spec: dict, path: str,
-              line: int | None) -> Workload | None:
+def _workload(
+    obj: YMap, kind: str, name: str, namespace: str | None, spec: dict, path: str, line: int | None
+) -> Workload | None:
     """A workload; None for a partial object (a kustomize patch) that has no pod template."""
     template = spec.get("template")
     ref = spec.get("workloadRef")
     replicas = [Replicas(spec.get("replicas"), path, _line(spec, "replicas", line))]
     if kind == "Rollout" and not isinstance(template, dict) and isinstance(ref, dict) and ref.get("name"):
-        return Workload(kind, name, namespace, path, line, replicas, {}, None,
-                        workload_ref=(str(ref.get("kind") or "Deployment"), str(ref["name"])))
+        return Workload(
+            kind,
+            name,
+            namespace,
+            path,
+            line,
+            replicas,
+            {},
+            None,
+            workload_ref=(str(ref.get("kind") or "Deployment"), str(ref["name"])),
+        )
     if not isinstance(template, dict):
         return None
     labels = get(template, "metadata", "labels", default={})
     containers = get(template, "spec", "containers", default=[])
     containers = containers if isinstance(containers, list) else []
     return Workload(
-        kind, name, namespace, path, line, replicas,
+        kind,
+        name,
+        namespace,
+        path,
+        line,
+        replicas,
         {str(k): _label(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
-        [Container(str(c.get("name") or f"#{i + 1}"), path,
-                   containers.line_of(i) if isinstance(containers, YList) else line, dict(c))
-         for i, c in enumerate(containers) if isinstance(c, dict)])
+        [
+            Container(
+                str(c.get("name") or f"#{i + 1}"),
+                path,
+                containers.line_of(i) if isinstance(containers, YList) else line,
+                dict(c),
+            )
+            for i, c in enumerate(containers)
+            if isinstance(c, dict)
+        ],
+    )
 
 
 def _line(node: Any, key: str, fallback: int | None) -> int | None:
@@ -479,10 +568,14 @@ def _str(value: Any) -> str | None:
 
 
 # -- verdicts shared by the resilience.* checks ------------------------------------------------
-NO_WORKLOADS = ("no Kubernetes manifests with long-running workloads (Deployment, StatefulSet, "
-                "DaemonSet, Argo Rollout); Jobs and CronJobs are left out")
-NO_REPLICATED_WORKLOADS = ("no Kubernetes manifests with replicated workloads (Deployment, StatefulSet, "
-                           "Argo Rollout); DaemonSets, Jobs and CronJobs are left out")
+NO_WORKLOADS = (
+    "no Kubernetes manifests with long-running workloads (Deployment, StatefulSet, "
+    "DaemonSet, Argo Rollout); Jobs and CronJobs are left out"
+)
+NO_REPLICATED_WORKLOADS = (
+    "no Kubernetes manifests with replicated workloads (Deployment, StatefulSet, "
+    "Argo Rollout); DaemonSets, Jobs and CronJobs are left out"
+)
 
 
 def all_containers(manifests: Manifests) -> tuple[list[tuple[Workload, Container]], list[Evidence]]:
@@ -492,11 +585,17 @@ def all_containers(manifests: Manifests) -> tuple[list[tuple[Workload, Container
     undecided: list[Evidence] = []
     for workload in manifests.workloads:
         if workload.containers is None:
-            undecided.append(Evidence(path=workload.path, line=workload.line,
-                                      value=f"{workload.ref}: {workload.unresolved}"))
+            undecided.append(
+                Evidence(path=workload.path, line=workload.line, value=f"{workload.ref}: {workload.unresolved}")
+            )
         elif not workload.containers:
-            undecided.append(Evidence(path=workload.path, line=workload.line,
-                                      value=f"{workload.ref}: its pod template lists no containers"))
+            undecided.append(
+                Evidence(
+                    path=workload.path,
+                    line=workload.line,
+                    value=f"{workload.ref}: its pod template lists no containers",
+                )
+            )
         found += [(workload, c) for c in workload.containers or []]
     return found, undecided
 
@@ -508,9 +607,12 @@ class ContainerFindings:
     lacking: dict[str, int]  # need -> how many containers lack it
 
 
-def judge_containers(containers: list[tuple[Workload, Container]], needs: Iterable[str],
-                     missing_of: Callable[[Container], list[str]],
-                     describe: Callable[[list[str]], str]) -> ContainerFindings:
+def judge_containers(
+    containers: list[tuple[Workload, Container]],
+    needs: Iterable[str],
+    missing_of: Callable[[Container], list[str]],
+    describe: Callable[[list[str]], str],
+) -> ContainerFindings:
     """What each container lacks of ``needs`` (``missing_of``), as evidence and counts per need."""
     findings = ContainerFindings([], [], dict.fromkeys(needs, 0))
     for workload, container in containers:
@@ -537,9 +639,19 @@ def lack_summary(counts: dict[str, int], total: int) -> str:
     return "; ".join(parts)
 
 
-def verdict(manifests: Manifests, subjects: int, *, failures: list[Evidence], undecided: list[Evidence],
-            fail_summary: str, pass_summary: str, evidence: list[Evidence], none_summary: str = NO_WORKLOADS,
-            unreadable_may_decide: bool = False, **details: Any) -> Result:
+def verdict(
+    manifests: Manifests,
+    subjects: int,
+    *,
+    failures: list[Evidence],
+    undecided: list[Evidence],
+    fail_summary: str,
+    pass_summary: str,
+    evidence: list[Evidence],
+    none_summary: str = NO_WORKLOADS,
+    unreadable_may_decide: bool = False,
+    **details: Any,
+) -> Result:
     """The result of a resilience check from what it found.
 
     ``failures`` are decided problems, ``undecided`` what could not be judged (a templated value,
@@ -549,12 +661,18 @@ def verdict(manifests: Manifests, subjects: int, *, failures: list[Evidence], un
     could not be rendered turn a pass into ``warn``: resilience not verified.
     """
     broken = [e.evidence() for e in manifests.errors]
-    charts = [Evidence(path=posixpath.join(c.path, "Chart.yaml"), line=1, value=c.reason)
-              for c in manifests.unrendered_charts]
-    details = {**details, "unreadable_files": [str(e) for e in manifests.errors],
-               "unrendered_charts": [c.name for c in manifests.unrendered_charts]}
-    unverified = "; ".join(f"Helm chart {c.name} could not be rendered ({c.reason}); resilience not verified"
-                           for c in manifests.unrendered_charts)
+    charts = [
+        Evidence(path=posixpath.join(c.path, "Chart.yaml"), line=1, value=c.reason) for c in manifests.unrendered_charts
+    ]
+    details = {
+        **details,
+        "unreadable_files": [str(e) for e in manifests.errors],
+        "unrendered_charts": [c.name for c in manifests.unrendered_charts],
+    }
+    unverified = "; ".join(
+        f"Helm chart {c.name} could not be rendered ({c.reason}); resilience not verified"
+        for c in manifests.unrendered_charts
+    )
     if subjects == 0:
         if broken:
             return errored(f"could not decide: {manifests.errors[0]}" + _more(broken), broken, **details)
@@ -564,8 +682,11 @@ def verdict(manifests: Manifests, subjects: int, *, failures: list[Evidence], un
     if failures and not (broken and unreadable_may_decide):
         return failed(fail_summary, failures + undecided, **details)
     if failures:
-        return errored(f"{fail_summary}, but {manifests.errors[0].path} does not parse and may hold what "
-                       "is missing", failures + broken, **details)
+        return errored(
+            f"{fail_summary}, but {manifests.errors[0].path} does not parse and may hold what is missing",
+            failures + broken,
+            **details,
+        )
     if undecided or broken:
         first = str(undecided[0].value) if undecided else str(manifests.errors[0])
         return errored(f"could not decide: {first}" + _more(undecided + broken), undecided + broken, **details)

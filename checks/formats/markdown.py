@@ -3,6 +3,7 @@
 A runbook is judged by what a reader sees: words of body text under headings (HTML comments,
 such as a licence header, and YAML front matter are not words) and headings to navigate by.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -14,15 +15,13 @@ from urllib.parse import unquote, urlparse
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from app.repo import FileReadError, RepoSnapshot
-from checks.formats.portals import Link, all_links
-from checks.formats.promrules import AlertRule, load_alert_rules
-from checks.formats.yamlfile import FormatError
+from prr.checks.formats.portals import Link, all_links
+from prr.checks.formats.promrules import AlertRule, load_alert_rules
+from prr.checks.formats.yamlfile import FormatError
+from prr.repo import FileReadError, RepoSnapshot
 
 MARKDOWN_EXTENSIONS = (".md", ".markdown")
-RUNBOOK_PATH_RE = re.compile(
-    r"^(?:runbook|runbooks/.+|docs/runbook[^/]*/.+|docs/runbook[^/]*)\.(?:md|markdown)$", re.I
-)
+RUNBOOK_PATH_RE = re.compile(r"^(?:runbook|runbooks/.+|docs/runbook[^/]*/.+|docs/runbook[^/]*)\.(?:md|markdown)$", re.I)
 RUNBOOK_GLOBS = ("RUNBOOK.md", "runbook.md", "runbooks/**.md", "docs/runbook*/**.md", "docs/runbook*.md")
 WORD_RE = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 HTML_ANCHOR_RE = re.compile(r"""<a\s[^>]*?(?:name|id)\s*=\s*["']([^"']+)["']""", re.I)
@@ -69,8 +68,10 @@ class MarkdownDoc:
         return self.words >= min_words and self.sections_with_body >= 2
 
     def describe(self) -> str:
-        return (f"{self.words} words of body under {self.sections_with_body} "
-                f"heading{'s' if self.sections_with_body != 1 else ''}")
+        return (
+            f"{self.words} words of body under {self.sections_with_body} "
+            f"heading{'s' if self.sections_with_body != 1 else ''}"
+        )
 
     def headings_matching(self, pattern: re.Pattern[str]) -> list[Heading]:
         return [h for h in self.headings if pattern.search(h.text)]
@@ -79,7 +80,7 @@ class MarkdownDoc:
         """Body words of a section, its subsections included."""
         start = self.headings.index(heading)
         total = heading.words
-        for sub in self.headings[start + 1:]:
+        for sub in self.headings[start + 1 :]:
             if sub.level <= heading.level:
                 break
             total += sub.words
@@ -124,8 +125,12 @@ def parse_markdown(text: str, path: str = "") -> MarkdownDoc:
             elif words_so_far:
                 doc.preamble_words = words_so_far
             title = _inline_text(inline).strip()
-            pending = {"level": int(tok.tag[1]), "text": title, "line": tok.map[0] + 1 if tok.map else 1,
-                       "anchor": slugger.slug(title)}
+            pending = {
+                "level": int(tok.tag[1]),
+                "text": title,
+                "line": tok.map[0] + 1 if tok.map else 1,
+                "anchor": slugger.slug(title),
+            }
             words_so_far = 0
             i += 3
             continue
@@ -165,7 +170,7 @@ def _blank_front_matter(text: str) -> str:
         return text
     for end in range(1, min(len(lines), 200)):
         if FRONT_MATTER_END.match(lines[end]):
-            return "\n".join([""] * (end + 1) + lines[end + 1:])
+            return "\n".join([""] * (end + 1) + lines[end + 1 :])
     return text
 
 
@@ -210,8 +215,9 @@ class LinkTarget:
 
 def is_http_url(link: str) -> bool:
     parsed = urlparse(link.strip())
-    return parsed.scheme.lower() in ("http", "https") and bool(parsed.netloc) and not re.search(
-        r"\s|\{\{", parsed.netloc)
+    return (
+        parsed.scheme.lower() in ("http", "https") and bool(parsed.netloc) and not re.search(r"\s|\{\{", parsed.netloc)
+    )
 
 
 def resolve_link(repo: RepoSnapshot, link: object, base_dir: str = "") -> LinkTarget:
@@ -240,8 +246,9 @@ def resolve_link(repo: RepoSnapshot, link: object, base_dir: str = "") -> LinkTa
         if path is None:
             continue
         if repo.is_dir(path) and not repo.exists(path):
-            readme = next((f"{path}/{n}" for n in ("README.md", "readme.md", "index.md")
-                           if repo.exists(f"{path}/{n}")), None)
+            readme = next(
+                (f"{path}/{n}" for n in ("README.md", "readme.md", "index.md") if repo.exists(f"{path}/{n}")), None
+            )
             if readme is None:
                 continue
             path = readme
@@ -253,8 +260,9 @@ def resolve_link(repo: RepoSnapshot, link: object, base_dir: str = "") -> LinkTa
             except FormatError as exc:
                 return LinkTarget(text, path=path, anchor=anchor, problem=f"{path} cannot be read: {exc.message}")
             if not doc.has_anchor(anchor):
-                return LinkTarget(text, path=path, anchor=anchor,
-                                  problem=f"{path} has no heading with anchor #{anchor}")
+                return LinkTarget(
+                    text, path=path, anchor=anchor, problem=f"{path} has no heading with anchor #{anchor}"
+                )
         return LinkTarget(text, path=path, anchor=anchor or None)
     where = " or ".join(dict.fromkeys(p for p in (_inside_repo(c) for c in candidates) if p)) or raw_path
     return LinkTarget(text, problem=f"{text!r} is not a URL and {where} does not exist in the repo")

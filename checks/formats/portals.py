@@ -7,6 +7,7 @@
 Links from the Backstage catalog (``metadata.links``) are read here too, so that a check asks
 one place for "the service's links".
 """
+
 from __future__ import annotations
 
 import re
@@ -14,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from app.repo import RepoSnapshot
-from checks.formats.catalog import try_catalog
-from checks.formats.files import first_existing, read_yaml
-from checks.formats.yamlfile import FormatError, YList, YMap, get
+from prr.checks.formats.catalog import try_catalog
+from prr.checks.formats.files import first_existing, read_yaml
+from prr.checks.formats.yamlfile import FormatError, YList, YMap, get
+from prr.repo import RepoSnapshot
 
 CORTEX_FILES = ("cortex.yaml", "cortex.yml")
 OPSLEVEL_FILES = ("opslevel.yml", "opslevel.yaml")
@@ -83,8 +84,11 @@ class PortalFile:
         if self.kind == "cortex":
             owners = [o for o in _list(root.get("x-cortex-owners")) if isinstance(o, dict)]
             names = [o.get("name") or o.get("email") for o in owners if o.get("name") or o.get("email")]
-            return Fact(f"{self.path} x-cortex-owners", names[0], self.path,
-                        root.line_of("x-cortex-owners")) if names else None
+            return (
+                Fact(f"{self.path} x-cortex-owners", names[0], self.path, root.line_of("x-cortex-owners"))
+                if names
+                else None
+            )
         if self.kind == "opslevel":
             return self.fact("service.owner", root, "owner")
         if isinstance(root.get("metadata"), YMap):  # Datadog v3
@@ -97,8 +101,14 @@ class PortalFile:
         root = self.root
         if self.kind == "cortex":
             groups = _list(root.get("x-cortex-groups"))
-            return next((Fact(f"{self.path} x-cortex-groups", g, self.path, groups.line_of(i))
-                         for i, g in enumerate(groups) if isinstance(g, str) and TIER_GROUP.match(g)), None)
+            return next(
+                (
+                    Fact(f"{self.path} x-cortex-groups", g, self.path, groups.line_of(i))
+                    for i, g in enumerate(groups)
+                    if isinstance(g, str) and TIER_GROUP.match(g)
+                ),
+                None,
+            )
         if self.kind == "datadog" and isinstance(root.get("spec"), YMap):  # Datadog v3
             return self.fact("spec.tier", root["spec"], "tier")
         return self.fact("service.tier" if self.kind == "opslevel" else "tier", root, "tier")
@@ -111,19 +121,21 @@ class PortalFile:
             return [f for key in oncall if (f := self.fact(f"x-cortex-oncall.{key}", oncall, key))]
         if self.kind == "opslevel":
             tools = _list(root.get("tools"))
-            return [Fact(f"{self.path} tool {t.get('name') or t.get('url')}", t.get("url"), self.path,
-                         tools.line_of(i))
-                    for i, t in enumerate(tools) if isinstance(t, dict) and _oncall_url(t.get("url"))]
+            return [
+                Fact(f"{self.path} tool {t.get('name') or t.get('url')}", t.get("url"), self.path, tools.line_of(i))
+                for i, t in enumerate(tools)
+                if isinstance(t, dict) and _oncall_url(t.get("url"))
+            ]
         integrations = _map(root.get("integrations"))
-        return [f for key in ("pagerduty", "opsgenie")
-                if (f := self.fact(f"integrations.{key}", integrations, key))]
+        return [f for key in ("pagerduty", "opsgenie") if (f := self.fact(f"integrations.{key}", integrations, key))]
 
     def links(self) -> list[Link]:
         root = self.root
         if self.kind == "cortex":
             embeds = _list(get(root, "x-cortex-dashboards", "embeds"))
-            return (_links(self.path, _list(root.get("x-cortex-link")), title_key="name")
-                    + _links(self.path, embeds, title_key="type", fixed_type="dashboard"))
+            return _links(self.path, _list(root.get("x-cortex-link")), title_key="name") + _links(
+                self.path, embeds, title_key="type", fixed_type="dashboard"
+            )
         if self.kind == "opslevel":
             return _links(self.path, _list(root.get("tools")), title_key="name", type_key="category")
         holder = root["metadata"] if isinstance(root.get("metadata"), YMap) else root  # v3 nests them
@@ -131,8 +143,9 @@ class PortalFile:
 
     def custom(self, key: str) -> Fact | None:
         """A free-form field teams add: Cortex custom metadata, OpsLevel properties, Datadog extensions."""
-        holder_key = {"cortex": "x-cortex-custom-metadata", "opslevel": "properties",
-                      "datadog": "extensions"}[self.kind]
+        holder_key = {"cortex": "x-cortex-custom-metadata", "opslevel": "properties", "datadog": "extensions"}[
+            self.kind
+        ]
         holder = self.root.get(holder_key)
         return self.fact(f"{holder_key}.{key}", holder, key) if isinstance(holder, YMap) else None
 
@@ -149,15 +162,23 @@ def _oncall_url(url: Any) -> bool:
     return isinstance(url, str) and bool(ONCALL_HOSTS.search(urlparse(url).hostname or ""))
 
 
-def _links(path: str, items: YList, title_key: str = "title", type_key: str = "type",
-           fixed_type: str | None = None) -> list[Link]:
+def _links(
+    path: str, items: YList, title_key: str = "title", type_key: str = "type", fixed_type: str | None = None
+) -> list[Link]:
     """Links from a list of mappings with a ``url`` (formats name the title and type differently)."""
     found = []
     for i, item in enumerate(items):
         url = item.get("url") if isinstance(item, dict) else None
         if isinstance(url, str) and url.strip():
-            found.append(Link(url.strip(), str(item.get(title_key) or item.get("title") or ""),
-                              fixed_type or str(item.get(type_key) or ""), path, items.line_of(i)))
+            found.append(
+                Link(
+                    url.strip(),
+                    str(item.get(title_key) or item.get("title") or ""),
+                    fixed_type or str(item.get(type_key) or ""),
+                    path,
+                    items.line_of(i),
+                )
+            )
     return found
 
 

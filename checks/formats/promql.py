@@ -7,18 +7,28 @@ A burn-rate condition is the multiwindow pattern of the SRE workbook::
 written with the constant folded or not (``> 0.0144``, ``> (14.4 * 0.001)``), inside aggregations
 (Sloth's ``max(... > ...) without (sloth_window)``), over raw counters or recorded series.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable, Sequence
 
 import promql_parser
 from promql_parser import (
-    AggregateExpr, BinaryExpr, Call, Expr, MatchOp, MatrixSelector, NumberLiteral, ParenExpr,
-    SubqueryExpr, UnaryExpr, VectorSelector,
+    AggregateExpr,
+    BinaryExpr,
+    Call,
+    Expr,
+    MatchOp,
+    MatrixSelector,
+    NumberLiteral,
+    ParenExpr,
+    SubqueryExpr,
+    UnaryExpr,
+    VectorSelector,
 )
 
 # Given a selector of a recorded series, the expressions that record it (empty when not recorded).
@@ -81,8 +91,7 @@ def selectors(expr: Expr) -> list[VectorSelector]:
 def metric_name(selector: VectorSelector) -> str | None:
     if selector.name:
         return selector.name
-    return next((m.value for m in selector.matchers.matchers
-                 if m.name == "__name__" and m.op == MatchOp.Equal), None)
+    return next((m.value for m in selector.matchers.matchers if m.name == "__name__" and m.op == MatchOp.Equal), None)
 
 
 def metric_names(expr: Expr) -> set[str]:
@@ -91,15 +100,18 @@ def metric_names(expr: Expr) -> set[str]:
 
 def equality_matchers(selector: VectorSelector) -> dict[str, str]:
     """The ``label="value"`` matchers of a selector (``__name__`` left out)."""
-    return {m.name: m.value for m in selector.matchers.matchers
-            if m.op == MatchOp.Equal and m.name != "__name__"}
+    return {m.name: m.value for m in selector.matchers.matchers if m.op == MatchOp.Equal and m.name != "__name__"}
 
 
 def label_matchers(expr: Expr) -> list[tuple[str | None, str, str, str]]:
     """(metric, label, operator, value) for every matcher: ``=``, ``!=``, ``=~`` or ``!~``."""
     ops = ((MatchOp.Equal, "="), (MatchOp.NotEqual, "!="), (MatchOp.Re, "=~"), (MatchOp.NotRe, "!~"))
-    return [(metric_name(s), m.name, next(text for op, text in ops if m.op == op), m.value)
-            for s in selectors(expr) for m in s.matchers.matchers if m.name != "__name__"]
+    return [
+        (metric_name(s), m.name, next(text for op, text in ops if m.op == op), m.value)
+        for s in selectors(expr)
+        for m in s.matchers.matchers
+        if m.name != "__name__"
+    ]
 
 
 def range_windows(expr: Expr) -> list[timedelta]:
@@ -107,8 +119,7 @@ def range_windows(expr: Expr) -> list[timedelta]:
     return [n.range for n in _nodes(expr) if isinstance(n, (MatrixSelector, SubqueryExpr)) and n.range]
 
 
-def leaf_selectors(expr: Expr, resolve: Resolver | None = None,
-                   depth: int = MAX_RESOLVE_DEPTH) -> list[VectorSelector]:
+def leaf_selectors(expr: Expr, resolve: Resolver | None = None, depth: int = MAX_RESOLVE_DEPTH) -> list[VectorSelector]:
     """The selectors of an expression with recorded series replaced by what they record."""
     found: list[VectorSelector] = []
     for selector in selectors(expr):
@@ -129,8 +140,11 @@ def selects_like(selector: VectorSelector, sli: VectorSelector) -> bool:
         return False
     labels = {m.name for m in selector.matchers.matchers}
     equal = equality_matchers(selector)
-    return all(m.name in labels and (m.op != MatchOp.Equal or equal.get(m.name) == m.value)
-               for m in sli.matchers.matchers if m.name != "__name__")
+    return all(
+        m.name in labels and (m.op != MatchOp.Equal or equal.get(m.name) == m.value)
+        for m in sli.matchers.matchers
+        if m.name != "__name__"
+    )
 
 
 # -- what an indicator measures ------------------------------------------------------------------
@@ -151,8 +165,11 @@ def is_latency_query(expr: Expr) -> bool:
 
 # -- constants -----------------------------------------------------------------------------------
 _ARITHMETIC = {
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b if b else None, "^": lambda a, b: a ** b,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b if b else None,
+    "^": lambda a, b: a**b,
 }
 
 
@@ -269,8 +286,7 @@ def _comparison(expr: BinaryExpr, resolve: Resolver | None) -> _Single | None:
         ratio, threshold = expr.lhs, expr.rhs
     if not above or constant(ratio) is not None:
         return None
-    return _Single(window=window_of(ratio, resolve), threshold=constant(threshold),
-                   factor=_factor_of(threshold))
+    return _Single(window=window_of(ratio, resolve), threshold=constant(threshold), factor=_factor_of(threshold))
 
 
 def window_of(expr: Expr, resolve: Resolver | None = None, depth: int = MAX_RESOLVE_DEPTH) -> timedelta | None:

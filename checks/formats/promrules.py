@@ -5,20 +5,25 @@ Every ``expr`` is parsed with promql_parser; one that does not parse makes its f
 :class:`FormatError` at the rule's line (the file's other rules are still returned). Loki rule
 files (LogQL) are read for their alerts without a PromQL check.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from app.repo import RepoSnapshot
-from checks.formats import promql
-from checks.formats.files import all_yaml, is_non_production, read_yaml
-from checks.formats.slo import GENERATOR_MARKERS, broken_files_like, file_matches, load_slos
-from checks.formats.yamlfile import FormatError, YList, YMap, get
+from prr.checks.formats import promql
+from prr.checks.formats.files import all_yaml, is_non_production, read_yaml
+from prr.checks.formats.slo import GENERATOR_MARKERS, broken_files_like, file_matches, load_slos
+from prr.checks.formats.yamlfile import FormatError, YList, YMap, get
+from prr.repo import RepoSnapshot
 
-RULE_MARKERS = re.compile(r"^\s*kind:\s*[\"']?PrometheusRule|^\s*-?\s*(alert|record):\s"
-                          r"|^groups:(?=.*^\s+-?\s*rules:)", re.M | re.S)
+RULE_MARKERS = re.compile(
+    r"^\s*kind:\s*[\"']?PrometheusRule|^\s*-?\s*(alert|record):\s"
+    r"|^groups:(?=.*^\s+-?\s*rules:)",
+    re.M | re.S,
+)
 LOGQL = re.compile(r"\}\s*(\|[=~]|!=|!~|\|\s*(json|logfmt|pattern|regexp|line_format|label_format|unwrap)\b)")
 EXTRA_RULE_FILES = ("**/*.rules",)  # rule files named without a YAML extension
 DEFAULT_PAGING_SEVERITIES = ("page", "critical", "pager", "p1", "p2", "s1", "s2", "sev1", "sev2")
@@ -52,8 +57,10 @@ def is_paging(rule: AlertRule, severities: Iterable[str] = DEFAULT_PAGING_SEVERI
     (case-insensitive), or it carries ``pager: pagerduty``."""
     wanted = {s.lower() for s in severities}
     values = (rule.labels.get("severity"), rule.labels.get("sloth_severity"))
-    return any(v is not None and str(v).lower() in wanted for v in values) or \
-        str(rule.labels.get("pager", "")).lower() == "pagerduty"
+    return (
+        any(v is not None and str(v).lower() in wanted for v in values)
+        or str(rule.labels.get("pager", "")).lower() == "pagerduty"
+    )
 
 
 def severity_of(rule: AlertRule) -> str | None:
@@ -105,15 +112,29 @@ def _read_rules(path: str, groups: YList, out: _Rules) -> None:
                     out.errors.setdefault(path, FormatError(path, line, f"{name}: expr is not valid PromQL: {exc}"))
                     continue
             if "alert" in rule:
-                out.alerts.append(AlertRule(
-                    name=str(rule["alert"]), labels=_strings(rule.get("labels")),
-                    annotations=_strings(rule.get("annotations")), expr=expr,
-                    for_=str(rule["for"]) if rule.get("for") is not None else None,
-                    path=path, line=line, parsed=parsed))
+                out.alerts.append(
+                    AlertRule(
+                        name=str(rule["alert"]),
+                        labels=_strings(rule.get("labels")),
+                        annotations=_strings(rule.get("annotations")),
+                        expr=expr,
+                        for_=str(rule["for"]) if rule.get("for") is not None else None,
+                        path=path,
+                        line=line,
+                        parsed=parsed,
+                    )
+                )
             else:
-                out.records.append(RecordingRule(
-                    record=str(rule["record"]), expr=expr, labels=_strings(rule.get("labels")),
-                    path=path, line=line, parsed=parsed))
+                out.records.append(
+                    RecordingRule(
+                        record=str(rule["record"]),
+                        expr=expr,
+                        labels=_strings(rule.get("labels")),
+                        path=path,
+                        line=line,
+                        parsed=parsed,
+                    )
+                )
 
 
 def _strings(mapping: Any) -> dict[str, str]:
@@ -159,10 +180,19 @@ def load_alert_rules(repo: RepoSnapshot) -> tuple[list[AlertRule], dict[str, For
     slos, slo_errors = load_slos(repo)
     for slo in slos:
         for spec in slo.generated_alerts:
-            alerts.append(AlertRule(
-                name=spec.name, labels=dict(spec.labels), annotations=dict(spec.annotations),
-                expr=spec.expr, for_=spec.for_, path=slo.path, line=spec.line,
-                generated_by=slo.generator, parsed=promql.parse(spec.expr)))
+            alerts.append(
+                AlertRule(
+                    name=spec.name,
+                    labels=dict(spec.labels),
+                    annotations=dict(spec.annotations),
+                    expr=spec.expr,
+                    for_=spec.for_,
+                    path=slo.path,
+                    line=spec.line,
+                    generated_by=slo.generator,
+                    parsed=promql.parse(spec.expr),
+                )
+            )
     spec_errors = {p: e for p, e in slo_errors.items() if file_matches(repo, p, GENERATOR_MARKERS)}
     return alerts, {**spec_errors, **rules.errors}
 
@@ -184,5 +214,8 @@ class RecordingIndex:
         """The expressions recording a selector's series whose static labels agree with its
         ``label="value"`` matchers (Sloth records one series name per SLO, told by labels)."""
         wanted = promql.equality_matchers(selector)
-        return [rule.parsed for rule in self._by_name.get(promql.metric_name(selector) or "", [])
-                if all(rule.labels.get(k, v) == v for k, v in wanted.items())]
+        return [
+            rule.parsed
+            for rule in self._by_name.get(promql.metric_name(selector) or "", [])
+            if all(rule.labels.get(k, v) == v for k, v in wanted.items())
+        ]

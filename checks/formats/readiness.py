@@ -4,26 +4,27 @@ dashboards, health URL), validated against ``schemas/readiness.schema.json``.
 Schema problems are kept beside the document with their YAML line, so that each check reports
 only the problems in the part it reads (a bad dashboard entry does not stop ``dr.plan``).
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from app.repo import RepoSnapshot
-from checks.formats.durations import PATTERN as DURATION_PATTERN
-from checks.formats.durations import format_duration, parse_duration
-from checks.formats.files import first_existing, read_yaml
-from checks.formats.portals import load_portals
-from checks.formats.yamlfile import FormatError, YList, YMap
+from prr.checks.formats.durations import PATTERN as DURATION_PATTERN
+from prr.checks.formats.durations import format_duration, parse_duration
+from prr.checks.formats.files import first_existing, read_yaml
+from prr.checks.formats.portals import load_portals
+from prr.checks.formats.yamlfile import FormatError, YList, YMap
+from prr.repo import RepoSnapshot
+from prr.schemas import SCHEMA_DIR
 
 READINESS_FILES = ("readiness.yaml", "readiness.yml")
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "readiness.schema.json"
+SCHEMA_PATH = SCHEMA_DIR / "readiness.schema.json"
 DOCS_URL = "https://prr-portal.dev/docs/readiness-yaml"
 OUTCOMES = {"passed": "pass", "failed": "fail"}  # as teams also write them
 
@@ -94,14 +95,17 @@ class Readiness:
         for i, item in enumerate(raw):
             if not isinstance(item, YMap):
                 continue
-            drills.append(Drill(
-                line=raw.line_of(i), date=parse_date(item.get("date")),
-                scenario=str(item.get("scenario") or ""),
-                outcome=OUTCOMES.get(str(item.get("outcome")), item.get("outcome")),
-                measured_rto=self.duration("dr", "drills", i, "measured_rto"),
-                measured_rpo=self.duration("dr", "drills", i, "measured_rpo"),
-                evidence=item.get("evidence"),
-            ))
+            drills.append(
+                Drill(
+                    line=raw.line_of(i),
+                    date=parse_date(item.get("date")),
+                    scenario=str(item.get("scenario") or ""),
+                    outcome=OUTCOMES.get(str(item.get("outcome")), item.get("outcome")),
+                    measured_rto=self.duration("dr", "drills", i, "measured_rto"),
+                    measured_rpo=self.duration("dr", "drills", i, "measured_rpo"),
+                    evidence=item.get("evidence"),
+                )
+            )
         return drills
 
 
@@ -113,7 +117,7 @@ def parse_date(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip().replace("z", "Z"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def find_readiness(repo: RepoSnapshot) -> str | None:
@@ -179,9 +183,9 @@ def _problem(doc: YMap, error: jsonschema.ValidationError) -> Problem:
 def _line_at(doc: Any, keys: tuple[str | int, ...]) -> int:
     node, line = doc, getattr(doc, "line", 1) or 1
     for key in keys:
-        if isinstance(node, YMap) and key in node:
-            line, node = node.line_of(key), node[key]
-        elif isinstance(node, YList) and isinstance(key, int) and 0 <= key < len(node):
+        if (isinstance(node, YMap) and key in node) or (
+            isinstance(node, YList) and isinstance(key, int) and 0 <= key < len(node)
+        ):
             line, node = node.line_of(key), node[key]
         else:
             break

@@ -5,6 +5,7 @@ An SLO that is readable but wrong (100% objective, no window, a query that is no
 its ``problems``; a file that is not readable at all is a :class:`FormatError` beside the list.
 Sloth and Pyrra specs also describe the alerts the tool generates (``generated_alerts``).
 """
+
 from __future__ import annotations
 
 import re
@@ -12,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from app.repo import FileReadError, RepoSnapshot
-from checks.formats import promql
-from checks.formats.files import all_yaml
-from checks.formats.yamlfile import FormatError, YList, YMap, get, looks_templated
+from prr.checks.formats import promql
+from prr.checks.formats.files import all_yaml
+from prr.checks.formats.yamlfile import FormatError, YList, YMap, get, looks_templated
+from prr.repo import FileReadError, RepoSnapshot
 
 SLOTH_DEFAULT_WINDOW = timedelta(days=30)  # sloth generate's default --default-slo-period
 PYRRA_BASE_WINDOW = timedelta(days=28)
@@ -26,12 +27,18 @@ SPEC_MARKERS = re.compile(r"openslo/v1|sloth\.slok\.dev/|pyrra\.dev/|^version:\s
 # Multiwindow, multi-burn-rate alerts (SRE workbook): share of the error budget spent within the
 # long window that raises the alert, long window, short window (for a 30-day SLO), severity.
 SLOTH_WINDOWS = (
-    (0.02, "1h", "5m", "page"), (0.05, "6h", "30m", "page"),
-    (0.10, "1d", "2h", "ticket"), (0.10, "3d", "6h", "ticket"),
+    (0.02, "1h", "5m", "page"),
+    (0.05, "6h", "30m", "page"),
+    (0.10, "1d", "2h", "ticket"),
+    (0.10, "3d", "6h", "ticket"),
 )
 # Pyrra's on 28 days, scaled with the SLO window: factor, long, short, severity.
-PYRRA_WINDOWS = ((14, "1h", "5m", "critical"), (7, "6h", "30m", "critical"),
-                 (2, "1d", "2h", "warning"), (1, "4d", "6h", "warning"))
+PYRRA_WINDOWS = (
+    (14, "1h", "5m", "critical"),
+    (7, "6h", "30m", "critical"),
+    (2, "1d", "2h", "warning"),
+    (1, "4d", "6h", "warning"),
+)
 
 
 @dataclass
@@ -101,12 +108,30 @@ def normalise_objective(value: Any, percent: bool) -> tuple[float | None, str | 
     return round(number if number < 1 else number / 100, 12), None
 
 
-WINDOW_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
-                "M": 30 * 86400, "Q": 91 * 86400, "y": 365 * 86400, "Y": 365 * 86400}
+WINDOW_UNITS = {
+    "ms": 0.001,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 604800,
+    "M": 30 * 86400,
+    "Q": 91 * 86400,
+    "y": 365 * 86400,
+    "Y": 365 * 86400,
+}
 WINDOW_RE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|[smhdwMQyY]))+$")
 WINDOW_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|[smhdwMQyY])")
-OPENSLO_UNITS = {"second": "s", "minute": "m", "hour": "h", "day": "d", "week": "w",
-                 "month": "M", "quarter": "Q", "year": "Y"}
+OPENSLO_UNITS = {
+    "second": "s",
+    "minute": "m",
+    "hour": "h",
+    "day": "d",
+    "week": "w",
+    "month": "M",
+    "quarter": "Q",
+    "year": "Y",
+}
 
 
 def parse_window(value: Any) -> timedelta | None:
@@ -141,8 +166,9 @@ class _Indicator:
     latency: bool = False  # declared latency (Pyrra latency indicators)
     names: tuple[str, ...] = ()  # the indicator's own name and display name (OpenSLO metadata)
 
-    def add(self, key: str, query: Any, problems: list[str], dialect_promql: bool | None = True,
-            window: bool = False) -> None:
+    def add(
+        self, key: str, query: Any, problems: list[str], dialect_promql: bool | None = True, window: bool = False
+    ) -> None:
         """Record a query; parse it as PromQL when the source is Prometheus-like
         (``dialect_promql`` None: unknown source, parsed when it can be)."""
         if not isinstance(query, str) or not query.strip():
@@ -169,10 +195,22 @@ class _Indicator:
 
 # -- Sloth ---------------------------------------------------------------------------------------
 SLOTH_KEYS = {
-    "sloth": {"error": "error_query", "total": "total_query", "raw": "error_ratio_query",
-              "page": "page_alert", "ticket": "ticket_alert", "plugins": "slo_plugins"},
-    "sloth-crd": {"error": "errorQuery", "total": "totalQuery", "raw": "errorRatioQuery",
-                  "page": "pageAlert", "ticket": "ticketAlert", "plugins": "sloPlugins"},
+    "sloth": {
+        "error": "error_query",
+        "total": "total_query",
+        "raw": "error_ratio_query",
+        "page": "page_alert",
+        "ticket": "ticket_alert",
+        "plugins": "slo_plugins",
+    },
+    "sloth-crd": {
+        "error": "errorQuery",
+        "total": "totalQuery",
+        "raw": "errorRatioQuery",
+        "page": "pageAlert",
+        "ticket": "ticketAlert",
+        "plugins": "sloPlugins",
+    },
 }
 # A Sloth SLO plugin that validates its queries as VictoriaMetrics' MetricsQL instead of PromQL.
 METRICSQL_PLUGIN = re.compile(r"validate_victoria_metrics")
@@ -217,10 +255,19 @@ def _sloth(path: str, spec: YMap, source: str) -> list[SLO]:
         labels = {**_strings(spec.get("labels")), **_strings(item.get("labels"))}
         alerting = item.get("alerting") if isinstance(item.get("alerting"), YMap) else YMap()
         slo = SLO(
-            name=name, source_format=source, path=path, line=line, objective=objective,
-            window=SLOTH_DEFAULT_WINDOW, kind=indicator.kind(), queries=indicator.queries,
-            alerting_enabled=False, alerting_name=alerting.get("name"), labels=labels,
-            problems=problems, service=service,
+            name=name,
+            source_format=source,
+            path=path,
+            line=line,
+            objective=objective,
+            window=SLOTH_DEFAULT_WINDOW,
+            kind=indicator.kind(),
+            queries=indicator.queries,
+            alerting_enabled=False,
+            alerting_name=alerting.get("name"),
+            labels=labels,
+            problems=problems,
+            service=service,
             alerting_line=item.line_of("alerting") if "alerting" in item else None,
         )
         slo.generated_alerts = _sloth_alerts(slo, alerting, keys) if slo.valid else []
@@ -246,18 +293,28 @@ def _sloth_alerts(slo: SLO, alerting: YMap, keys: dict[str, str]) -> list[AlertS
             if level != severity:
                 continue
             factor = share * window_hours / (promql.parse_duration(long).total_seconds() / 3600)
-            conditions.append(" and ".join(
-                f"max({promql.selector_text(f'slo:sli_error:ratio_rate{w}', series)} > ({factor:g} * {budget:g}))"
-                " without (sloth_window)"
-                for w in (short, long)))
-        alerts.append(AlertSpec(
-            name=str(alerting["name"]),
-            labels={**slo.labels, **series, **_strings(alerting.get("labels")),
-                    **_strings(config.get("labels")), "sloth_severity": severity},
-            annotations={**_strings(alerting.get("annotations")), **_strings(config.get("annotations"))},
-            expr=" or ".join(f"({c})" for c in conditions),
-            line=slo.alerting_line or slo.line,
-        ))
+            conditions.append(
+                " and ".join(
+                    f"max({promql.selector_text(f'slo:sli_error:ratio_rate{w}', series)} > ({factor:g} * {budget:g}))"
+                    " without (sloth_window)"
+                    for w in (short, long)
+                )
+            )
+        alerts.append(
+            AlertSpec(
+                name=str(alerting["name"]),
+                labels={
+                    **slo.labels,
+                    **series,
+                    **_strings(alerting.get("labels")),
+                    **_strings(config.get("labels")),
+                    "sloth_severity": severity,
+                },
+                annotations={**_strings(alerting.get("annotations")), **_strings(config.get("annotations"))},
+                expr=" or ".join(f"({c})" for c in conditions),
+                line=slo.alerting_line or slo.line,
+            )
+        )
     return alerts
 
 
@@ -289,10 +346,18 @@ def _pyrra(path: str, doc: YMap) -> SLO:
     enabled = alerting.get("disabled") is not True and alerting.get("burnrates") is not False
     labels = _pyrra_propagated(meta.get("labels"))
     slo = SLO(
-        name=str(meta.get("name") or path), source_format="pyrra", path=path, line=doc.line,
-        objective=objective, window=window, kind=indicator.kind(), queries=indicator.queries,
-        alerting_enabled=enabled, alerting_name=alerting.get("name") or "ErrorBudgetBurn",
-        labels=labels, problems=problems,
+        name=str(meta.get("name") or path),
+        source_format="pyrra",
+        path=path,
+        line=doc.line,
+        objective=objective,
+        window=window,
+        kind=indicator.kind(),
+        queries=indicator.queries,
+        alerting_enabled=enabled,
+        alerting_name=alerting.get("name") or "ErrorBudgetBurn",
+        labels=labels,
+        problems=problems,
         alerting_line=spec.line_of("alerting") if "alerting" in spec else None,
     )
     if enabled and slo.valid:
@@ -315,14 +380,18 @@ def _pyrra_alerts(slo: SLO, indicator: _Indicator, line: int, annotations: dict[
     alerts = []
     for factor, long, short, severity in PYRRA_WINDOWS:
         windows = [promql.format_duration(promql.parse_duration(w) * scale) for w in (short, long)]
-        alerts.append(AlertSpec(
-            name=str(slo.alerting_name),
-            labels={**slo.labels, **series, "severity": severity, "short": windows[0], "long": windows[1]},
-            annotations=dict(annotations),
-            expr=" and ".join(f"{promql.selector_text(f'{metric}:burnrate{w}', series)}"
-                              f" > ({factor} * (1-{slo.objective:g}))" for w in windows),
-            line=slo.alerting_line or line,
-        ))
+        alerts.append(
+            AlertSpec(
+                name=str(slo.alerting_name),
+                labels={**slo.labels, **series, "severity": severity, "short": windows[0], "long": windows[1]},
+                annotations=dict(annotations),
+                expr=" and ".join(
+                    f"{promql.selector_text(f'{metric}:burnrate{w}', series)} > ({factor} * (1-{slo.objective:g}))"
+                    for w in windows
+                ),
+                line=slo.alerting_line or line,
+            )
+        )
     return alerts
 
 
@@ -347,8 +416,9 @@ def _metric_source(indicator: _Indicator, key: str, source: Any, problems: list[
 def _openslo_indicator_v1(sli: Any, problems: list[str]) -> _Indicator:
     """An OpenSLO v1 SLI (inline ``spec.indicator`` or a kind SLI document)."""
     sli_spec = get(sli, "spec")
-    indicator = _Indicator(names=tuple(str(get(sli, "metadata", k)) for k in ("name", "displayName")
-                                       if get(sli, "metadata", k)))
+    indicator = _Indicator(
+        names=tuple(str(get(sli, "metadata", k)) for k in ("name", "displayName") if get(sli, "metadata", k))
+    )
     if get(sli_spec, "thresholdMetric") is not None:
         indicator.threshold = True
         _metric_source(indicator, "threshold", get(sli_spec, "thresholdMetric"), problems)
@@ -393,8 +463,11 @@ def _openslo(path: str, doc: YMap, slis: dict[str, YMap]) -> list[SLO]:
         window_value = f"{get(first, 'count')}{unit}" if first is not None and unit else get(first, "duration")
     objectives = spec.get("objectives")
     if not isinstance(objectives, YList) or not objectives:
-        return [_openslo_slo(name, version, path, doc.line, None, indicator, doc,
-                             problems + ["no objectives"], window_value)]
+        return [
+            _openslo_slo(
+                name, version, path, doc.line, None, indicator, doc, problems + ["no objectives"], window_value
+            )
+        ]
     found = []
     for index, objective in enumerate(objectives):
         objective = objective if isinstance(objective, YMap) else YMap()
@@ -404,13 +477,33 @@ def _openslo(path: str, doc: YMap, slis: dict[str, YMap]) -> list[SLO]:
             if get(objective, "ratioMetrics", part) is not None:
                 _metric_source(own, part, get(objective, "ratioMetrics", part), own_problems)
         label = objective.get("displayName") or index
-        found.append(_openslo_slo(f"{name}/{label}" if len(objectives) > 1 else name, version, path,
-                                  objectives.line_of(index), objective, own, doc, own_problems, window_value))
+        found.append(
+            _openslo_slo(
+                f"{name}/{label}" if len(objectives) > 1 else name,
+                version,
+                path,
+                objectives.line_of(index),
+                objective,
+                own,
+                doc,
+                own_problems,
+                window_value,
+            )
+        )
     return found
 
 
-def _openslo_slo(name: str, version: str, path: str, line: int, objective: YMap | None,
-                 indicator: _Indicator | None, doc: YMap, problems: list[str], window_value: Any) -> SLO:
+def _openslo_slo(
+    name: str,
+    version: str,
+    path: str,
+    line: int,
+    objective: YMap | None,
+    indicator: _Indicator | None,
+    doc: YMap,
+    problems: list[str],
+    window_value: Any,
+) -> SLO:
     problems = list(problems)
     ratio = None
     if objective is not None:
@@ -420,9 +513,20 @@ def _openslo_slo(name: str, version: str, path: str, line: int, objective: YMap 
     window = _window(window_value, "spec.timeWindow", problems)
     indicator = indicator or _Indicator()
     indicator.threshold = indicator.threshold and objective is not None and "value" in objective
-    return SLO(name=name, source_format=version, path=path, line=line, objective=ratio, window=window,
-               kind=indicator.kind(), queries=indicator.queries, alerting_enabled=False,
-               alerting_name=None, labels=_strings(get(doc, "metadata", "labels")), problems=problems)
+    return SLO(
+        name=name,
+        source_format=version,
+        path=path,
+        line=line,
+        objective=ratio,
+        window=window,
+        kind=indicator.kind(),
+        queries=indicator.queries,
+        alerting_enabled=False,
+        alerting_name=None,
+        labels=_strings(get(doc, "metadata", "labels")),
+        problems=problems,
+    )
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -448,8 +552,9 @@ def file_matches(repo: RepoSnapshot, path: str, marker: re.Pattern[str]) -> bool
         return False
 
 
-def broken_files_like(repo: RepoSnapshot, errors: dict[str, FormatError],
-                      marker: re.Pattern[str]) -> dict[str, FormatError]:
+def broken_files_like(
+    repo: RepoSnapshot, errors: dict[str, FormatError], marker: re.Pattern[str]
+) -> dict[str, FormatError]:
     """Of the YAML files that did not parse, those whose text matches ``marker``; a templated
     one says it must be rendered first."""
     found = {}
@@ -457,8 +562,12 @@ def broken_files_like(repo: RepoSnapshot, errors: dict[str, FormatError],
         if not file_matches(repo, path, marker):
             continue
         if looks_templated(repo.read_text(path)):
-            error = FormatError(path, error.line, f"{error.message} (a templated file: render it "
-                                "with its tool, e.g. helm template, before it can be read)")
+            error = FormatError(
+                path,
+                error.line,
+                f"{error.message} (a templated file: render it "
+                "with its tool, e.g. helm template, before it can be read)",
+            )
         found[path] = error
     return found
 
@@ -475,9 +584,12 @@ def load_slos(repo: RepoSnapshot) -> tuple[list[SLO], dict[str, FormatError]]:
 def _load(repo: RepoSnapshot) -> tuple[list[SLO], dict[str, FormatError]]:
     parsed = all_yaml(repo)
     errors = broken_files_like(repo, parsed.errors, SPEC_MARKERS)
-    slis = {str(get(doc, "metadata", "name")): doc
-            for docs in parsed.documents.values() for doc in docs
-            if _spec_kind(doc) == "openslo-sli" and doc.get("apiVersion") == "openslo/v1"}
+    slis = {
+        str(get(doc, "metadata", "name")): doc
+        for docs in parsed.documents.values()
+        for doc in docs
+        if _spec_kind(doc) == "openslo-sli" and doc.get("apiVersion") == "openslo/v1"
+    }
     slos: list[SLO] = []
     for path, docs in parsed.documents.items():
         try:

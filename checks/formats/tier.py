@@ -1,13 +1,14 @@
 """Where a service declares its tier, in the order PRODUCT.md §4 reads them."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from app.repo import RepoSnapshot
-from checks.formats.catalog import Entity
-from checks.formats.files import first_existing, read_yaml
-from checks.formats.yamlfile import FormatError, get
+from prr.checks.formats.catalog import Entity
+from prr.checks.formats.files import first_existing, read_yaml
+from prr.checks.formats.yamlfile import FormatError, get
+from prr.repo import RepoSnapshot
 
 TIER_RE = re.compile(r"^\s*(?:tier[\s_-]*)?(\d+)\s*$", re.I)
 TAG_RE = re.compile(r"^tier-?(\d+)$", re.I)
@@ -37,12 +38,17 @@ def declared_tiers(repo: RepoSnapshot, entity: Entity | None) -> list[TierDeclar
         meta = entity.metadata
         annotations = meta.get("annotations") or {}
         if "prr/tier" in annotations:
-            found.append(_decl(annotations["prr/tier"], f"{entity.path} annotation prr/tier",
-                               entity.path, annotations.line_of("prr/tier")))
+            found.append(
+                _decl(
+                    annotations["prr/tier"],
+                    f"{entity.path} annotation prr/tier",
+                    entity.path,
+                    annotations.line_of("prr/tier"),
+                )
+            )
         labels = meta.get("labels") or {}
         if "tier" in labels:
-            found.append(_decl(labels["tier"], f"{entity.path} label tier", entity.path,
-                               labels.line_of("tier")))
+            found.append(_decl(labels["tier"], f"{entity.path} label tier", entity.path, labels.line_of("tier")))
         tags = meta.get("tags") or []
         for i, tag in enumerate(tags):
             if isinstance(tag, str) and TAG_RE.match(tag):

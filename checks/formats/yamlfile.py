@@ -4,6 +4,7 @@ Every mapping is a :class:`YMap` and every sequence a :class:`YList`; both carry
 ``line`` they start on, and ``line_of(key_or_index)`` for their members, so findings can name the
 file and line. Timestamps stay strings (as JSON would have them).
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,7 @@ from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
-from app.plugin import Evidence
+from prr.plugin import Evidence
 
 try:  # libyaml scans and parses ~6x faster; composing (bomb guard) and constructing stay in Python
     from yaml._yaml import CParser
@@ -98,9 +99,7 @@ class _Constructor(SafeConstructor):
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool, type(None))):
-                raise yaml.constructor.ConstructorError(
-                    None, None, "found an unhashable key", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
             data[key] = self.construct_object(value_node, deep=True)
             data.key_lines[key] = key_node.start_mark.line + 1
 
@@ -130,6 +129,7 @@ class _Loader(Reader, Scanner, Parser, _Composer, _Constructor, Resolver):
 
 
 if CParser is not None:
+
     class _FastLoader(_Composer, CParser, _Constructor, Resolver):
         """libyaml's events into the same composer and constructor (the composer's methods come
         first in the MRO, so CParser's own node building is never used)."""

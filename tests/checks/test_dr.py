@@ -1,37 +1,77 @@
 """dr.plan and dr.tested: recovery targets declared, and drills that prove them."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.conftest import fixture_repo, run_check
 
-JUNE_2025 = datetime(2025, 6, 1, 12, tzinfo=timezone.utc)
+JUNE_2025 = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
 FIXTURE_CASES = [
     # (fixture, check, now, params, status, summary fragment, (path, line) in evidence)
     ("dr-drilled", "dr.plan", JUNE_2025, {}, "pass", "RTO 1h and RPO 15m declared", ("readiness.yaml", 4)),
-    ("dr-drilled", "dr.tested", JUNE_2025, {}, "pass",
-     "drill of 2025-03-12 (eu-west-1 lost; fail over to eu-central-1 with the standby cluster) passed, 81 days ago: "
-     "RTO 48m within 1h, RPO 4m within 15m", ("readiness.yaml", 7)),
-    ("dr-drilled", "dr.tested", datetime(2026, 6, 1, tzinfo=timezone.utc), {}, "fail",
-     "no passing drill within 365 days: the latest, 2025-03-12 (eu-west-1 lost; fail over to eu-central-1 with the "
-     "standby cluster): 446 days old (max 365)", ("readiness.yaml", 7)),
-    ("dr-drilled", "dr.tested", datetime(2025, 10, 1, tzinfo=timezone.utc), {"max_age_days": 180}, "fail",
-     "203 days old (max 180)", ("readiness.yaml", 13)),
+    (
+        "dr-drilled",
+        "dr.tested",
+        JUNE_2025,
+        {},
+        "pass",
+        "drill of 2025-03-12 (eu-west-1 lost; fail over to eu-central-1 with the standby cluster) passed, 81 days ago: "
+        "RTO 48m within 1h, RPO 4m within 15m",
+        ("readiness.yaml", 7),
+    ),
+    (
+        "dr-drilled",
+        "dr.tested",
+        datetime(2026, 6, 1, tzinfo=UTC),
+        {},
+        "fail",
+        "no passing drill within 365 days: the latest, 2025-03-12 (eu-west-1 lost; fail over to eu-central-1 with the "
+        "standby cluster): 446 days old (max 365)",
+        ("readiness.yaml", 7),
+    ),
+    (
+        "dr-drilled",
+        "dr.tested",
+        datetime(2025, 10, 1, tzinfo=UTC),
+        {"max_age_days": 180},
+        "fail",
+        "203 days old (max 180)",
+        ("readiness.yaml", 13),
+    ),
     ("dr-cortex-targets", "dr.plan", JUNE_2025, {}, "pass", "RTO 4h and RPO 1h declared", ("cortex.yaml", 26)),
-    ("dr-cortex-targets", "dr.tested", JUNE_2025, {}, "fail", "no DR drill recorded (no readiness.yaml)",
-     (None, None)),
+    ("dr-cortex-targets", "dr.tested", JUNE_2025, {}, "fail", "no DR drill recorded (no readiness.yaml)", (None, None)),
     ("dr-broken-readiness", "dr.plan", JUNE_2025, {}, "error", "readiness.yaml:9: invalid YAML", ("readiness.yaml", 9)),
-    ("dr-broken-readiness", "dr.tested", JUNE_2025, {}, "error", "readiness.yaml:9: invalid YAML", ("readiness.yaml", 9)),
-    ("dr-bad-duration", "dr.plan", JUNE_2025, {}, "error", "readiness.yaml:3: dr.rto: 30 has no unit", ("readiness.yaml", 4)),
+    (
+        "dr-broken-readiness",
+        "dr.tested",
+        JUNE_2025,
+        {},
+        "error",
+        "readiness.yaml:9: invalid YAML",
+        ("readiness.yaml", 9),
+    ),
+    (
+        "dr-bad-duration",
+        "dr.plan",
+        JUNE_2025,
+        {},
+        "error",
+        "readiness.yaml:3: dr.rto: 30 has no unit",
+        ("readiness.yaml", 4),
+    ),
     ("dr-bad-duration", "dr.tested", JUNE_2025, {}, "error", "dr.rto: 30 has no unit", ("readiness.yaml", 3)),
 ]
 
 
-@pytest.mark.parametrize("fixture, check_id, now, params, status, summary, where", FIXTURE_CASES,
-                         ids=[f"{c[0]}-{c[1]}-{c[4]}" for c in FIXTURE_CASES])
+@pytest.mark.parametrize(
+    "fixture, check_id, now, params, status, summary, where",
+    FIXTURE_CASES,
+    ids=[f"{c[0]}-{c[1]}-{c[4]}" for c in FIXTURE_CASES],
+)
 def test_fixtures(tmp_path, fixture, check_id, now, params, status, summary, where) -> None:
     result = run_check(check_id, fixture_repo(fixture, tmp_path), now=now, params=params)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
@@ -39,13 +79,15 @@ def test_fixtures(tmp_path, fixture, check_id, now, params, status, summary, whe
 
 
 def days_ago(n: int) -> str:
-    return (datetime.now(timezone.utc).date() - timedelta(days=n)).isoformat()
+    return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
 
 
 def drill(age: int, outcome: str = "pass", rto: str | None = "20m", rpo: str | None = "1m") -> str:
     measured = (f"\n      measured_rto: {rto}" if rto else "") + (f"\n      measured_rpo: {rpo}" if rpo else "")
-    return (f"    - date: {days_ago(age)}\n      scenario: restore the invoices database from backup{measured}\n"
-            f"      outcome: {outcome}\n      evidence: https://wiki.acme.example/dr/{age}\n")
+    return (
+        f"    - date: {days_ago(age)}\n      scenario: restore the invoices database from backup{measured}\n"
+        f"      outcome: {outcome}\n      evidence: https://wiki.acme.example/dr/{age}\n"
+    )
 
 
 def readiness(*drills: str, targets: str = "  rto: 1h\n  rpo: 15m\n", tier: int = 1) -> str:
@@ -54,9 +96,20 @@ def readiness(*drills: str, targets: str = "  rto: 1h\n  rpo: 15m\n", tier: int 
 
 TESTED_CASES = [
     # (name, readiness.yaml, status, summary fragment, evidence line of the drill that decided)
-    ("recent passing drill", readiness(drill(40)), "pass", "passed, 40 days ago: RTO 20m within 1h, RPO 1m within 15m", 6),
-    ("older passing drill within the window counts", readiness(drill(10, outcome="fail"), drill(90)), "pass",
-     "passed, 90 days ago", 12),
+    (
+        "recent passing drill",
+        readiness(drill(40)),
+        "pass",
+        "passed, 40 days ago: RTO 20m within 1h, RPO 1m within 15m",
+        6,
+    ),
+    (
+        "older passing drill within the window counts",
+        readiness(drill(10, outcome="fail"), drill(90)),
+        "pass",
+        "passed, 90 days ago",
+        12,
+    ),
     ("no drills", readiness(), "fail", "no DR drill recorded in readiness.yaml", 2),
     ("too old", readiness(drill(400)), "fail", "400 days old (max 365)", 6),
     ("failed outcome", readiness(drill(20, outcome="fail")), "fail", "outcome fail", 6),
@@ -64,8 +117,13 @@ TESTED_CASES = [
     ("measured RTO over target", readiness(drill(20, rto="2h")), "fail", "measured RTO 2h over the 1h target", 6),
     ("measured RPO over target", readiness(drill(20, rpo="1h")), "fail", "measured RPO 1h over the 15m target", 6),
     ("RPO not measured", readiness(drill(20, rpo=None)), "fail", "no measured_rpo", 6),
-    ("no targets to measure against", readiness(drill(20), targets="  rto: 1h\n"), "fail",
-     "no RPO target to measure against (declare dr.rpo)", 5),
+    (
+        "no targets to measure against",
+        readiness(drill(20), targets="  rto: 1h\n"),
+        "fail",
+        "no RPO target to measure against (declare dr.rpo)",
+        5,
+    ),
     ("dated in the future", readiness(drill(-30)), "fail", "dated in the future", 6),
     ("'passed' is read as pass", readiness(drill(20, outcome="passed")), "pass", "passed, 20 days ago", 6),
     ("'failed' is read as fail", readiness(drill(20, outcome="failed")), "fail", "outcome fail", 6),
@@ -90,25 +148,61 @@ def test_tested_applies_to_tier_0_and_1_only(make_repo) -> None:
 def test_tested_is_measured_from_the_scan_time(make_repo) -> None:
     repo = make_repo({"readiness.yaml": readiness(drill(40))})
     assert run_check("dr.tested", repo).status.value == "pass"
-    later = datetime.now(timezone.utc) + timedelta(days=400)
+    later = datetime.now(UTC) + timedelta(days=400)
     assert run_check("dr.tested", repo, now=later).status.value == "fail"
 
 
 PLAN_CASES = [
     # (name, files, status, summary fragment, (path, line))
-    ("ISO-8601 targets", {"readiness.yaml": "dr:\n  rto: PT30M\n  rpo: PT0S\n"}, "pass", "RTO 30m and RPO 0s declared",
-     ("readiness.yaml", 2)),
-    ("RPO missing", {"readiness.yaml": "tier: 1\ndr:\n  rto: 4h\n"}, "fail", "no RPO target declared in readiness.yaml",
-     ("readiness.yaml", 2)),
-    ("readiness.yaml without dr", {"readiness.yaml": "tier: 1\noncall: PABC123\n"}, "fail",
-     "no RTO and RPO target declared in readiness.yaml", ("readiness.yaml", 1)),
-    ("no readiness.yaml", {"README.md": "# invoices\n"}, "fail", "no RTO and RPO target declared (no readiness.yaml)",
-     (None, None)),
-    ("opslevel properties", {"opslevel.yml": "version: 1\nservice:\n  name: invoices\n  properties:\n"
-                             "    rto: 2h\n    rpo: 30m\n"}, "pass", "RTO 2h and RPO 30m", ("opslevel.yml", 5)),
-    ("typo under dr", {"readiness.yaml": "dr:\n  rto: 1h\n  rp0: 5m\n"}, "error", "unknown key 'rp0'", ("readiness.yaml", 3)),
-    ("broken portal file and nothing else", {"cortex.yaml": "info:\n  x-cortex-tag: [\n"}, "error", "cortex.yaml",
-     ("cortex.yaml", 3)),
+    (
+        "ISO-8601 targets",
+        {"readiness.yaml": "dr:\n  rto: PT30M\n  rpo: PT0S\n"},
+        "pass",
+        "RTO 30m and RPO 0s declared",
+        ("readiness.yaml", 2),
+    ),
+    (
+        "RPO missing",
+        {"readiness.yaml": "tier: 1\ndr:\n  rto: 4h\n"},
+        "fail",
+        "no RPO target declared in readiness.yaml",
+        ("readiness.yaml", 2),
+    ),
+    (
+        "readiness.yaml without dr",
+        {"readiness.yaml": "tier: 1\noncall: PABC123\n"},
+        "fail",
+        "no RTO and RPO target declared in readiness.yaml",
+        ("readiness.yaml", 1),
+    ),
+    (
+        "no readiness.yaml",
+        {"README.md": "# invoices\n"},
+        "fail",
+        "no RTO and RPO target declared (no readiness.yaml)",
+        (None, None),
+    ),
+    (
+        "opslevel properties",
+        {"opslevel.yml": "version: 1\nservice:\n  name: invoices\n  properties:\n    rto: 2h\n    rpo: 30m\n"},
+        "pass",
+        "RTO 2h and RPO 30m",
+        ("opslevel.yml", 5),
+    ),
+    (
+        "typo under dr",
+        {"readiness.yaml": "dr:\n  rto: 1h\n  rp0: 5m\n"},
+        "error",
+        "unknown key 'rp0'",
+        ("readiness.yaml", 3),
+    ),
+    (
+        "broken portal file and nothing else",
+        {"cortex.yaml": "info:\n  x-cortex-tag: [\n"},
+        "error",
+        "cortex.yaml",
+        ("cortex.yaml", 3),
+    ),
 ]
 
 

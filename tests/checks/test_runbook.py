@@ -1,8 +1,9 @@
 """runbook.present, runbook.fresh and runbook.alerts-linked over realistic repos."""
+
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,8 +17,10 @@ REAL_RUNBOOK = (
     "the next attempt. Tell finance in #billing-ops when the run has completed.\n\n"
     "## Rollback\n\nRoll back with `helm rollback billing -n billing` to the previous revision.\n"
 )
-CATALOG = ("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: billing\n{links}spec:\n"
-           "  type: service\n  owner: team-billing\n  lifecycle: production\n")
+CATALOG = (
+    "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: billing\n{links}spec:\n"
+    "  type: service\n  owner: team-billing\n  lifecycle: production\n"
+)
 RUNBOOK_LINK = "  links:\n    - url: {url}\n      title: {title}\n"
 
 
@@ -31,13 +34,20 @@ FIXTURE_PRESENT = [
     ("rb-real-runbook", {}, "pass", "runbook RUNBOOK.md (126 words of body under 4 headings)", ("RUNBOOK.md", 8)),
     ("rb-alert-linked-doc", {}, "pass", "runbook docs/operations.md", ("docs/operations.md", 1)),
     ("rb-stub-only", {}, "fail", "RUNBOOK.md is a stub (6 words of body under 1 heading)", ("RUNBOOK.md", 1)),
-    ("rb-external-only", {}, "warn", "external only: the runbook is https://acme.atlassian.net/wiki/spaces/SRE/",
-     ("catalog-info.yaml", 11)),
+    (
+        "rb-external-only",
+        {},
+        "warn",
+        "external only: the runbook is https://acme.atlassian.net/wiki/spaces/SRE/",
+        ("catalog-info.yaml", 11),
+    ),
     ("rb-broken-links", {"min_words": 500}, "fail", "a runbook needs at least 500 words", ("RUNBOOK.md", 1)),
 ]
 
 
-@pytest.mark.parametrize("fixture, params, status, summary, where", FIXTURE_PRESENT, ids=[c[0] for c in FIXTURE_PRESENT])
+@pytest.mark.parametrize(
+    "fixture, params, status, summary, where", FIXTURE_PRESENT, ids=[c[0] for c in FIXTURE_PRESENT]
+)
 def test_present_fixtures(tmp_path, fixture, params, status, summary, where) -> None:
     result = run_check("runbook.present", fixture_repo(fixture, tmp_path), params=params)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
@@ -48,20 +58,50 @@ INLINE_PRESENT = [
     # (name, files, status, summary fragment)
     ("runbooks folder", {"runbooks/invoice-run.md": REAL_RUNBOOK}, "pass", "runbooks/invoice-run.md"),
     ("docs/runbook.md", {"docs/runbook.md": REAL_RUNBOOK}, "pass", "docs/runbook.md"),
-    ("catalog link to an in-repo file", {"catalog-info.yaml": catalog("./docs/operations.md"),
-                                         "docs/operations.md": REAL_RUNBOOK}, "pass", "docs/operations.md"),
-    ("catalog link typed runbook", {"catalog-info.yaml": CATALOG.format(
-        links="  links:\n    - url: https://wiki.acme.example/billing\n      title: Billing on-call\n      type: runbook\n")},
-     "warn", "external only"),
-    ("external link and a stub", {"catalog-info.yaml": catalog("https://wiki.acme.example/billing"),
-                                  "RUNBOOK.md": "# Runbook\n\nSee the wiki.\n"}, "warn", "RUNBOOK.md is only a stub"),
+    (
+        "catalog link to an in-repo file",
+        {"catalog-info.yaml": catalog("./docs/operations.md"), "docs/operations.md": REAL_RUNBOOK},
+        "pass",
+        "docs/operations.md",
+    ),
+    (
+        "catalog link typed runbook",
+        {
+            "catalog-info.yaml": CATALOG.format(
+                links="  links:\n    - url: https://wiki.acme.example/billing\n      title: Billing on-call\n      type: runbook\n"
+            )
+        },
+        "warn",
+        "external only",
+    ),
+    (
+        "external link and a stub",
+        {
+            "catalog-info.yaml": catalog("https://wiki.acme.example/billing"),
+            "RUNBOOK.md": "# Runbook\n\nSee the wiki.\n",
+        },
+        "warn",
+        "RUNBOOK.md is only a stub",
+    ),
     ("a README is not a runbook", {"README.md": REAL_RUNBOOK, "catalog-info.yaml": catalog()}, "fail", "no runbook"),
-    ("catalog link that is not a runbook", {"catalog-info.yaml": catalog("https://wiki.acme.example/billing", "Design doc")},
-     "fail", "no runbook"),
-    ("unparseable catalog", {"catalog-info.yaml": "metadata:\n  name: billing\n  links: [\n"}, "error",
-     "cannot tell whether there is a runbook: catalog-info.yaml:4"),
-    ("real runbook beside an unparseable catalog", {"catalog-info.yaml": "metadata: [\n", "RUNBOOK.md": REAL_RUNBOOK},
-     "pass", "runbook RUNBOOK.md"),
+    (
+        "catalog link that is not a runbook",
+        {"catalog-info.yaml": catalog("https://wiki.acme.example/billing", "Design doc")},
+        "fail",
+        "no runbook",
+    ),
+    (
+        "unparseable catalog",
+        {"catalog-info.yaml": "metadata:\n  name: billing\n  links: [\n"},
+        "error",
+        "cannot tell whether there is a runbook: catalog-info.yaml:4",
+    ),
+    (
+        "real runbook beside an unparseable catalog",
+        {"catalog-info.yaml": "metadata: [\n", "RUNBOOK.md": REAL_RUNBOOK},
+        "pass",
+        "runbook RUNBOOK.md",
+    ),
 ]
 
 
@@ -84,11 +124,21 @@ def test_fresh_fails_on_a_runbook_untouched_for_over_a_year(make_repo) -> None:
 FRESH_HISTORY = [
     # (name, commits [(files, days_ago)], params, status, summary fragment)
     ("recent", [({"RUNBOOK.md": REAL_RUNBOOK}, 30)], {}, "pass", "RUNBOOK.md changed 30 days ago, within 365"),
-    ("reviewed after going stale", [({"RUNBOOK.md": REAL_RUNBOOK}, 500), ({"RUNBOOK.md": REAL_RUNBOOK + "\nReviewed.\n"}, 10)],
-     {}, "pass", "changed 10 days ago"),
+    (
+        "reviewed after going stale",
+        [({"RUNBOOK.md": REAL_RUNBOOK}, 500), ({"RUNBOOK.md": REAL_RUNBOOK + "\nReviewed.\n"}, 10)],
+        {},
+        "pass",
+        "changed 10 days ago",
+    ),
     ("stricter window", [({"RUNBOOK.md": REAL_RUNBOOK}, 30)], {"max_age_days": 20}, "fail", "within 20 days"),
-    ("one of two runbooks stale", [({"runbooks/invoices.md": REAL_RUNBOOK}, 700), ({"runbooks/refunds.md": REAL_RUNBOOK}, 3)],
-     {}, "fail", "runbooks/invoices.md (700 days)"),
+    (
+        "one of two runbooks stale",
+        [({"runbooks/invoices.md": REAL_RUNBOOK}, 700), ({"runbooks/refunds.md": REAL_RUNBOOK}, 3)],
+        {},
+        "fail",
+        "runbooks/invoices.md (700 days)",
+    ),
     ("stub only", [({"RUNBOOK.md": "# Runbook\n\nTBD\n"}, 3)], {}, "not_applicable", "no runbook is kept in the repo"),
     ("no runbook", [({"README.md": "# billing\n"}, 3)], {}, "not_applicable", "runbook.present reports it"),
 ]
@@ -106,7 +156,7 @@ def test_fresh_by_history(make_repo, name, commits, params, status, summary) -> 
 
 def test_fresh_is_measured_from_the_scan_time(make_repo) -> None:
     repo = make_repo({"RUNBOOK.md": REAL_RUNBOOK}, days_ago=10)
-    later = datetime.now(timezone.utc) + timedelta(days=400)
+    later = datetime.now(UTC) + timedelta(days=400)
     assert run_check("runbook.fresh", repo).status.value == "pass"
     assert run_check("runbook.fresh", repo, now=later).status.value == "fail"
 
@@ -124,21 +174,48 @@ def test_fresh_on_a_shallow_clone_is_an_error(make_repo, tmp_path) -> None:
 # -- runbook.alerts-linked ---------------------------------------------------------------------
 FIXTURE_LINKED = [
     # (fixture, settings, status, summary fragment, evidence [(path, line)])
-    ("rb-real-runbook", {}, "pass", "all 3 paging alerts link a runbook that resolves",
-     [("monitoring/alerts.yaml", 4), ("monitoring/alerts.yaml", 12), ("monitoring/alerts.yaml", 19)]),
-    ("rb-real-runbook", {"paging_severities": ["critical"]}, "pass", "the paging alert links a runbook",
-     [("monitoring/alerts.yaml", 4)]),
-    ("rb-real-runbook", {"paging_severities": ["warning"]}, "fail", "CheckoutCertExpiring: no runbook_url annotation",
-     [("monitoring/alerts.yaml", 25)]),
-    ("rb-alert-linked-doc", {}, "pass", "the paging alert links a runbook", [("deploy/prometheus/ledger-rules.yaml", 11)]),
-    ("rb-broken-links", {}, "fail", "3 of 3 paging alerts have no working runbook link",
-     [("alerts/payments.rules.yml", 4), ("alerts/payments.rules.yml", 11), ("alerts/payments.rules.yml", 18)]),
+    (
+        "rb-real-runbook",
+        {},
+        "pass",
+        "all 3 paging alerts link a runbook that resolves",
+        [("monitoring/alerts.yaml", 4), ("monitoring/alerts.yaml", 12), ("monitoring/alerts.yaml", 19)],
+    ),
+    (
+        "rb-real-runbook",
+        {"paging_severities": ["critical"]},
+        "pass",
+        "the paging alert links a runbook",
+        [("monitoring/alerts.yaml", 4)],
+    ),
+    (
+        "rb-real-runbook",
+        {"paging_severities": ["warning"]},
+        "fail",
+        "CheckoutCertExpiring: no runbook_url annotation",
+        [("monitoring/alerts.yaml", 25)],
+    ),
+    (
+        "rb-alert-linked-doc",
+        {},
+        "pass",
+        "the paging alert links a runbook",
+        [("deploy/prometheus/ledger-rules.yaml", 11)],
+    ),
+    (
+        "rb-broken-links",
+        {},
+        "fail",
+        "3 of 3 paging alerts have no working runbook link",
+        [("alerts/payments.rules.yml", 4), ("alerts/payments.rules.yml", 11), ("alerts/payments.rules.yml", 18)],
+    ),
     ("rb-stub-only", {}, "not_applicable", "no paging alerts", []),
 ]
 
 
-@pytest.mark.parametrize("fixture, settings, status, summary, where", FIXTURE_LINKED,
-                         ids=[f"{c[0]}-{c[1]}" for c in FIXTURE_LINKED])
+@pytest.mark.parametrize(
+    "fixture, settings, status, summary, where", FIXTURE_LINKED, ids=[f"{c[0]}-{c[1]}" for c in FIXTURE_LINKED]
+)
 def test_alerts_linked_fixtures(tmp_path, fixture, settings, status, summary, where) -> None:
     result = run_check("runbook.alerts-linked", fixture_repo(fixture, tmp_path), settings=settings)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
@@ -187,12 +264,24 @@ groups:
 """
 
 INLINE_LINKED = [
-    ("sloth runbook annotation resolves", {"slos/billing.yaml": SLOTH.format(runbook="RUNBOOK.md#invoice-run-failed"),
-                                            "RUNBOOK.md": REAL_RUNBOOK}, "pass", "the paging alert links a runbook that resolves"),
-    ("sloth runbook anchor missing", {"slos/billing.yaml": SLOTH.format(runbook="RUNBOOK.md#availability"),
-                                      "RUNBOOK.md": REAL_RUNBOOK}, "fail", "no heading with anchor #availability"),
-    ("unreadable rule file, no paging alert known", {"monitoring/rules.yaml": BROKEN_RULES}, "error",
-     "cannot read every alert rule"),
+    (
+        "sloth runbook annotation resolves",
+        {"slos/billing.yaml": SLOTH.format(runbook="RUNBOOK.md#invoice-run-failed"), "RUNBOOK.md": REAL_RUNBOOK},
+        "pass",
+        "the paging alert links a runbook that resolves",
+    ),
+    (
+        "sloth runbook anchor missing",
+        {"slos/billing.yaml": SLOTH.format(runbook="RUNBOOK.md#availability"), "RUNBOOK.md": REAL_RUNBOOK},
+        "fail",
+        "no heading with anchor #availability",
+    ),
+    (
+        "unreadable rule file, no paging alert known",
+        {"monitoring/rules.yaml": BROKEN_RULES},
+        "error",
+        "cannot read every alert rule",
+    ),
     ("no alerts at all", {"README.md": "# billing\n"}, "not_applicable", "no paging alerts"),
 ]
 

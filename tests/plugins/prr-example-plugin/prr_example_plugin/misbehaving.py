@@ -1,7 +1,8 @@
 """Test-only checks that crash, hang and eat memory: the engine must contain each of them."""
+
 import time
 
-from app.plugin import CheckContext, Result, check
+from prr.plugin import CheckContext, Result, check
 
 COMMON = dict(category="testing", description="Misbehaves on purpose.", remediation="None: test only.")
 

@@ -1,26 +1,28 @@
-"""The JSON Schemas in ``schemas/``, and validation that names the file and the path inside it."""
+"""The JSON Schemas beside this module (the formats PRR Portal reads and emits), and validation
+that names the file and the path inside it."""
+
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 from referencing import Registry, Resource
 
-from app.plugin import ConfigError
-from checks.formats.yamlfile import line_at
+from prr.checks.formats.yamlfile import line_at
+from prr.plugin import ConfigError
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry() -> Registry:
     """Every schema by its ``$id``, so schemas can ``$ref`` each other by file name."""
     resources = []
@@ -33,10 +35,11 @@ def _registry() -> Registry:
 def problems(name: str, document: Any) -> list[tuple[str, int | None, str]]:
     """``(path inside the document, line, message)`` for every way ``document`` breaks the schema.
 
-    The line is known when the document was loaded by :mod:`checks.formats.yamlfile`.
+    The line is known when the document was loaded by :mod:`prr.checks.formats.yamlfile`.
     """
     validator = jsonschema.Draft202012Validator(
-        schema(name), registry=_registry(), format_checker=jsonschema.FormatChecker())
+        schema(name), registry=_registry(), format_checker=jsonschema.FormatChecker()
+    )
     found = []
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"

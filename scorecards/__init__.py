@@ -1,0 +1,1 @@
+"""The shipped scorecards, as YAML (package data)."""
