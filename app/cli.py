@@ -1,4 +1,4 @@
-"""The ``prr`` command line (PRODUCT.md §7).
+"""The ``prr`` command line.
 
 Exit codes: 0 ready, 1 not ready, 2 bad usage or configuration, 3 could not evaluate.
 Progress and diagnostics go to stderr; reports to stdout or ``--output``.
@@ -263,7 +263,7 @@ def db_upgrade(config_path: str | None) -> None:
     _diag("prr: database schema is up to date")
 
 
-# --------------------------------------------------------------------------- the portal (issue 4)
+# --------------------------------------------------------------------------- the portal
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""The portal config (PRODUCT.md §8): one YAML file, validated, never read from a scanned repo."""
+"""The portal config: one YAML file, validated, never read from a scanned repo."""
 
 from __future__ import annotations
 

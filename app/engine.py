@@ -1,4 +1,4 @@
-"""The scan engine: evaluate one service at one commit against one scorecard (PRODUCT.md §3, §7)."""
+"""The scan engine: evaluate one service at one commit against one scorecard."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Webhook notifications when a service gets worse (PRODUCT.md §8, issue 4 item 7).
+"""Webhook notifications when a service gets worse.
 
 Config::
 

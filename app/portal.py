@@ -1,10 +1,10 @@
 """The portal's write side: waivers, attestations, sign-offs, rescans — each one audited.
 
-Shared by the JSON API and the HTML forms. Every function takes a :class:`app.queries.ReadContext`
+Shared by the JSON API and the HTML forms. Every function takes a :class:`prr.queries.ReadContext`
 and the :class:`prr.web.auth.Identity` making the change, checks what that identity may do, and
 raises a :class:`PortalError` (with the HTTP status it maps to) when it may not or the input is bad.
 
-Who may do what (PRODUCT.md §8):
+Who may do what:
 
 =================  ==========================================================================
 write              allowed for

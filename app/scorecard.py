@@ -1,4 +1,4 @@
-"""Scorecards as code (PRODUCT.md §6): load, validate, and answer what applies to a tier."""
+"""Scorecards as code: load, validate, and answer what applies to a tier."""
 
 from __future__ import annotations
 

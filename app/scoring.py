@@ -1,4 +1,4 @@
-"""Roll check results into a verdict, exactly as PRODUCT.md §6 says.
+"""Roll check results into a verdict, exactly as the scorecard format defines it (docs/scorecards.md).
 
 met: pass, warn or waived; unmet: fail, error; not_applicable leaves a check out.
 level: the highest level with every applicable check at or below it met.

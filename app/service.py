@@ -1,4 +1,4 @@
-"""Who a repository's service is: entity ref, owner, tier (PRODUCT.md §3, §4)."""
+"""Who a repository's service is: entity ref, owner, tier."""
 
 from __future__ import annotations
 

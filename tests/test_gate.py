@@ -1,4 +1,4 @@
-"""`prr gate`: verdicts, the four formats, exit codes, --ref, URLs, stdout/stderr (PRODUCT.md §7)."""
+"""`prr gate`: verdicts, the four formats, exit codes, --ref, URLs, stdout/stderr."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scoring exactly as PRODUCT.md §6, table-driven over small scorecards."""
+"""Scoring as docs/scorecards.md defines it, table-driven over small scorecards."""
 
 from __future__ import annotations
 

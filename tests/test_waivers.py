@@ -1,5 +1,5 @@
 """Waivers and attestations apply when the scorecard is served, and stop when they expire or are
-revoked (PRODUCT.md §6, §8; issue 4 items 3 and 4)."""
+revoked."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A service is addressed by its entity ref split into the path: ``component:default/checkout`` is
 ``/entities/component/default/checkout``. Errors are ``application/problem+json`` (RFC 9457).
 Reads follow ``auth.public_reads``; writes need an identity (API token or trusted proxy header)
-and a role (see :mod:`app.portal`), and a JSON body.
+and a role (see :mod:`prr.portal`), and a JSON body.
 """
 
 from __future__ import annotations

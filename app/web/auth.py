@@ -1,4 +1,4 @@
-"""Who is asking (PRODUCT.md §8): an API token or a user header from a trusted auth proxy.
+"""Who is asking: an API token or a user header from a trusted auth proxy.
 
 Config::
 
@@ -16,7 +16,7 @@ Config::
 
 A user belongs to the group named in a service's ``spec.owner`` (``group:default/team-x`` and
 ``team-x`` are the same) through ``auth.teams`` or the proxy's groups header; that makes them an
-owner of the service. What each role may do is decided in :mod:`app.portal`.
+owner of the service. What each role may do is decided in :mod:`prr.portal`.
 """
 
 from __future__ import annotations

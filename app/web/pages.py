@@ -1,8 +1,8 @@
-"""The HTML pages (PRODUCT.md §8): server-rendered, usable without JavaScript.
+"""The HTML pages: server-rendered, usable without JavaScript.
 
-Reads come from :mod:`app.queries` (the served scorecard: stored scans with the waivers and
+Reads come from :mod:`prr.queries` (the served scorecard: stored scans with the waivers and
 attestations in force now); forms POST here, are CSRF-checked by Flask-WTF, and call the write
-functions of :mod:`app.portal`, which decide who may do what. Every POST redirects back (PRG).
+functions of :mod:`prr.portal`, which decide who may do what. Every POST redirects back (PRG).
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Parsers for the formats service repositories keep (PRODUCT.md §4), shared by the checks."""
+"""Parsers for the formats service repositories keep, shared by the checks."""

@@ -1,4 +1,4 @@
-"""Where a service declares its tier, in the order PRODUCT.md §4 reads them."""
+"""Where a service declares its tier, in the order they are read (docs/formats.md)."""
 
 from __future__ import annotations
 
