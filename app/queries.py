@@ -58,7 +58,7 @@ class ReadContext:
 
 
 def clock(app: Flask | None = None) -> datetime:
-    """Now, as the portal sees it. Tests set ``prr.config["PRR_CLOCK"]`` to a callable."""
+    """Now, as the portal sees it. Tests set ``app.config["PRR_CLOCK"]`` to a callable."""
     app = app or current_app
     chosen: Callable[[], datetime] | None = app.config.get("PRR_CLOCK")
     return chosen() if chosen else datetime.now(UTC)
@@ -67,7 +67,7 @@ def clock(app: Flask | None = None) -> datetime:
 def context(app: Flask | None = None) -> ReadContext:
     """The read context of ``app`` (default: the current Flask app).
 
-    The registry and scorecard are loaded once per app and kept in ``prr.extensions``; a test may
+    The registry and scorecard are loaded once per app and kept in ``app.extensions``; a test may
     hand in its own registry with ``create_app(config, PRR_REGISTRY=registry)``.
     """
     app = app or current_app

@@ -18,7 +18,7 @@
 - ``refs``: ``{"checkout": "component:default/checkout", ...}``.
 - roles: ``root`` admin; ``carol`` approver (no team); ``dave`` approver in team-payments;
   ``alice`` in team-payments; ``sam`` in team-search; ``mallory`` nothing.
-- ``prr.config["PRR_CLOCK"]`` is a :class:`Clock` the test may move (``clock.advance(days=31)``);
+- ``app.config["PRR_CLOCK"]`` is a :class:`Clock` the test may move (``clock.advance(days=31)``);
   it starts at :data:`SESSION_NOW`; the scans were made one and two days before it.
 - ``token(app, user)`` makes an API token; ``repo(tmp_path, name)`` opens a service repo to commit to;
   ``scan(app, name)`` rescans one and stores it; ``build_app(tmp_path, clock)`` "restarts" the portal.
@@ -152,7 +152,7 @@ spec:
 
 
 class Clock:
-    """A movable "now" for the portal (``prr.config["PRR_CLOCK"]``)."""
+    """A movable "now" for the portal (``app.config["PRR_CLOCK"]``)."""
 
     def __init__(self, now: datetime):
         self.now = now
