@@ -201,6 +201,32 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+# A repository's config is written by whoever wrote the repository: nothing in it may make git run
+# a program. These settings win over the repository's own for every git command run on it.
+NEUTRALISED_CONFIG = (
+    "core.fsmonitor=false",
+    "core.hooksPath=/dev/null",
+    "core.pager=cat",
+    "diff.external=",
+    "protocol.ext.allow=never",
+)
+# Settings whose value is a command, per driver the repository's config names (filter "lfs" ...).
+_DRIVER_COMMANDS = {"filter": ("clean", "smudge", "process"), "diff": ("textconv", "command"), "merge": ("driver",)}
+
+
+def open_repo(path: str | Path) -> git.Repo:
+    """A ``git.Repo`` whose git commands ignore everything in the repo's config that runs a program."""
+    repo = git.Repo(path, search_parent_directories=False)
+    overrides = list(NEUTRALISED_CONFIG)
+    reader = repo.config_reader("repository")  # parsed in Python: reading it runs nothing
+    for section in reader.sections():
+        kind, _, driver = section.partition(" ")
+        for option in _DRIVER_COMMANDS.get(kind, ()) if driver else ():
+            overrides.append(f"{kind}.{driver.strip(chr(34))}.{option}=")
+    repo.git.set_persistent_git_options(c=overrides)
+    return repo
+
+
 # Git readers are per process (a snapshot may be unpickled in a worker process).
 _readers: dict[tuple[int, str], git.Repo] = {}
 
@@ -208,7 +234,7 @@ _readers: dict[tuple[int, str], git.Repo] = {}
 def _repo(git_dir: str) -> git.Repo:
     key = (os.getpid(), git_dir)
     if key not in _readers:
-        _readers[key] = git.Repo(git_dir)
+        _readers[key] = open_repo(git_dir)
     return _readers[key]
 
 
@@ -270,7 +296,7 @@ def _local_git_dir(location: str) -> str:
     if not path.exists():
         raise RepoError(f"{location}: no such directory")
     try:
-        repo = git.Repo(path, search_parent_directories=False)
+        repo = open_repo(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise RepoError(f"{location}: not a git repository") from None
     return str(Path(repo.git_dir).resolve())
@@ -286,7 +312,7 @@ def _mirror(url: str, cache_dir: Path) -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if (target / "HEAD").exists():
-                git.Repo(target).git.fetch("--prune", "origin")
+                open_repo(target).git.fetch("--prune", "origin")
             else:
                 shutil.rmtree(target, ignore_errors=True)  # an interrupted first clone
                 git.Repo.clone_from(url, target, mirror=True)
@@ -307,10 +333,12 @@ def working_tree_dirty(location: str) -> bool:
     if is_url(location):
         return False
     try:
-        repo = git.Repo(location)
+        repo = open_repo(location)
+        return not repo.bare and repo.is_dirty(untracked_files=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return False
-    return not repo.bare and repo.is_dirty(untracked_files=True)
+    except git.GitCommandError:
+        return True  # git could not tell (e.g. a filter the repo marks required): say so rather than guess clean
 
 
 def iter_local_repos(pattern: str) -> Iterator[str]:
