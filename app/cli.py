@@ -20,6 +20,7 @@ import click
 from prr import formats
 from prr.config import Config, load_config
 from prr.engine import ScanRequest, evaluate
+from prr.escaping import each_string, for_terminal
 from prr.plugin import ConfigError, Registry, load_registry
 from prr.repo import RepoError, open_snapshot, working_tree_dirty
 from prr.scorecard import load_scorecard
@@ -29,6 +30,8 @@ EXIT_READY, EXIT_NOT_READY, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
 
 
 def _diag(message: str, **style: Any) -> None:
+    """A diagnostic line on stderr; repository text in it cannot act on the terminal."""
+    message = for_terminal(message)
     click.echo(click.style(message, **style) if sys.stderr.isatty() else message, err=True)
 
 
@@ -172,6 +175,7 @@ def scan(config_path: str | None, workers: int | None) -> None:
 
 def fleet_table(reports: list[dict[str, Any]]) -> str:
     """A plain table of services, worst first within each tier."""
+    reports = each_string(reports, for_terminal)
     header = f"{'SERVICE':<40} {'TIER':<5} {'LEVEL':<8} {'SCORE':>6}  {'READY':<6} OWNER"
     rows = [header, "-" * len(header)]
     for r in sorted(reports, key=lambda r: (r["service"]["tier"], r["ready"], r["score"] or 0)):

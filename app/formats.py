@@ -1,4 +1,8 @@
-"""Render a scan report (§7) as text, JSON, JUnit XML or SARIF."""
+"""Render a scan report as text, JSON, JUnit XML or SARIF.
+
+Repository text in a report is escaped for each output: control characters never reach a
+terminal, and characters XML cannot hold never reach the JUnit document.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import click
+
+from prr.escaping import each_string, for_terminal, for_xml
 
 STATUS_STYLE = {
     "pass": ("PASS", "green"),
@@ -30,6 +36,7 @@ def to_text(report: dict[str, Any], color: bool = False) -> str:
     def style(text: str, **kw: Any) -> str:
         return click.style(text, **kw) if color else text
 
+    report = _remediation_lines_kept(each_string(report, for_terminal), report)
     svc, card = report["service"], report["scorecard"]
     tier_note = "" if svc["tier_declared"] else " (no tier declared: held to the default)"
     lines = [
@@ -69,6 +76,7 @@ def to_text(report: dict[str, Any], color: bool = False) -> str:
 
 def to_junit(report: dict[str, Any]) -> str:
     """One testsuite for the service, one testcase per check (for CI test report views)."""
+    report = each_string(report, for_xml)
     checks = report["checks"]
     suite = ET.Element(
         "testsuite",
@@ -155,6 +163,13 @@ def _sarif_level(check: dict[str, Any], scorecard: dict[str, Any]) -> str:
     levels = scorecard["levels"]
     above_bar = levels.index(check["level"]) > levels.index(scorecard["required_level"])
     return "warning" if above_bar and not check["blocking"] else "error"
+
+
+def _remediation_lines_kept(escaped: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
+    """Remediation text is printed line by line: escape it with its newlines kept."""
+    for step, raw in zip(escaped["next_steps"], original["next_steps"]):
+        step["remediation"] = for_terminal(raw["remediation"], keep_newlines=True)
+    return escaped
 
 
 def _where(ev: dict[str, Any]) -> str:
