@@ -22,7 +22,7 @@ from prr.config import Config, load_config
 from prr.engine import ScanRequest, evaluate
 from prr.escaping import each_string, for_terminal
 from prr.plugin import ConfigError, Registry, load_registry
-from prr.repo import RepoError, open_snapshot, working_tree_dirty
+from prr.repo import RepoError, open_snapshot, redact_url, working_tree_dirty
 from prr.scorecard import load_scorecard
 from prr.scoring import only_errors_block
 
@@ -106,13 +106,13 @@ def gate(
     snapshot = open_snapshot(location, ref, limits=snapshot_limits(config))
     if ref is None and working_tree_dirty(location):
         _diag(
-            f"prr: note: {location} has uncommitted changes; evaluating the last commit "
+            f"prr: note: {redact_url(location)} has uncommitted changes; evaluating the last commit "
             f"{snapshot.commit[:12]} (commit them to have them counted)",
             fg="yellow",
         )
     if tier is not None and tier not in card.required_levels:
         raise ConfigError(f"--tier {tier!r}: the scorecard defines tiers {', '.join(card.tiers)}")
-    _diag(f"prr: evaluating {location} @ {snapshot.commit[:12]} against {card.id}")
+    _diag(f"prr: evaluating {snapshot.location} @ {snapshot.commit[:12]} against {card.id}")
     report = evaluate(
         ScanRequest(
             snapshot=snapshot,
@@ -167,7 +167,7 @@ def scan(config_path: str | None, workers: int | None) -> None:
         )
     for outcome in outcomes:
         if outcome.error:
-            _diag(f"prr: {outcome.entry.location}: {outcome.error}", fg="red")
+            _diag(f"prr: {redact_url(outcome.entry.location)}: {outcome.error}", fg="red")
     click.echo(fleet_table([o.report for o in outcomes if o.report]))
     if any(o.error for o in outcomes):
         sys.exit(EXIT_UNDECIDED)

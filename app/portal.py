@@ -37,7 +37,7 @@ from prr import notify, queries, schemas
 from prr.fleet import FleetEntry, expand_fleet, scan_entry
 from prr.plugin import ConfigError
 from prr.queries import ReadContext
-from prr.repo import RepoError
+from prr.repo import RepoError, redact_url
 from prr.storage.db import store_report
 from prr.storage.models import AttestationRecord, AuditEntry, Scan, ScanJobRecord, Service, SignOff, WaiverRecord
 from prr.web.auth import Identity
@@ -495,7 +495,7 @@ def request_rescan(app: Flask, ctx: ReadContext, who: Identity, ref: str) -> tup
 def _fleet_entry(ctx: ReadContext, ref: str) -> FleetEntry:
     with Session(ctx.engine) as session:
         location = session.exec(select(Service.repo).where(Service.ref == ref)).first()
-    entry = next((e for e in expand_fleet(ctx.config) if e.location == location), None)
+    entry = next((e for e in expand_fleet(ctx.config) if redact_url(e.location) == location), None)
     if entry is None:
         raise Conflict(f"{ref} was scanned from {location}, which the configured fleet no longer lists")
     return entry

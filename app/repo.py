@@ -276,6 +276,21 @@ def is_url(location: str) -> bool:
     return bool(re.match(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:", location))
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
+_SECRET_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the credentials of any URL in it removed: user and password (``https://user:
+    token@host/x.git`` is shown as ``https://host/x.git``) and query strings (``?private_token=``).
+
+    A fleet URL may carry a token so the portal can fetch; it is never displayed, logged, stored
+    in results or sent in a webhook. This applies to git's own error messages, which quote the URL.
+    """
+    text = _USERINFO.sub(r"\1", text)
+    return re.sub(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s'\"?]*)" + _SECRET_QUERY.pattern, r"\1", text)
+
+
 def open_snapshot(
     location: str, ref: str | None = None, cache_dir: Path | None = None, limits: Limits | None = None
 ) -> RepoSnapshot:
@@ -287,8 +302,8 @@ def open_snapshot(
     try:
         commit = repo.commit(ref or "HEAD").hexsha
     except (git.BadName, ValueError, git.GitCommandError) as exc:
-        raise RepoError(f"{location}: cannot resolve {ref or 'HEAD'!r}: {exc}") from None
-    return RepoSnapshot(git_dir=git_dir, commit=commit, location=location, limits=limits or Limits())
+        raise RepoError(redact_url(f"{location}: cannot resolve {ref or 'HEAD'!r}: {exc}")) from None
+    return RepoSnapshot(git_dir=git_dir, commit=commit, location=redact_url(location), limits=limits or Limits())
 
 
 def _local_git_dir(location: str) -> str:
@@ -317,7 +332,7 @@ def _mirror(url: str, cache_dir: Path) -> str:
                 shutil.rmtree(target, ignore_errors=True)  # an interrupted first clone
                 git.Repo.clone_from(url, target, mirror=True)
         except git.GitCommandError as exc:
-            raise RepoError(f"{url}: cannot fetch: {_git_complaint(exc)}") from None
+            raise RepoError(redact_url(f"{url}: cannot fetch: {_git_complaint(exc)}")) from None
     return str(target)
 
 
