@@ -103,7 +103,9 @@ def main() -> None:
     run("createdb", "-h", "127.0.0.1", "-U", "postgres", source_db)
     env = {**os.environ, "PRR_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{source_db}"}
     run(str(BIN / "prr"), "scan", "--config", str(config), env=env)
-    token = run(str(BIN / "prr"), "token", "create", "--config", str(config), "--user", "sre-lead", "--name", "drill", env=env)
+    token = run(
+        str(BIN / "prr"), "token", "create", "--config", str(config), "--user", "sre-lead", "--name", "drill", env=env
+    )
     token = token.strip().splitlines()[-1]
     portal = Portal(config, env["PRR_DATABASE_URL"])
     try:
@@ -120,7 +122,11 @@ def main() -> None:
         get(
             f"{portal.base}/api/v1/entities/{kind}/{namespace}/{name}/waivers",
             token,
-            {"check": failing[1], "reason": "written after the backup: the restore must lose it", "expires": (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")},
+            {
+                "check": failing[1],
+                "reason": "written after the backup: the restore must lose it",
+                "expires": (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
         )
     finally:
         portal.stop()
@@ -132,7 +138,9 @@ def main() -> None:
     run("createdb", "-h", "127.0.0.1", "-U", "postgres", restored_db)
     run("pg_restore", "--no-owner", "--dbname", f"{PG}/{restored_db}", str(dump))
     restored_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{restored_db}"
-    run(str(BIN / "prr"), "db", "upgrade", "--config", str(config), env={**os.environ, "PRR_DATABASE_URL": restored_url})
+    run(
+        str(BIN / "prr"), "db", "upgrade", "--config", str(config), env={**os.environ, "PRR_DATABASE_URL": restored_url}
+    )
     portal = Portal(config, restored_url)
     try:
         portal.wait_healthy()
