@@ -1,4 +1,4 @@
-"""Render a scan report (§7) as text, JSON, JUnit XML or SARIF."""
+"""Render a scan report (prr/scan-report/v1) as text, JSON, JUnit XML or SARIF for `prr gate`."""
 
 from __future__ import annotations
 
