@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from prr import formats
+from prr import report_output
 from prr.config import Config, load_config
 from prr.engine import ScanRequest, evaluate
 from prr.escaping import each_string, for_terminal
@@ -77,7 +77,7 @@ def _scorecard_and_registry(config: Config, scorecard: str | None) -> tuple[Any,
 @click.option("--ref", default=None, help="Commit, branch or tag to evaluate (default HEAD).")
 @click.option("--tier", default=None, help="Evaluate as this tier, whatever the repo declares.")
 @click.option("--scorecard", default=None, help="Shipped scorecard id or a scorecard file.")
-@click.option("--format", "fmt", type=click.Choice(list(formats.RENDERERS)), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(report_output.RENDERERS)), default="text", show_default=True)
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, writable=True),
@@ -124,7 +124,7 @@ def gate(
             waivers=config.waivers_for,
         )
     )
-    text = formats.render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
+    text = report_output.render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
     if output:
         try:
             Path(output).write_text(text)
@@ -148,9 +148,9 @@ def gate(
 @handles_errors
 def scan(config_path: str | None, workers: int | None) -> None:
     """Scan the configured fleet into the database and print the fleet table."""
+    from prr.actions import scan_and_store
+    from prr.context import ReadContext
     from prr.fleet import expand_fleet, scan_fleet
-    from prr.portal import scan_and_store
-    from prr.queries import ReadContext
     from prr.storage.db import migrate
 
     config = load_config(config_path)
@@ -346,7 +346,7 @@ def token_create(user: str, name: str, config_path: str | None) -> None:
     from sqlalchemy.engine import make_url
 
     from prr.storage.db import migrate
-    from prr.web.auth import create_token
+    from prr.tokens import create_token
 
     database_url = load_config(config_path).database_url
     click.echo(create_token(migrate(database_url), user, name))
@@ -360,7 +360,7 @@ def token_create(user: str, name: str, config_path: str | None) -> None:
 def token_list(config_path: str | None) -> None:
     """List tokens (never their secrets)."""
     from prr.storage.db import migrate
-    from prr.web.auth import list_tokens
+    from prr.tokens import list_tokens
 
     for t in list_tokens(migrate(load_config(config_path).database_url)):
         state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
@@ -374,7 +374,7 @@ def token_list(config_path: str | None) -> None:
 def token_revoke(token_id: int, config_path: str | None) -> None:
     """Revoke a token by id (see `prr token list`)."""
     from prr.storage.db import migrate
-    from prr.web.auth import revoke_token
+    from prr.tokens import revoke_token
 
     if revoke_token(migrate(load_config(config_path).database_url), token_id) is None:
         raise ConfigError(f"no token {token_id}")

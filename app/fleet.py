@@ -89,7 +89,7 @@ def scan_fleet(
     """Scan and store every entry in parallel; one unreadable repo or failed store never stops the rest.
 
     ``scan_and_store`` evaluates one entry and stores it, returning the stored report
-    (:func:`prr.portal.scan_and_store` applies the portal's waivers, attestations and webhooks).
+    (:func:`prr.actions.scan_and_store` applies the portal's waivers, attestations and webhooks).
     """
 
     def one(entry: FleetEntry) -> ScanOutcome:

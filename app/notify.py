@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from prr.config import Config
-from prr.queries import compare_scans
+from prr.reads import compare_scans
 from prr.storage.models import Scan
 
 log = logging.getLogger(__name__)

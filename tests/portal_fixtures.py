@@ -48,14 +48,14 @@ from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAP
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from werkzeug.test import TestResponse
 
-from prr import portal as portal_writes
-from prr import queries
+from prr import actions
 from prr.config import Config, load_config
 from prr.fleet import expand_fleet, scan_entry
 from prr.plugin import Check, Registry, load_registry, not_applicable
+from prr.served import scan_sources
 from prr.storage.db import store_report
-from prr.web import create_app
-from prr.web.auth import create_token
+from prr.tokens import create_token
+from prr.web import appstate, create_app
 from tests.gitrepo import GitRepoBuilder
 
 OPENAPI_DOCUMENT = Path(__file__).resolve().parent.parent / "schemas" / "openapi.yaml"
@@ -210,11 +210,11 @@ def repo(tmp_path: Path, name: str) -> GitRepoBuilder:
 
 def scan(app: Flask, name: str, at: datetime | None = None) -> dict[str, Any]:
     """Scan and store the fleet repo ``name`` (at ``at``, default the clock's now); the stored report."""
-    ctx = queries.context(app)
+    ctx = appstate.context(app)
     if at is not None:
         ctx = replace(ctx, now=at)
     entry = next(e for e in expand_fleet(ctx.config) if Path(e.location).name == name)
-    return portal_writes.scan_and_store(ctx, entry)
+    return actions.scan_and_store(ctx, entry)
 
 
 def token(app: Flask, user: str) -> dict[str, str]:
@@ -234,11 +234,11 @@ def _store_fixture_scan(app: Flask, name: str, commit: str, at: datetime) -> Non
     this test session is reused with only its repo path changed: each test gets its own database
     without paying for the same scans again.
     """
-    ctx = replace(queries.context(app), now=at)
+    ctx = replace(appstate.context(app), now=at)
     entry = next(e for e in expand_fleet(ctx.config) if Path(e.location).name == name)
     key = (name, commit, at)
     if key not in _stored_reports:
-        config, answers = queries.scan_sources(ctx)
+        config, answers = scan_sources(ctx)
         _stored_reports[key] = scan_entry(entry, config, ctx.scorecard, ctx.registry, now=at, attestations=answers)
     report = _stored_reports[key]
     store_report(ctx.engine, {**report, "source": {**report["source"], "repo": entry.location}})
@@ -309,7 +309,7 @@ def make_portal(tmp_path: Path) -> Iterator[Callable[..., ScannedPortal]]:
 
     yield make
     for one in built:
-        portal_writes.shutdown(one.app)
+        appstate.shutdown(one.app)
 
 
 @pytest.fixture
@@ -317,7 +317,7 @@ def portal(tmp_path: Path) -> Iterator[ScannedPortal]:
     """The scanned fleet of :func:`scanned_portal`; its rescans are waited for at teardown."""
     built = scanned_portal(tmp_path)
     yield built
-    portal_writes.shutdown(built.app)
+    appstate.shutdown(built.app)
 
 
 _openapi: OpenAPI | None = None

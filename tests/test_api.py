@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from prr import portal as portal_writes
+from prr import actions
 from tests.portal_fixtures import ApiClient, build_app, repo, token
 
 CHECKOUT = "/api/v1/entities/component/default/checkout"
@@ -210,7 +210,7 @@ def test_rescan_returns_202_and_stores_a_new_scan(api, portal, tmp_path):
 
 def test_a_second_rescan_request_joins_the_unfinished_job(api, portal, monkeypatch):
     release = threading.Event()
-    monkeypatch.setattr(portal_writes, "scan_and_store", lambda ctx, entry: release.wait(30) and {"scan_id": 1})
+    monkeypatch.setattr(actions, "scan_and_store", lambda ctx, entry: release.wait(30) and {"scan_id": 1})
     alice = token(portal.app, "alice")
     first = api.post(f"{CHECKOUT}/scans", headers=alice).json
     second = api.post(f"{CHECKOUT}/scans", headers=alice).json

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from prr.cli import main
 from prr.storage.models import ApiToken, AuditEntry
-from prr.web.auth import revoke_token
+from prr.tokens import revoke_token
 from tests.portal_fixtures import SESSION_NOW, ApiClient, token
 
 ENTITY = "/api/v1/entities/component/default/{}"

@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from prr import formats, schemas
+from prr import report_output, schemas
 from prr.demo import EXPECTED, create_demo_fleet
 from prr.engine import ScanRequest, evaluate
 from prr.plugin import load_registry
@@ -93,17 +93,17 @@ def test_gate_formats_on_a_demo_repo(fleet: Path, fmt: str) -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_format_carries_the_same_verdict(reports: dict[str, dict], name: str) -> None:
     report = reports[name]
-    text = formats.to_text(report)
+    text = report_output.to_text(report)
     verdict_line = next(line for line in text.splitlines() if "READY" in line)
     assert verdict_line.startswith("READY" if report["ready"] else "NOT READY")
     assert f"level {report['level'] or 'none'}" in verdict_line
-    suite = ET.fromstring(formats.to_junit(report)).find("testsuite")
+    suite = ET.fromstring(report_output.to_junit(report)).find("testsuite")
     assert int(suite.get("tests")) == len(report["checks"])
     unmet = {c["id"] for c in report["checks"] if c["status"] in ("fail", "error") and not c["waived"]}
     assert {
         c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None or c.find("error") is not None
     } == unmet
-    sarif = json.loads(formats.to_sarif(report))
+    sarif = json.loads(report_output.to_sarif(report))
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= unmet
     # errors are what keeps the service from its tier's bar; misses above it are warnings
     levels, bar = report["scorecard"]["levels"], report["scorecard"]["required_level"]

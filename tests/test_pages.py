@@ -17,11 +17,10 @@ from typing import Any
 import pytest
 from markupsafe import Markup
 
-from prr import portal as portal_writes
-from prr import queries
+from prr import reads
 from prr.config import load_config
 from prr.storage.db import store_report
-from prr.web import charts, create_app, pages, render
+from prr.web import appstate, charts, create_app, pages, render
 from tests.portal_fixtures import build_app, token
 
 CHECKOUT = "/services/component/default/checkout"
@@ -245,8 +244,8 @@ def test_overview_marks_the_regressed_service(client):
 
 def _hostile_report(portal) -> dict[str, Any]:
     """The checkout scan with every repo-supplied string replaced by something hostile."""
-    ctx = queries.context(portal.app)
-    report = copy.deepcopy(queries.scan_scorecard(ctx, queries.service(ctx, portal.refs["checkout"])["scan_id"]))
+    ctx = appstate.context(portal.app)
+    report = copy.deepcopy(reads.scan_scorecard(ctx, reads.service(ctx, portal.refs["checkout"])["scan_id"]))
     report["service"].update(
         ref="component:default/hostile", name="<i>hostile</i>", owner="<script>alert('owner')</script>"
     )
@@ -326,8 +325,8 @@ def test_evidence_file_links(web, path, line, expected):
 
 def test_evidence_links_to_the_repo_web_ui_only_for_a_web_repo(portal):
     report = copy.deepcopy(
-        queries.scan_scorecard(
-            queries.context(portal.app), queries.service(queries.context(portal.app), portal.refs["ledger"])["scan_id"]
+        reads.scan_scorecard(
+            appstate.context(portal.app), reads.service(appstate.context(portal.app), portal.refs["ledger"])["scan_id"]
         )
     )
     report["source"]["repo"] = "https://github.com/acme/ledger.git"
@@ -420,7 +419,7 @@ def test_waiver_form_follows_roles(portal, client, user, shown, status):
         data={
             "csrf_token": page.csrf[0],
             "check_id": "resilience.replicas",
-            "expires": (queries.clock(portal.app) + timedelta(days=30)).date().isoformat(),
+            "expires": (appstate.clock(portal.app) + timedelta(days=30)).date().isoformat(),
             "reason": "Scaling back up after the migration",
         },
     )
@@ -429,7 +428,7 @@ def test_waiver_form_follows_roles(portal, client, user, shown, status):
 
 def test_a_granted_waiver_turns_the_check_met_until_it_expires_and_can_be_revoked(portal, client):
     carol = token(portal.app, "carol")
-    expires = (queries.clock(portal.app) + timedelta(days=10)).date()
+    expires = (appstate.clock(portal.app) + timedelta(days=10)).date()
     response = post_form(
         client,
         LEDGER,
@@ -451,7 +450,7 @@ def test_a_granted_waiver_turns_the_check_met_until_it_expires_and_can_be_revoke
     assert "Waived by carol" not in get(client, LEDGER).text and "expired" in get(client, LEDGER).text
 
     portal.app.config["PRR_CLOCK"].advance(days=-12)
-    waiver_id = queries.waivers(queries.context(portal.app), ref=portal.refs["ledger"])[0]["id"]
+    waiver_id = reads.waivers(appstate.context(portal.app), ref=portal.refs["ledger"])[0]["id"]
     response = post_form(client, LEDGER, f"{LEDGER}/waivers/{waiver_id}/revoke", {}, carol)
     assert response.status_code == 303
     page = get(client, LEDGER, headers=carol)
@@ -507,7 +506,7 @@ def test_attesting_a_manual_check_on_the_review_page(portal, client):
 def test_sign_off_is_recorded_against_the_scan_shown_and_survives_a_restart(portal, client, tmp_path):
     carol = token(portal.app, "carol")
     review = get(client, LEDGER + "/review", headers=carol)
-    scan_id = queries.service(queries.context(portal.app), portal.refs["ledger"])["scan_id"]
+    scan_id = reads.service(appstate.context(portal.app), portal.refs["ledger"])["scan_id"]
     assert f"Record decision on scan #{scan_id}" in review.text
     assert post_form(client, LEDGER + "/review", LEDGER + "/signoffs", {"notes": "x"}, carol).status_code == 422
     response = post_form(
@@ -526,12 +525,12 @@ def test_sign_off_is_recorded_against_the_scan_shown_and_survives_a_restart(port
 
 
 def test_rescan_form_queues_a_scan(portal, client):
-    before = len(queries.service_history(queries.context(portal.app), portal.refs["checkout"]))
+    before = len(reads.service_history(appstate.context(portal.app), portal.refs["checkout"]))
     response = post_form(client, CHECKOUT, CHECKOUT + "/rescan", {}, token(portal.app, "alice"))
     assert response.status_code == 303
     assert "Rescan queued" in get(client, CHECKOUT).text
-    portal_writes.shutdown(portal.app)  # waits for the queued scan
-    assert len(queries.service_history(queries.context(portal.app), portal.refs["checkout"])) == before + 1
+    appstate.shutdown(portal.app)  # waits for the queued scan
+    assert len(reads.service_history(appstate.context(portal.app), portal.refs["checkout"])) == before + 1
     assert post_form(client, CHECKOUT, CHECKOUT + "/rescan", {}, token(portal.app, "mallory")).status_code == 403
 
 

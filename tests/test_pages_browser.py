@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from prr import portal as portal_writes
+from prr.web import appstate
 from tests.portal_fixtures import scanned_portal
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -38,7 +38,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
-        portal_writes.shutdown(built.app)
+        appstate.shutdown(built.app)
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess[str]:

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
-from prr import cli
-from prr import portal as portal_writes
+from prr import actions, cli
 from prr.storage.models import ScanJobRecord
+from prr.web import appstate
 from tests.portal_fixtures import ApiClient, build_app, token
 
 CHECKOUT = "/api/v1/entities/component/default/checkout"
@@ -28,7 +28,7 @@ CHECKOUT = "/api/v1/entities/component/default/checkout"
 def blocked_scans(monkeypatch) -> threading.Event:
     """Rescans wait for the returned event, then "store" scan 1."""
     release = threading.Event()
-    monkeypatch.setattr(portal_writes, "scan_and_store", lambda ctx, entry: release.wait(30) and {"scan_id": 1})
+    monkeypatch.setattr(actions, "scan_and_store", lambda ctx, entry: release.wait(30) and {"scan_id": 1})
     yield release
     release.set()
 
@@ -38,7 +38,7 @@ def second_worker(portal, tmp_path):
     """Another portal process on the same database."""
     app = build_app(tmp_path, portal.app.config["PRR_CLOCK"])
     yield app
-    portal_writes.shutdown(app)
+    appstate.shutdown(app)
 
 
 def _wait_for(api: ApiClient, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -99,7 +99,7 @@ def test_simultaneous_requests_on_two_workers_make_one_job(
         assert len(ids) == 1 and [r.id for r in _records(built.app)] == list(ids)
     finally:
         blocked_scans.set()
-        portal_writes.shutdown(other)
+        appstate.shutdown(other)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_a_live_job_keeps_its_heartbeat(portal, second_worker, blocked_scans, be
     first = ApiClient(portal.app).post(f"{CHECKOUT}/scans", headers=alice).json
     portal.app.config["PRR_CLOCK"].advance(minutes=10)
     if beats:
-        portal_writes.jobs(portal.app).beat()
+        appstate.jobs(portal.app).beat()
     again = ApiClient(second_worker).post(f"{CHECKOUT}/scans", headers=alice).json
     assert (again["id"] == first["id"]) is joined
 

@@ -8,11 +8,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from prr.actions import scan_and_store
 from prr.config import Config
+from prr.context import ReadContext
 from prr.fleet import expand_fleet, scan_fleet
 from prr.plugin import load_registry
-from prr.portal import scan_and_store
-from prr.queries import ReadContext, latest_scans
+from prr.reads import latest_scans
 from prr.scorecard import load_scorecard
 from prr.storage.db import migrate, store_report
 from prr.storage.models import CheckResult, Scan

@@ -114,8 +114,9 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
 
 
 def _error_handlers(app: Flask) -> None:
-    from prr.portal import PortalError
+    from prr.errors import PortalError
     from prr.web.auth import BadCredentials
+    from prr.web.errors import status_of
 
     @app.errorhandler(BadCredentials)
     def bad_credentials(exc: BadCredentials) -> Response:
@@ -125,7 +126,8 @@ def _error_handlers(app: Flask) -> None:
 
     @app.errorhandler(PortalError)
     def portal_error(exc: PortalError) -> Response:
-        return problem(exc.status, exc.title, exc.detail, **exc.extra)
+        status, title = status_of(exc)
+        return problem(status, title, exc.detail, **exc.extra)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response | HTTPException:

@@ -3,39 +3,33 @@
 A service is addressed by its entity ref split into the path: ``component:default/checkout`` is
 ``/entities/component/default/checkout``. Errors are ``application/problem+json`` (RFC 9457).
 Reads follow ``auth.public_reads``; writes need an identity (API token or trusted proxy header)
-and a role (see :mod:`prr.portal`), and a JSON body.
+and a role (see :mod:`prr.identity`), and a JSON body.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import Unauthorized as Unauthenticated
 
-from prr import portal, queries
-from prr.portal import Invalid, NotFound, PortalError
-from prr.web.auth import Identity, current_identity
+from prr import actions, reads
+from prr.context import ReadContext
+from prr.errors import Forbidden, Invalid, NotFound
+from prr.identity import Identity
+from prr.refs import join_ref
+from prr.web import appstate
+from prr.web.auth import current_identity
 
 bp = Blueprint("api", __name__)
-
-
-class Unauthenticated(PortalError):
-    status, title = 401, "Unauthorized"
-
-
-class BadRequest(PortalError):
-    status, title = 400, "Bad request"
-
-
-class UnsupportedMediaType(PortalError):
-    status, title = 415, "Unsupported media type"
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _ctx() -> queries.ReadContext:
-    return queries.context()
+def _ctx() -> ReadContext:
+    return appstate.context()
 
 
 def _writer() -> Identity:
@@ -94,11 +88,11 @@ def _bool_arg(name: str) -> bool | None:
 
 
 def _ref(kind: str, namespace: str, name: str) -> str:
-    return queries.join_ref(kind, namespace, name)
+    return join_ref(kind, namespace, name)
 
 
-def _known(ctx: queries.ReadContext, ref: str) -> dict[str, Any]:
-    row = queries.service(ctx, ref)
+def _known(ctx: ReadContext, ref: str) -> dict[str, Any]:
+    row = reads.service(ctx, ref)
     if row is None:
         raise NotFound(f"no scanned service {ref}")
     return row
@@ -118,7 +112,7 @@ def _created(body: Any, location: str, status: int = 201) -> Response:
 def list_services() -> Response:
     ctx = _ctx()
     try:
-        page = queries.list_services(
+        page = reads.list_services(
             ctx,
             tier=request.args.getlist("tier") or None,
             owner=request.args.get("owner") or None,
@@ -143,12 +137,12 @@ def list_services() -> Response:
 
 @bp.get("/fleet/summary")
 def fleet_summary() -> Response:
-    return jsonify(queries.fleet_summary(_ctx()))
+    return jsonify(reads.fleet_summary(_ctx()))
 
 
 @bp.get("/fleet/regressions")
 def fleet_regressions() -> Response:
-    return jsonify({"items": queries.regressions(_ctx())})
+    return jsonify({"items": reads.regressions(_ctx())})
 
 
 @bp.get("/entities/<kind>/<namespace>/<name>")
@@ -159,7 +153,7 @@ def service(kind: str, namespace: str, name: str) -> Response:
 @bp.get("/entities/<kind>/<namespace>/<name>/scorecard")
 def scorecard(kind: str, namespace: str, name: str) -> Response:
     ref = _ref(kind, namespace, name)
-    report = queries.service_scorecard(_ctx(), ref)
+    report = reads.service_scorecard(_ctx(), ref)
     if report is None:
         raise NotFound(f"no scanned service {ref}")
     return jsonify(report)
@@ -172,19 +166,19 @@ def history(kind: str, namespace: str, name: str) -> Response:
     limit = _int_arg("limit", 100)
     if not 1 <= limit <= 1000:
         raise BadRequest("limit must be between 1 and 1000")
-    return jsonify({"service": ref, "items": queries.service_history(ctx, ref, limit)})
+    return jsonify({"service": ref, "items": reads.service_history(ctx, ref, limit)})
 
 
 @bp.post("/entities/<kind>/<namespace>/<name>/scans")
 def rescan(kind: str, namespace: str, name: str) -> Response:
     ctx, ref = _ctx(), _ref(kind, namespace, name)
-    job, _created_now = portal.request_rescan(current_app._get_current_object(), ctx, _writer(), ref)
+    job, _created_now = actions.request_rescan(ctx, appstate.jobs(), _writer(), ref)
     return _created(job.to_dict(), url_for("api.scan_job", job_id=job.id), status=202)
 
 
 @bp.get("/scan-jobs/<job_id>")
 def scan_job(job_id: str) -> Response:
-    job = portal.jobs(current_app._get_current_object()).get(job_id)
+    job = appstate.jobs().get(job_id)
     if job is None:
         raise NotFound(f"no scan job {job_id}")
     body = job.to_dict()
@@ -194,7 +188,7 @@ def scan_job(job_id: str) -> Response:
 
 @bp.get("/scans/<int:scan_id>")
 def scan(scan_id: int) -> Response:
-    report = queries.scan_scorecard(_ctx(), scan_id)
+    report = reads.scan_scorecard(_ctx(), scan_id)
     if report is None:
         raise NotFound(f"no scan {scan_id}")
     return jsonify(report)
@@ -207,14 +201,14 @@ def scan(scan_id: int) -> Response:
 def service_waivers(kind: str, namespace: str, name: str) -> Response:
     ctx, ref = _ctx(), _ref(kind, namespace, name)
     _known(ctx, ref)
-    return jsonify({"items": queries.waivers(ctx, ref=ref, state=request.args.get("state", "all"))})
+    return jsonify({"items": reads.waivers(ctx, ref=ref, state=request.args.get("state", "all"))})
 
 
 @bp.post("/entities/<kind>/<namespace>/<name>/waivers")
 def grant_waiver(kind: str, namespace: str, name: str) -> Response:
     ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
     body = _body()
-    granted = portal.grant_waiver(
+    granted = actions.grant_waiver(
         ctx, who, ref, _field(body, "check", str), _field(body, "reason", str), _field(body, "expires", str)
     )
     return _created(granted, url_for("api.waiver", waiver_id=granted["id"]))
@@ -223,9 +217,9 @@ def grant_waiver(kind: str, namespace: str, name: str) -> Response:
 @bp.get("/waivers")
 def waivers() -> Response:
     state = request.args.get("state", "all")
-    if state not in queries.WAIVER_STATES:
-        raise BadRequest(f"state must be one of {', '.join(queries.WAIVER_STATES)}")
-    items = queries.waivers(
+    if state not in reads.WAIVER_STATES:
+        raise BadRequest(f"state must be one of {', '.join(reads.WAIVER_STATES)}")
+    items = reads.waivers(
         _ctx(), ref=request.args.get("service") or None, state=state, within_days=_int_arg("within_days", 30)
     )
     return jsonify({"items": items})
@@ -233,7 +227,7 @@ def waivers() -> Response:
 
 @bp.get("/waivers/<int:waiver_id>")
 def waiver(waiver_id: int) -> Response:
-    found = queries.waiver(_ctx(), waiver_id)
+    found = reads.waiver(_ctx(), waiver_id)
     if found is None:
         raise NotFound(f"no waiver {waiver_id}")
     return jsonify(found)
@@ -244,7 +238,7 @@ def revoke_waiver(waiver_id: int) -> Response:
     who = _writer()
     body = _body() if request.content_length else {}
     reason = _field(body, "reason", str, required=False) or ""
-    return jsonify(portal.revoke_waiver(_ctx(), who, waiver_id, reason))
+    return jsonify(actions.revoke_waiver(_ctx(), who, waiver_id, reason))
 
 
 # --------------------------------------------------------------------------- attestations & sign-offs
@@ -254,14 +248,14 @@ def revoke_waiver(waiver_id: int) -> Response:
 def attestations(kind: str, namespace: str, name: str) -> Response:
     ctx, ref = _ctx(), _ref(kind, namespace, name)
     _known(ctx, ref)
-    return jsonify({"items": queries.attestations(ctx, ref)})
+    return jsonify({"items": reads.attestations(ctx, ref)})
 
 
 @bp.post("/entities/<kind>/<namespace>/<name>/attestations")
 def attest(kind: str, namespace: str, name: str) -> Response:
     ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
     body = _body()
-    made = portal.attest(
+    made = actions.attest(
         ctx,
         who,
         ref,
@@ -277,14 +271,14 @@ def attest(kind: str, namespace: str, name: str) -> Response:
 def signoffs(kind: str, namespace: str, name: str) -> Response:
     ctx, ref = _ctx(), _ref(kind, namespace, name)
     _known(ctx, ref)
-    return jsonify({"items": queries.signoffs(ctx, ref)})
+    return jsonify({"items": reads.signoffs(ctx, ref)})
 
 
 @bp.post("/entities/<kind>/<namespace>/<name>/signoffs")
 def sign_off(kind: str, namespace: str, name: str) -> Response:
     ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
     body = _body()
-    made = portal.sign_off(
+    made = actions.sign_off(
         ctx,
         who,
         ref,
@@ -300,12 +294,12 @@ def sign_off(kind: str, namespace: str, name: str) -> Response:
 
 @bp.get("/checks")
 def checks() -> Response:
-    return jsonify({"items": queries.checks(_ctx())})
+    return jsonify({"items": reads.checks(_ctx())})
 
 
 @bp.get("/checks/<check_id>")
 def check(check_id: str) -> Response:
-    view = queries.check_view(_ctx(), check_id)
+    view = reads.check_view(_ctx(), check_id)
     if view["check"] is None:
         raise NotFound(f"no installed check {check_id}")
     return jsonify(view)
@@ -313,12 +307,12 @@ def check(check_id: str) -> Response:
 
 @bp.get("/scorecards")
 def scorecards() -> Response:
-    return jsonify({"items": queries.scorecards(_ctx())})
+    return jsonify({"items": reads.scorecards(_ctx())})
 
 
 @bp.get("/teams/<owner>")
 def team(owner: str) -> Response:
-    view = queries.team(_ctx(), owner)
+    view = reads.team(_ctx(), owner)
     if not view["services"]:
         raise NotFound(f"no scanned service is owned by {owner}")
     return jsonify(view)
@@ -334,8 +328,8 @@ def me() -> Response:
 def audit() -> Response:
     who = _writer()
     if not who.is_admin:
-        raise portal.Forbidden("only admins may read the audit log")
+        raise Forbidden("only admins may read the audit log")
     limit = _int_arg("limit", 100)
     if not 1 <= limit <= 1000:
         raise BadRequest("limit must be between 1 and 1000")
-    return jsonify({"items": queries.audit_log(_ctx(), limit, target=request.args.get("target") or None)})
+    return jsonify({"items": reads.audit_log(_ctx(), limit, target=request.args.get("target") or None)})

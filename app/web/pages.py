@@ -1,8 +1,8 @@
 """The HTML pages: server-rendered, usable without JavaScript.
 
-Reads come from :mod:`prr.queries` (the served scorecard: stored scans with the waivers and
+Reads come from :mod:`prr.reads` (the served scorecard: stored scans with the waivers and
 attestations in force now); forms POST here, are CSRF-checked by Flask-WTF, and call the write
-functions of :mod:`prr.portal`, which decide who may do what. Every POST redirects back (PRG).
+functions of :mod:`prr.actions`, which decide who may do what. Every POST redirects back (PRG).
 """
 
 from __future__ import annotations
@@ -11,15 +11,19 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
-from prr import portal, queries
-from prr.queries import ReadContext, join_ref, split_ref
-from prr.web import charts, render
-from prr.web.auth import Identity, auth_settings, current_identity
+from prr import actions, identity, reads
+from prr.context import ReadContext
+from prr.errors import PortalError
+from prr.identity import Identity, auth_settings
+from prr.refs import join_ref, split_ref
+from prr.web import appstate, charts, render
+from prr.web.auth import current_identity
+from prr.web.errors import status_of
 from prr.web.forms import AttestationForm, SignOffForm, WaiverForm
 
 bp = Blueprint("pages", __name__)
@@ -48,7 +52,7 @@ def _setup(state: Any) -> None:
 
 def _ctx() -> ReadContext:
     if "prr_ctx" not in g:
-        g.prr_ctx = queries.context()
+        g.prr_ctx = appstate.context()
     return g.prr_ctx
 
 
@@ -89,10 +93,10 @@ def _ago(value: Any) -> str:
 
 
 def _all_services(ctx: ReadContext, **filters: Any) -> list[dict[str, Any]]:
-    """Every service row matching ``filters``, across all pages of :func:`queries.list_services`."""
+    """Every service row matching ``filters``, across all pages of :func:`reads.list_services`."""
     rows, page = [], 1
     while True:
-        result = queries.list_services(ctx, page=page, per_page=queries.MAX_PER_PAGE, **filters)
+        result = reads.list_services(ctx, page=page, per_page=reads.MAX_PER_PAGE, **filters)
         rows += result.items
         if page >= result.pages:
             return rows
@@ -101,7 +105,7 @@ def _all_services(ctx: ReadContext, **filters: Any) -> list[dict[str, Any]]:
 
 def _service_or_404(kind: str, namespace: str, name: str) -> tuple[str, dict[str, Any]]:
     ref = join_ref(kind, namespace, name)
-    report = queries.service_scorecard(_ctx(), ref)
+    report = reads.service_scorecard(_ctx(), ref)
     if report is None:
         abort(404, description=f"No scanned service {ref}.")
     return ref, report
@@ -134,7 +138,7 @@ def overview() -> str:
     sort_key = request.args.get("sort", "name") if request.args.get("sort") in SORTS else "name"
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
     page_number = max(1, request.args.get("page", 1, type=int) or 1)
-    result = queries.list_services(
+    result = reads.list_services(
         ctx,
         tier=filters["tier"] or None,
         owner=filters["owner"] or None,
@@ -145,7 +149,7 @@ def overview() -> str:
         page=page_number,
         per_page=PER_PAGE,
     )
-    summary = queries.fleet_summary(ctx)
+    summary = reads.fleet_summary(ctx)
     regressions = _regressions(ctx)
     regressed = {r["ref"] for r in regressions}
     rows = [_with_trend(ctx, {**row, "regressed": row["ref"] in regressed}) for row in result.items]
@@ -158,7 +162,7 @@ def overview() -> str:
         regressions=regressions,
         filters=filters,
         sort={"key": sort_key, "dir": direction},
-        options={"tiers": ctx.scorecard.tiers, "owners": queries.owners(ctx)},
+        options={"tiers": ctx.scorecard.tiers, "owners": reads.owners(ctx)},
     )
 
 
@@ -168,7 +172,7 @@ def _fleet(ctx: ReadContext, summary: dict[str, Any]) -> dict[str, Any]:
         counts = summary["tiers"].get(tier, {"total": 0, "ready": 0, "ready_pct": 0, "levels": {}})
         tiers.append({"tier": tier, "required_level": ctx.scorecard.required_levels.get(tier, "?"), **counts})
     total, ready = summary["total"], summary["ready"]
-    newest = queries.list_services(ctx, per_page=1, sort="-scanned_at").items
+    newest = reads.list_services(ctx, per_page=1, sort="-scanned_at").items
     latest = newest[0]["scanned_at"] if newest else None
     return {
         "total": total,
@@ -183,12 +187,12 @@ def _regressions(ctx: ReadContext) -> list[dict[str, Any]]:
     titles = {c.id: c.title for c in ctx.registry}
     return [
         {**r, **_ref_parts(r["ref"]), "newly_unmet": [{"id": c, "title": titles.get(c, c)} for c in r["newly_unmet"]]}
-        for r in queries.regressions(ctx)
+        for r in reads.regressions(ctx)
     ]
 
 
 def _with_trend(ctx: ReadContext, row: dict[str, Any]) -> dict[str, Any]:
-    scores = [h["score"] for h in queries.service_history(ctx, row["ref"], limit=TREND_SCANS)]
+    scores = [h["score"] for h in reads.service_history(ctx, row["ref"], limit=TREND_SCANS)]
     row["trend_svg"] = (
         charts.sparkline(scores, f"Score trend of {row['name']}, last {len(scores)} scans") if len(scores) > 1 else None
     )
@@ -221,7 +225,7 @@ def teams() -> str:
 @bp.get("/teams/<path:owner>")
 def team(owner: str) -> tuple[str, int] | str:
     ctx = _ctx()
-    view = queries.team(ctx, owner)
+    view = reads.team(ctx, owner)
     sort_key = request.args.get("sort") if request.args.get("sort") in SORTS else None
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
     rows = view["services"]
@@ -243,7 +247,7 @@ def _team_failing(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str
     """The team's unmet checks, most widespread first: ``{"id", "title", "services": [...]}``."""
     found: dict[str, dict[str, Any]] = {}
     for row in rows:
-        report = queries.service_scorecard(ctx, row["ref"]) or {"checks": []}
+        report = reads.service_scorecard(ctx, row["ref"]) or {"checks": []}
         for c in report["checks"]:
             if c["met"] is False:
                 item = found.setdefault(
@@ -271,7 +275,7 @@ def service(kind: str, namespace: str, name: str) -> str:
 
 def _service_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
     ctx = _ctx()
-    history = queries.service_history(ctx, ref)
+    history = reads.service_history(ctx, ref)
     points = [
         charts.HistoryPoint(
             at=render.as_datetime(h["scanned_at"]),
@@ -309,7 +313,7 @@ def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: A
         "ref_parts": _ref_parts(ref),
         "source": _source(report),
         "scanned_at": report["source"]["scanned_at"],
-        "waivers": queries.waivers(ctx, ref=ref),
+        "waivers": reads.waivers(ctx, ref=ref),
         "manual_checks": manual,
         "can": can,
         "waiver_form": waiver_form,
@@ -332,7 +336,7 @@ def _waivable(report: dict[str, Any]) -> list[SelectChoice]:
 
 
 def _manual_checks(ctx: ReadContext, ref: str, report: dict[str, Any]) -> list[dict[str, Any]]:
-    answers = [a for a in queries.attestations(ctx, ref) if a["state"] != "superseded"]
+    answers = [a for a in reads.attestations(ctx, ref) if a["state"] != "superseded"]
     return [
         {
             "id": c["id"],
@@ -365,13 +369,13 @@ def _permissions(who: Identity | None, owner: str | None, proxy_configured: bool
         }
     team = owner or "the owning team"
     return {
-        "rescan": portal.may_rescan(who, owner),
+        "rescan": identity.may_rescan(who, owner),
         "rescan_why": f"Owners of {team}, approvers and admins may rescan.",
-        "grant_waiver": portal.may_approve(who, owner),
+        "grant_waiver": identity.may_approve(who, owner),
         "grant_waiver_why": f"Waivers are granted by an approver outside {team}, or an admin.",
-        "attest": portal.may_attest(who, owner),
+        "attest": identity.may_attest(who, owner),
         "attest_why": f"Manual checks are answered by members of {team}, or an admin.",
-        "sign_off": portal.may_approve(who, owner),
+        "sign_off": identity.may_approve(who, owner),
         "sign_off_why": f"The go / no-go is recorded by an approver outside {team}, or an admin.",
     }
 
@@ -444,7 +448,7 @@ def _review_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
         blocking=blocking,
         other_unmet=[c for c in unmet if c not in blocking],
         waived=[c for c in report["checks"] if c["waived"]],
-        signoffs=queries.signoffs(ctx, ref),
+        signoffs=reads.signoffs(ctx, ref),
     )
 
 
@@ -456,7 +460,7 @@ def checks_index() -> str:
     ctx = _ctx()
     tally = _fleet_tally(ctx)
     in_card = {c.id: c for c in ctx.scorecard.checks}
-    items = [{**info, "tally": tally.get(info["id"], {})} for info in queries.checks(ctx)]
+    items = [{**info, "tally": tally.get(info["id"], {})} for info in reads.checks(ctx)]
     levels = list(ctx.scorecard.levels)
     items.sort(
         key=lambda i: (i["id"] not in in_card, levels.index(i["scorecard"]["level"]) if i["scorecard"] else 0, i["id"])
@@ -468,7 +472,7 @@ def _fleet_tally(ctx: ReadContext) -> dict[str, dict[str, int]]:
     """Per check id: how many services meet it, fail it, have it waived, or where it does not apply."""
     tally: dict[str, dict[str, int]] = {}
     for row in _all_services(ctx):
-        report = queries.service_scorecard(ctx, row["ref"]) or {"checks": []}
+        report = reads.service_scorecard(ctx, row["ref"]) or {"checks": []}
         for c in report["checks"]:
             counts = tally.setdefault(c["id"], {"met": 0, "unmet": 0, "waived": 0, "not_applicable": 0})
             key = "not_applicable" if c["met"] is None else "waived" if c["waived"] else "met" if c["met"] else "unmet"
@@ -478,11 +482,11 @@ def _fleet_tally(ctx: ReadContext) -> dict[str, dict[str, int]]:
 
 @bp.get("/checks/<check_id>")
 def check(check_id: str) -> str:
-    view = queries.check_view(_ctx(), check_id)
+    view = reads.check_view(_ctx(), check_id)
     if view["check"] is None:
         abort(404, description=f"No installed check {check_id}.")
     for item in view["failing"] + view["waived"]:
-        item.update(_ref_parts(item["ref"]), source=_source(queries.scan_scorecard(_ctx(), item["scan_id"])))
+        item.update(_ref_parts(item["ref"]), source=_source(reads.scan_scorecard(_ctx(), item["scan_id"])))
     return render_template("pages/check.html", nav="checks", view=view, info=view["check"])
 
 
@@ -505,8 +509,8 @@ def rescan(kind: str, namespace: str, name: str) -> Response:
     who = _writer()
     ref, _report = _service_or_404(kind, namespace, name)
     try:
-        _job, created = portal.request_rescan(current_app._get_current_object(), _ctx(), who, ref)
-    except portal.PortalError as exc:
+        _job, created = actions.request_rescan(_ctx(), appstate.jobs(), who, ref)
+    except PortalError as exc:
         _refused(exc)
     else:
         flash(
@@ -529,8 +533,8 @@ def grant_waiver(kind: str, namespace: str, name: str) -> Response | tuple[str, 
         # It stops applying at the start (00:00 UTC) of the chosen day, the date shown wherever it shows.
         expires = datetime.combine(form.expires.data, time(), tzinfo=UTC)
         try:
-            portal.grant_waiver(_ctx(), who, ref, form.check_id.data, form.reason.data, expires)
-        except portal.PortalError as exc:
+            actions.grant_waiver(_ctx(), who, ref, form.check_id.data, form.reason.data, expires)
+        except PortalError as exc:
             _field_error(form, exc, {"check": "check_id", "expires": "expires", "reason": "reason"})
         else:
             flash(f"Waiver of {form.check_id.data} granted until {form.expires.data:%Y-%m-%d}.", "success")
@@ -542,12 +546,12 @@ def grant_waiver(kind: str, namespace: str, name: str) -> Response | tuple[str, 
 def revoke_waiver(kind: str, namespace: str, name: str, waiver_id: int) -> Response:
     who = _writer()
     ref, _report = _service_or_404(kind, namespace, name)
-    existing = queries.waiver(_ctx(), waiver_id)
+    existing = reads.waiver(_ctx(), waiver_id)
     if existing is None or existing["service"] != ref:
         abort(404, description=f"No waiver {waiver_id} for {ref}.")
     try:
-        portal.revoke_waiver(_ctx(), who, waiver_id)
-    except portal.PortalError as exc:
+        actions.revoke_waiver(_ctx(), who, waiver_id)
+    except PortalError as exc:
         _refused(exc)
     else:
         flash(f"Waiver of {existing['check']} revoked: the check counts as scanned again.", "success")
@@ -563,10 +567,10 @@ def attest(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         expires = _ctx().now + timedelta(days=form.valid_days.data) if form.valid_days.data else None
         try:
-            portal.attest(
+            actions.attest(
                 _ctx(), who, ref, form.check_id.data, form.answer.data == "yes", form.evidence_url.data or None, expires
             )
-        except portal.PortalError as exc:
+        except PortalError as exc:
             _field_error(
                 form,
                 exc,
@@ -585,10 +589,10 @@ def sign_off(kind: str, namespace: str, name: str) -> Response | tuple[str, int]
     form = SignOffForm()
     if form.validate_on_submit():
         try:  # against the scan the reviewers were shown, even when a newer one landed meanwhile
-            record = portal.sign_off(
+            record = actions.sign_off(
                 _ctx(), who, ref, form.decision.data, form.notes.data or "", scan_id=form.scan_id.data
             )
-        except portal.PortalError as exc:
+        except PortalError as exc:
             _field_error(form, exc, {"decision": "decision", "notes": "notes"})
         else:
             flash(f"Decision {record['decision'].upper()} recorded against scan #{record['scan_id']}.", "success")
@@ -596,16 +600,18 @@ def sign_off(kind: str, namespace: str, name: str) -> Response | tuple[str, int]
     return _review_page(ref, report, signoff_form=form), 422
 
 
-def _refused(exc: portal.PortalError) -> None:
-    if exc.status in (401, 403):
-        abort(exc.status, description=exc.detail)
+def _refused(exc: PortalError) -> None:
+    status, _title = status_of(exc)
+    if status in (401, 403):
+        abort(status, description=exc.detail)
     flash(exc.detail, "error")
 
 
-def _field_error(form: Any, exc: portal.PortalError, fields: dict[str, str]) -> None:
+def _field_error(form: Any, exc: PortalError, fields: dict[str, str]) -> None:
     """Show a refusal by the write side on the form field it names (else as a message)."""
-    if exc.status in (401, 403):
-        abort(exc.status, description=exc.detail)
+    status, _title = status_of(exc)
+    if status in (401, 403):
+        abort(status, description=exc.detail)
     target = fields.get(str(exc.extra.get("field", "")).split("/")[-1])
     if target and hasattr(form, target):
         getattr(form, target).errors = [*getattr(form, target).errors, exc.detail]
@@ -632,5 +638,5 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
         "pages/error.html",
         code=400,
         title="Form expired",
-        message="The form expired or did not come from this portal. Go back, reload the page and send it again.",
+        message="The form expired or did not come from this actions. Go back, reload the page and send it again.",
     ), 400

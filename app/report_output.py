@@ -1,4 +1,4 @@
-"""Render a scan report as text, JSON, JUnit XML or SARIF.
+"""Render a scan report (prr/scan-report/v1) as text, JSON, JUnit XML or SARIF for `prr gate`.
 
 Repository text in a report is escaped for each output: control characters never reach a
 terminal, and characters XML cannot hold never reach the JUnit document.

@@ -1,12 +1,8 @@
-"""The portal's read side, shared by the JSON API and the HTML pages.
+"""The portal's reads, shared by the JSON API and the HTML pages.
 
-Every function takes a :class:`ReadContext` (``queries.context()`` inside a request) and returns
-plain dicts and lists, ready for ``jsonify`` or a Jinja template.
-
-A stored scan keeps the verdict it had when it was made. What the portal *serves* is that scan's
-check entries with the waivers and attestations in force **now** re-applied and re-run through
-:func:`prr.scoring.verdict`: a waiver granted after the scan turns a failing
-check met at once, and stops doing so when it expires. History and regressions compare stored
+Every function takes a :class:`prr.context.ReadContext` and returns plain dicts and lists, ready
+for ``jsonify`` or a Jinja template. What is served for a service is its latest scan with the
+waivers and attestations in force now (:mod:`prr.served`). History and regressions compare stored
 verdicts (what each scan said when it was made).
 
 Service rows (``list_services``, ``team``) look like::
@@ -21,20 +17,18 @@ Service rows (``list_services``, ``team``) look like::
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from prr.config import Config
-from prr.engine import Attestation, manual_result
-from prr.plugin import Check, ConfigError, Registry, Result, load_registry
-from prr.scorecard import Scorecard, ScorecardCheck, load_scorecard
-from prr.scoring import Waiver, check_entry, pick_waiver, verdict
+from prr.context import ReadContext
+from prr.moments import aware, iso
+from prr.refs import split_ref
+from prr.served import active_waivers, latest_attestations, reapply
 from prr.storage.models import AttestationRecord, AuditEntry, Scan, Service, SignOff, WaiverRecord
 
 SORT_KEYS = ("ref", "name", "owner", "tier", "level", "score", "ready", "scanned_at")
@@ -42,214 +36,7 @@ MAX_PER_PAGE = 200
 NO_LEVEL = "none"  # the ``level`` filter value for services that reach no level
 
 
-# --------------------------------------------------------------------------- context
-
-
-@dataclass
-class ReadContext:
-    """What every query needs: the database, the portal config, the installed checks, the clock."""
-
-    engine: Engine
-    config: Config
-    registry: Registry
-    scorecard: Scorecard | None  # None when the configured scorecard cannot be loaded
-    scorecard_error: str | None = None
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-def clock(app: Flask | None = None) -> datetime:
-    """Now, as the portal sees it. Tests set ``app.config["PRR_CLOCK"]`` to a callable."""
-    app = app or current_app
-    chosen: Callable[[], datetime] | None = app.config.get("PRR_CLOCK")
-    return chosen() if chosen else datetime.now(UTC)
-
-
-def context(app: Flask | None = None) -> ReadContext:
-    """The read context of ``app`` (default: the current Flask app).
-
-    The registry and scorecard are loaded once per app and kept in ``app.extensions``; a test may
-    hand in its own registry with ``create_app(config, PRR_REGISTRY=registry)``.
-    """
-    app = app or current_app
-    loaded = app.extensions.get("prr.catalog")
-    if loaded is None:
-        registry = app.config.get("PRR_REGISTRY") or load_registry()
-        config: Config = app.config["PRR"]
-        try:
-            card, error = load_scorecard(config.scorecard, registry), None
-        except ConfigError as exc:
-            card, error = None, str(exc)
-        loaded = app.extensions["prr.catalog"] = (registry, card, error)
-    registry, card, error = loaded
-    return ReadContext(
-        engine=app.extensions["prr.db"],
-        config=app.config["PRR"],
-        registry=registry,
-        scorecard=card,
-        scorecard_error=error,
-        now=clock(app),
-    )
-
-
-# --------------------------------------------------------------------------- entity refs
-
-
-def split_ref(ref: str) -> tuple[str, str, str]:
-    """``component:default/checkout`` -> ``("component", "default", "checkout")``."""
-    kind, _, rest = ref.partition(":")
-    namespace, _, name = rest.partition("/")
-    return kind, namespace, name
-
-
-def join_ref(kind: str, namespace: str, name: str) -> str:
-    """The entity ref from its path parts, lower-cased as refs are stored."""
-    return f"{kind}:{namespace}/{name}".lower()
-
-
-# --------------------------------------------------------------------------- waivers & attestations in force
-
-
-def active_waivers(ctx: ReadContext, ref: str | None = None) -> dict[str, list[Waiver]]:
-    """Waivers not revoked and not expired at ``ctx.now`` (stored and config), by service ref."""
-    found = stored_waivers(ctx, ref)
-    for service_ref, waiver in ctx.config.waivers:
-        if (ref is None or service_ref == ref) and waiver.in_force(ctx.now):
-            found[service_ref].append(waiver)
-    return found
-
-
-def stored_waivers(ctx: ReadContext, ref: str | None = None) -> dict[str, list[Waiver]]:
-    """The waivers granted in the portal that are in force at ``ctx.now``, by service ref."""
-    found: dict[str, list[Waiver]] = defaultdict(list)
-    with Session(ctx.engine) as session:
-        query = select(WaiverRecord).where(WaiverRecord.revoked_at.is_(None))
-        if ref is not None:
-            query = query.where(WaiverRecord.service_ref == ref)
-        for record in session.exec(query):
-            waiver = Waiver(
-                check=record.check_id,
-                reason=record.reason,
-                approver=record.approver,
-                expires=aware(record.expires_at),
-                id=record.id,
-            )
-            if waiver.in_force(ctx.now):
-                found[record.service_ref].append(waiver)
-    return found
-
-
-def latest_attestations(engine: Engine, ref: str | None = None) -> dict[str, dict[str, Attestation]]:
-    """The newest answer to each manual check, by service ref then check id (expired ones too)."""
-    found: dict[str, dict[str, Attestation]] = defaultdict(dict)
-    with Session(engine) as session:
-        query = select(AttestationRecord).order_by(AttestationRecord.created_at, AttestationRecord.id)
-        if ref is not None:
-            query = query.where(AttestationRecord.service_ref == ref)
-        for record in session.exec(query):
-            found[record.service_ref][record.check_id] = Attestation(
-                check=record.check_id,
-                answer=record.answer,
-                attested_by=record.attested_by,
-                expires=aware(record.expires_at),
-                evidence_url=record.evidence_url,
-            )
-    return found
-
-
-def scan_sources(ctx: ReadContext) -> tuple[Config, Callable[[str], dict[str, Attestation]]]:
-    """What a scan made by the portal applies: the config plus stored waivers, and stored answers.
-
-    ``fleet.scan_entry(entry, config, ..., attestations=answers)`` with the returned pair stores a
-    report whose verdict already counts the portal's waivers and attestations.
-    """
-    stored = [(ref, w) for ref, granted in stored_waivers(ctx).items() for w in granted]
-    config = replace(ctx.config, waivers=list(ctx.config.waivers) + stored)
-    return config, lambda ref: latest_attestations(ctx.engine, ref).get(ref, {})
-
-
-# --------------------------------------------------------------------------- the served scorecard
-
-
-def reapply(
-    ctx: ReadContext,
-    report: dict[str, Any],
-    waivers: Iterable[Waiver] | None = None,
-    answers: dict[str, Attestation] | None = None,
-) -> dict[str, Any]:
-    """A stored §7 report with the waivers and attestations in force at ``ctx.now`` applied.
-
-    ``waivers`` / ``answers`` default to those stored for the report's service. Manual checks are
-    answered afresh from the newest attestation (unless the scorecard does not require them at the
-    service's tier); every entry's ``met`` / ``waived`` / ``waiver`` is recomputed exactly as the
-    engine computes it, then score, level, ready and next steps.
-    """
-    ref, tier = report["service"]["ref"], report["service"]["tier"]
-    if waivers is None:
-        waivers = active_waivers(ctx, ref).get(ref, [])
-    if answers is None:
-        answers = latest_attestations(ctx.engine, ref).get(ref, {})
-    waivers = list(waivers)
-    entries = [_reapply_entry(ctx, entry, tier, waivers, answers) for entry in report["checks"]]
-    card = _stored_scorecard(report)
-    served = {**report, **verdict(card, tier, entries), "checks": entries}
-    served["links"] = {**report.get("links", {}), "portal": portal_link(ctx, ref)}
-    return served
-
-
-def _reapply_entry(
-    ctx: ReadContext, entry: dict[str, Any], tier: str, waivers: list[Waiver], answers: dict[str, Attestation]
-) -> dict[str, Any]:
-    result = Result.from_dict(entry)
-    if entry.get("kind") == "manual" and _manual_required(ctx.scorecard, entry["id"], tier):
-        result = manual_result(entry["id"], answers, ctx.now)
-    scorecard_entry = ScorecardCheck(
-        id=entry["id"], level=entry["level"], weight=entry["weight"], blocking=entry["blocking"]
-    )
-    check = Check(
-        id=entry["id"],
-        title=entry["title"],
-        category=entry["category"],
-        description="",
-        remediation=entry["remediation"],
-        run=_never_run,
-        kind=entry.get("kind", "repo"),
-        docs_url=entry.get("docs_url"),
-    )
-    return check_entry(scorecard_entry, check, result, pick_waiver(waivers, entry["id"], ctx.now))
-
-
-def _never_run(_ctx: Any) -> Result:  # a stored entry is re-scored, never re-run
-    raise RuntimeError("stored check entries are not run")
-
-
-def _manual_required(card: Scorecard | None, check_id: str, tier: str) -> bool:
-    entry = next((c for c in card.checks if c.id == check_id), None) if card else None
-    return entry is not None and entry.applies_to(tier)
-
-
-def _stored_scorecard(report: dict[str, Any]) -> Scorecard:
-    """The scorecard the scan was made with, as far as ``verdict`` needs it (levels, required level)."""
-    meta, tier = report["scorecard"], report["service"]["tier"]
-    return Scorecard(
-        id=meta["id"],
-        title=meta["id"],
-        version=meta["version"],
-        levels=tuple(meta["levels"]),
-        required_levels={tier: meta["required_level"]},
-        default_tier=tier,
-        settings={},
-        checks=(),
-        source="stored scan",
-    )
-
-
-def portal_link(ctx: ReadContext, ref: str) -> str | None:
-    """The service's page in the portal: ``portal.base_url`` + ``/services/{kind}/{namespace}/{name}``."""
-    base = (ctx.config.data.get("portal") or {}).get("base_url")
-    if not base:
-        return None
-    kind, namespace, name = split_ref(ref)
-    return f"{base.rstrip('/')}/services/{kind}/{namespace}/{name}"
+# --------------------------------------------------------------------------- one service
 
 
 def service_scorecard(ctx: ReadContext, ref: str) -> dict[str, Any] | None:
@@ -829,17 +616,3 @@ def audit_log(ctx: ReadContext, limit: int = 100, target: str | None = None) -> 
             }
             for e in session.exec(query)
         ]
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else aware(moment).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,307 @@
+"""The portal's writes: waivers, attestations, sign-offs, rescans — each one audited.
+
+Shared by the JSON API, the HTML forms and ``prr scan``. Every function takes a
+:class:`prr.context.ReadContext` and the :class:`prr.identity.Identity` making the change, checks
+what that identity may do (the table is in :mod:`prr.identity`), and raises a
+:class:`prr.errors.PortalError` when it may not or the input is bad.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from prr import notify, reads, schemas
+from prr.context import ReadContext
+from prr.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from prr.fleet import FleetEntry, expand_fleet, scan_entry
+from prr.identity import Identity, may_attest, may_rescan, require_approver
+from prr.jobs import ScanJob, ScanJobs
+from prr.moments import iso, parse_iso
+from prr.refs import portal_link
+from prr.repo import redact_url
+from prr.served import scan_sources
+from prr.storage.db import store_report
+from prr.storage.models import AttestationRecord, AuditEntry, Scan, Service, SignOff, WaiverRecord
+
+DEFAULT_MAX_WAIVER_DAYS = 180
+DEFAULT_ATTESTATION_DAYS = 365
+DECISIONS = ("go", "no-go")
+
+
+# --------------------------------------------------------------------------- waivers
+
+
+def grant_waiver(
+    ctx: ReadContext, who: Identity, ref: str, check_id: str, reason: str, expires: datetime | str
+) -> dict[str, Any]:
+    """Waive ``check_id`` for the service until ``expires`` (≤ ``portal.max_waiver_days`` ahead)."""
+    row = _service_row(ctx, ref)
+    require_approver(who, row["owner"], "grant a waiver")
+    expires_at = _moment(expires, "expires")
+    _validate(
+        "waiver",
+        {"service": ref, "check": check_id, "reason": reason, "approver": who.user, "expires": iso(expires_at)},
+    )
+    if check_id not in _check_ids(ctx, ref):
+        raise Invalid(f"the scorecard of {ref} has no check {check_id!r}", field="check")
+    limit = int(ctx.portal_settings.get("max_waiver_days", DEFAULT_MAX_WAIVER_DAYS))
+    if expires_at <= ctx.now:
+        raise Invalid("expires must be in the future", field="expires")
+    if expires_at > ctx.now + timedelta(days=limit):
+        raise Invalid(f"a waiver may last at most {limit} days (portal.max_waiver_days)", field="expires")
+    with Session(ctx.engine) as session, session.begin():
+        record = WaiverRecord(
+            service_ref=ref,
+            check_id=check_id,
+            reason=reason.strip(),
+            approver=who.user,
+            created_at=ctx.now,
+            expires_at=expires_at,
+            source="portal",
+        )
+        session.add(record)
+        session.flush()
+        _audit(
+            session,
+            ctx,
+            who,
+            "waiver.grant",
+            f"{ref}#{check_id}",
+            {"waiver_id": record.id, "reason": record.reason, "expires": iso(expires_at)},
+        )
+        waiver_id = record.id
+    return reads.waiver(ctx, waiver_id)
+
+
+def revoke_waiver(ctx: ReadContext, who: Identity, waiver_id: int, reason: str = "") -> dict[str, Any]:
+    """Revoke a stored waiver: it stops applying now, and its record stays (with who revoked it)."""
+    with Session(ctx.engine) as session, session.begin():
+        record = session.get(WaiverRecord, waiver_id)
+        if record is None:
+            raise NotFound(f"no waiver {waiver_id}")
+        owner = session.exec(select(Service.owner).where(Service.ref == record.service_ref)).first()
+        require_approver(who, owner, "revoke a waiver")
+        if record.revoked_at is not None:
+            raise Conflict(f"waiver {waiver_id} was already revoked by {record.revoked_by}")
+        record.revoked_at, record.revoked_by = ctx.now, who.user
+        _audit(
+            session,
+            ctx,
+            who,
+            "waiver.revoke",
+            f"{record.service_ref}#{record.check_id}",
+            {"waiver_id": waiver_id, "reason": reason},
+        )
+    return reads.waiver(ctx, waiver_id)
+
+
+# --------------------------------------------------------------------------- attestations
+
+
+def attest(
+    ctx: ReadContext,
+    who: Identity,
+    ref: str,
+    check_id: str,
+    answer: bool,
+    evidence_url: str | None = None,
+    expires: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Answer a manual check for the service. A "yes" needs an http(s) evidence URL. It is valid
+    until ``expires``, at most the check's ``validity_days`` parameter (else
+    ``portal.attestation_validity_days``, default 365) from now, which is also the default."""
+    row = _service_row(ctx, ref)
+    if not may_attest(who, row["owner"]):
+        raise Forbidden(
+            f"only members of {row['owner'] or 'the owning team'} (or an admin) may answer "
+            f"its manual checks; {who.user} is not one"
+        )
+    entry = next((c for c in _served_checks(ctx, ref) if c["id"] == check_id), None)
+    if entry is None or entry.get("kind") != "manual":
+        raise Invalid(f"{check_id!r} is not a manual check of {ref}'s scorecard", field="check")
+    if not isinstance(answer, bool):
+        raise Invalid("answer must be true or false", field="answer")
+    if evidence_url and not evidence_url.lower().startswith(("https://", "http://")):
+        raise Invalid("evidence_url must be an http(s) URL", field="evidence_url")
+    if answer and not evidence_url:
+        raise Invalid("a yes needs evidence: link the review, ticket or report (evidence_url)", field="evidence_url")
+    validity = _validity_days(ctx, check_id, row["tier"])
+    latest = ctx.now + timedelta(days=validity)
+    expires_at = latest if expires is None else _moment(expires, "expires")
+    if not ctx.now < expires_at <= latest:
+        raise Invalid(f"expires must be in the future and within {validity} days", field="expires")
+    with Session(ctx.engine) as session, session.begin():
+        record = AttestationRecord(
+            service_ref=ref,
+            check_id=check_id,
+            answer=answer,
+            evidence_url=evidence_url,
+            attested_by=who.user,
+            created_at=ctx.now,
+            expires_at=expires_at,
+        )
+        session.add(record)
+        session.flush()
+        _audit(
+            session,
+            ctx,
+            who,
+            "attestation.create",
+            f"{ref}#{check_id}",
+            {
+                "attestation_id": record.id,
+                "answer": answer,
+                "evidence_url": evidence_url,
+                "expires": iso(expires_at),
+            },
+        )
+        attestation_id = record.id
+    return next(a for a in reads.attestations(ctx, ref) if a["id"] == attestation_id)
+
+
+def _validity_days(ctx: ReadContext, check_id: str, tier: str) -> int:
+    entry = next((c for c in ctx.scorecard.checks if c.id == check_id), None) if ctx.scorecard else None
+    params = entry.params_for(tier) if entry else {}
+    if "validity_days" not in params and check_id in ctx.registry:
+        params = ctx.registry.get(check_id).resolve_params(params)
+    default = ctx.portal_settings.get("attestation_validity_days", DEFAULT_ATTESTATION_DAYS)
+    return int(params.get("validity_days", default))
+
+
+# --------------------------------------------------------------------------- sign-offs
+
+
+def sign_off(
+    ctx: ReadContext, who: Identity, ref: str, decision: str, notes: str = "", scan_id: int | None = None
+) -> dict[str, Any]:
+    """Record a launch review decision (``go`` / ``no-go``) against a scan of the service (default:
+    its latest)."""
+    row = _service_row(ctx, ref)
+    require_approver(who, row["owner"], "record a launch review sign-off")
+    if decision not in DECISIONS:
+        raise Invalid("decision must be go or no-go", field="decision")
+    if len(notes) > 10_000:
+        raise Invalid("notes are limited to 10000 characters", field="notes")
+    scan_id = row["scan_id"] if scan_id is None else scan_id
+    with Session(ctx.engine) as session, session.begin():
+        scan = session.get(Scan, scan_id)
+        service_id = session.exec(select(Service.id).where(Service.ref == ref)).first()
+        if scan is None or scan.service_id != service_id:
+            raise Invalid(f"scan {scan_id} is not a scan of {ref}", field="scan_id")
+        record = SignOff(
+            service_ref=ref,
+            scan_id=scan_id,
+            decision=decision,
+            decided_by=who.user,
+            decided_at=ctx.now,
+            notes=notes.strip(),
+        )
+        session.add(record)
+        session.flush()
+        _audit(
+            session,
+            ctx,
+            who,
+            "signoff.create",
+            ref,
+            {"signoff_id": record.id, "decision": decision, "scan_id": scan_id},
+        )
+        signoff_id = record.id
+    return next(s for s in reads.signoffs(ctx, ref) if s["id"] == signoff_id)
+
+
+# --------------------------------------------------------------------------- rescans
+
+
+def request_rescan(ctx: ReadContext, jobs: ScanJobs, who: Identity, ref: str) -> tuple[ScanJob, bool]:
+    """Queue a rescan of the fleet entry the service was scanned from on ``jobs``; returns (job, created)."""
+    row = _service_row(ctx, ref)
+    if not may_rescan(who, row["owner"]):
+        raise Forbidden(
+            f"only the owners of {ref} ({row['owner'] or 'no owner'}), approvers or admins may "
+            f"rescan it; {who.user} is none of these"
+        )
+    if ctx.scorecard is None:
+        raise Unavailable(f"the configured scorecard cannot be loaded: {ctx.scorecard_error}")
+    _fleet_entry(ctx, ref)
+    job, created = jobs.submit(ref, who.user, ctx.now)
+    if created:
+        with Session(ctx.engine) as session, session.begin():
+            _audit(session, ctx, who, "scan.request", ref, {"job_id": job.id})
+    return job, created
+
+
+def _fleet_entry(ctx: ReadContext, ref: str) -> FleetEntry:
+    with Session(ctx.engine) as session:
+        location = session.exec(select(Service.repo).where(Service.ref == ref)).first()
+    entry = next((e for e in expand_fleet(ctx.config) if redact_url(e.location) == location), None)
+    if entry is None:
+        raise Conflict(f"{ref} was scanned from {location}, which the configured fleet no longer lists")
+    return entry
+
+
+def rescan_now(ctx: ReadContext, ref: str) -> int | None:
+    """Scan and store the fleet entry ``ref`` was scanned from (what a rescan job runs); the scan id."""
+    scan_id: int | None = scan_and_store(ctx, _fleet_entry(ctx, ref))["scan_id"]
+    return scan_id
+
+
+def scan_and_store(ctx: ReadContext, entry: FleetEntry) -> dict[str, Any]:
+    """Scan one fleet entry at ``ctx.now`` with the portal's waivers and attestations, store it,
+    and notify the webhooks when it is worse than the service's previous scan. Returns the stored
+    report (with its ``scan_id``)."""
+    if ctx.scorecard is None:
+        raise Unavailable(f"the configured scorecard cannot be loaded: {ctx.scorecard_error}")
+    config, answers = scan_sources(ctx)
+    report = scan_entry(entry, config, ctx.scorecard, ctx.registry, now=ctx.now, attestations=answers)
+    report = {**report, "scan_id": store_report(ctx.engine, report)}
+    notify.after_scan(ctx.engine, ctx.config, report, portal_link(ctx.config, report["service"]["ref"]))
+    return report
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _service_row(ctx: ReadContext, ref: str) -> dict[str, Any]:
+    row = reads.service(ctx, ref)
+    if row is None:
+        raise NotFound(f"no scanned service {ref}")
+    return row
+
+
+def _served_checks(ctx: ReadContext, ref: str) -> list[dict[str, Any]]:
+    report = reads.service_scorecard(ctx, ref)
+    return report["checks"] if report else []
+
+
+def _check_ids(ctx: ReadContext, ref: str) -> set[str]:
+    return {c["id"] for c in _served_checks(ctx, ref)}
+
+
+def _moment(value: datetime | str, name: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = parse_iso(value)
+        except ValueError:
+            raise Invalid(f"{name} must be an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z", field=name) from None
+    if value.tzinfo is None:
+        raise Invalid(f"{name} needs a timezone (e.g. 2027-01-31T00:00:00Z)", field=name)
+    return value
+
+
+def _validate(schema: str, document: dict[str, Any]) -> None:
+    found = schemas.problems(schema, document)
+    if found:
+        where, _line, message = found[0]
+        raise Invalid(f"{where}: {message}", field=where)
+
+
+def _audit(
+    session: Session, ctx: ReadContext, who: Identity, action: str, target: str, details: dict[str, Any]
+) -> None:
+    session.add(
+        AuditEntry(at=ctx.now, actor=who.user, action=action, target=target, details={**details, "via": who.via})
+    )

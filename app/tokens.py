@@ -1,0 +1,47 @@
+"""API tokens: stored hashed (sha256); the secret is shown once, at creation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from prr.storage.models import ApiToken
+
+TOKEN_PREFIX = "prr_"
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(engine: Engine, user: str, name: str) -> str:
+    """Store a new token for ``user`` (hashed) and return the secret; it is not kept anywhere."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with Session(engine) as session, session.begin():
+        session.add(ApiToken(name=name, user=user, token_hash=hash_token(secret), created_at=datetime.now(UTC)))
+    return secret
+
+
+def token_user(engine: Engine, secret: str) -> str | None:
+    """The user a live token belongs to, or None."""
+    with Session(engine) as session:
+        token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))).first()
+        return token.user if token is not None and token.revoked_at is None else None
+
+
+def list_tokens(engine: Engine) -> list[ApiToken]:
+    with Session(engine) as session:
+        return list(session.exec(select(ApiToken).order_by(ApiToken.id)))
+
+
+def revoke_token(engine: Engine, token_id: int) -> ApiToken | None:
+    """Revoke a token (the record stays, marked revoked); None when there is no such token."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        token = session.get(ApiToken, token_id)
+        if token is not None and token.revoked_at is None:
+            token.revoked_at = datetime.now(UTC)
+        return token

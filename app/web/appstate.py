@@ -1,0 +1,75 @@
+"""What a portal app keeps across requests: its clock, its catalog of checks, its rescan queue."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+
+from prr import actions
+from prr.config import Config
+from prr.context import ReadContext
+from prr.jobs import ScanJobs
+from prr.plugin import ConfigError, load_registry
+from prr.scorecard import load_scorecard
+
+_JOBS_LOCK = threading.Lock()
+
+
+def clock(app: Flask | None = None) -> datetime:
+    """Now, as the portal sees it. Tests set ``app.config["PRR_CLOCK"]`` to a callable."""
+    app = app or current_app
+    chosen: Callable[[], datetime] | None = app.config.get("PRR_CLOCK")
+    return chosen() if chosen else datetime.now(UTC)
+
+
+def context(app: Flask | None = None) -> ReadContext:
+    """The read context of ``app`` (default: the current Flask app) at its clock's now.
+
+    The registry and scorecard are loaded once per app and kept in ``app.extensions``; a test may
+    hand in its own registry with ``create_app(config, PRR_REGISTRY=registry)``.
+    """
+    app = app or current_app
+    loaded = app.extensions.get("prr.catalog")
+    if loaded is None:
+        registry = app.config.get("PRR_REGISTRY") or load_registry()
+        config: Config = app.config["PRR"]
+        try:
+            card, error = load_scorecard(config.scorecard, registry), None
+        except ConfigError as exc:
+            card, error = None, str(exc)
+        loaded = app.extensions["prr.catalog"] = (registry, card, error)
+    registry, card, error = loaded
+    return ReadContext(
+        engine=app.extensions["prr.db"],
+        config=app.config["PRR"],
+        registry=registry,
+        scorecard=card,
+        scorecard_error=error,
+        now=clock(app),
+    )
+
+
+def jobs(app: Flask | None = None) -> ScanJobs:
+    """The app's rescan queue (created on first use; ``portal.rescan_workers``, default 2)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    with _JOBS_LOCK:  # request threads may ask at the same time
+        if "prr.jobs" not in app.extensions:
+            workers = int((app.config["PRR"].data.get("portal") or {}).get("rescan_workers", 2))
+            app.extensions["prr.jobs"] = ScanJobs(
+                app.extensions["prr.db"],
+                scan=lambda ref: actions.rescan_now(context(app), ref),
+                clock=lambda: clock(app),
+                workers=workers,
+            )
+        queue: ScanJobs = app.extensions["prr.jobs"]
+        return queue
+
+
+def shutdown(app: Flask) -> None:
+    """Wait for the app's queued rescans to finish (tests, and a clean process exit)."""
+    running = app.extensions.pop("prr.jobs", None)
+    if running is not None:
+        running.shutdown()
