@@ -25,34 +25,37 @@ function entityFromLocation(): Entity {
   };
 }
 
-function EntityPage() {
-  const entity = entityFromLocation();
-  return (
-    <EntityProvider entity={entity}>
-      <Page themeId="service">
-        <Header title={entity.metadata.name} type="component — service">
-          <HeaderLabel label="Lifecycle" value="production" />
-        </Header>
-        <TabbedLayout>
-          <TabbedLayout.Route path="/" title="Overview">
-            <Content>
-              <Grid container spacing={3}>
-                <Grid item xs={12} md={6}>
-                  <EntityPrrCard />
-                </Grid>
+const entity = entityFromLocation();
+
+// An element tree, not a component: the app discovers the routable EntityPrrContent in it.
+const entityPage = (
+  <EntityProvider entity={entity}>
+    <Page themeId="service">
+      <Header title={entity.metadata.name} type="component — service">
+        <HeaderLabel label="Lifecycle" value="production" />
+      </Header>
+      <TabbedLayout>
+        <TabbedLayout.Route path="/" title="Overview">
+          <Content>
+            <Grid container spacing={3}>
+              <Grid item xs={12} md={6}>
+                <EntityPrrCard />
               </Grid>
-            </Content>
-          </TabbedLayout.Route>
-          <TabbedLayout.Route path="/prr" title="Readiness">
-            <EntityPrrContent />
-          </TabbedLayout.Route>
-        </TabbedLayout>
-      </Page>
-    </EntityProvider>
-  );
-}
+            </Grid>
+          </Content>
+        </TabbedLayout.Route>
+        <TabbedLayout.Route path="/prr" title="Readiness">
+          <EntityPrrContent />
+        </TabbedLayout.Route>
+      </TabbedLayout>
+    </Page>
+  </EntityProvider>
+);
+
+// Sign in as the guest user without a click: the sign-in page tries the remembered provider first.
+localStorage.setItem('@backstage/core:SignInPage:provider', 'guest');
 
 createDevApp()
   .registerPlugin(prrPlugin)
-  .addPage({ path: '/entity', title: 'Entity page', element: <EntityPage /> })
+  .addPage({ path: '/entity', title: 'Entity page', element: entityPage })
   .render();

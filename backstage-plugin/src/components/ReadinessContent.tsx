@@ -12,12 +12,16 @@ function Scorecard(props: { report: ScanReport }) {
   return (
     <Grid container spacing={3} alignItems="stretch">
       <Grid item xs={12} md={5}>
-        <InfoCard title="Readiness" deepLink={portalDeepLink(report)}>
+        <InfoCard
+          title="Readiness"
+          variant="gridItem"
+          deepLink={portalDeepLink(report)}
+        >
           <ScorecardSummary report={report} />
         </InfoCard>
       </Grid>
       <Grid item xs={12} md={7}>
-        <InfoCard title="Next steps">
+        <InfoCard title="Next steps" variant="gridItem">
           <NextSteps steps={report.next_steps} />
         </InfoCard>
       </Grid>
