@@ -13,14 +13,14 @@ DEBIAN_PACKAGES := git prometheus prometheus-alertmanager chromium poppler-utils
 	libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck setup system-packages docs bench clean
+.PHONY: demo test lint typecheck setup system-packages docs bench clean plugin-test
 
 demo: setup
 	$(BIN)/prr demo create $(DEMO) --force --history
 	$(BIN)/prr scan --config $(DEMO)/prr.yaml
 	$(BIN)/prr serve --config $(DEMO)/prr.yaml --host $(HOST) --port $(PORT)
 
-test: setup system-packages
+test: setup system-packages plugin-test
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 
 setup: $(BIN)/.installed
@@ -58,3 +58,15 @@ clean:
 
 bench: setup
 	$(BIN)/python bench/scan_fleet.py
+
+# The Backstage plugin: install (again only when package-lock.json changed), lint, type check, test, build.
+PLUGIN := backstage-plugin
+plugin-test: $(PLUGIN)/node_modules/.installed
+	cd $(PLUGIN) && npx backstage-cli package lint
+	cd $(PLUGIN) && npx tsc
+	cd $(PLUGIN) && CI=true npx backstage-cli package test --watchAll=false
+	cd $(PLUGIN) && npx backstage-cli package build
+
+$(PLUGIN)/node_modules/.installed: $(PLUGIN)/package-lock.json
+	cd $(PLUGIN) && npm ci --no-audit --no-fund
+	touch $@
