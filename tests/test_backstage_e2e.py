@@ -102,10 +102,10 @@ def backstage_proxy(portal: str) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_OPTIONS(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_OPTIONS(self) -> None:
             self.answer(204)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             prefix = "/api/proxy/prr/"
             if self.path == "/api/auth/guest/refresh":
                 self.answer(200, "application/json", GUEST_SESSION)

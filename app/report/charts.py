@@ -28,10 +28,17 @@ def readiness_trend(points: list[dict[str, Any]], width: int = 640, height: int 
         text(svg, f"{value}%", x=left - 6, y=y + 4, fill="#667085", **{"font-size": 10, "text-anchor": "end"})
     step = plot_w / max(len(points) - 1, 1)
     for i, point in enumerate(points):
-        text(svg, point["label"], x=left + i * step, y=height - 10, fill="#667085",
-             **{"font-size": 10, "text-anchor": "middle"})
-    series = [(f"Tier-{tier}", TIER_COLOURS.get(tier, "#475467"), [p["by_tier"].get(tier) for p in points])
-              for tier in tiers]
+        text(
+            svg,
+            point["label"],
+            x=left + i * step,
+            y=height - 10,
+            fill="#667085",
+            **{"font-size": 10, "text-anchor": "middle"},
+        )
+    series = [
+        (f"Tier-{tier}", TIER_COLOURS.get(tier, "#475467"), [p["by_tier"].get(tier) for p in points]) for tier in tiers
+    ]
     series.append(("All", OVERALL_COLOUR, [p["overall"] for p in points]))
     label_ys: list[float] = []
     for name, colour, values in series:
@@ -44,14 +51,26 @@ def readiness_trend(points: list[dict[str, Any]], width: int = 640, height: int 
             continue
         dash = {} if name == "All" else {"stroke-dasharray": "0"}
         if len(coords) > 1:
-            element(svg, "polyline", points=" ".join(f"{x:.1f},{y:.1f}" for x, y in coords), fill="none",
-                    stroke=colour, **{"stroke-width": 2.5 if name == "All" else 1.8, **dash})
+            element(
+                svg,
+                "polyline",
+                points=" ".join(f"{x:.1f},{y:.1f}" for x, y in coords),
+                fill="none",
+                stroke=colour,
+                **{"stroke-width": 2.5 if name == "All" else 1.8, **dash},
+            )
         for x, y in coords:
             element(svg, "circle", cx=x, cy=y, r=3, fill=colour)
         label_y = _free_spot(coords[-1][1] + 4, label_ys)
         label_ys.append(label_y)
-        text(svg, f"{name} {values[-1].percent:g}%" if values[-1] and values[-1].percent is not None else name,
-             x=left + plot_w + 8, y=label_y, fill=colour, **{"font-size": 10, "font-weight": "bold"})
+        text(
+            svg,
+            f"{name} {values[-1].percent:g}%" if values[-1] and values[-1].percent is not None else name,
+            x=left + plot_w + 8,
+            y=label_y,
+            fill=colour,
+            **{"font-size": 10, "font-weight": "bold"},
+        )
     return markup(svg)
 
 

@@ -245,8 +245,14 @@ def _trend(session: Session, month: Month, as_of: datetime) -> list[dict[str, An
     points = []
     for m in months:
         verdicts = verdicts_as_of(session, min(m.end, as_of) - timedelta(microseconds=1))
-        points.append({"month": str(m), "label": m.label[:3] + f" {m.year}", "overall": _readiness(verdicts),
-                       "by_tier": _by_tier(verdicts)})
+        points.append(
+            {
+                "month": str(m),
+                "label": m.label[:3] + f" {m.year}",
+                "overall": _readiness(verdicts),
+                "by_tier": _by_tier(verdicts),
+            }
+        )
     return points
 
 
@@ -332,8 +338,14 @@ def _waivers(session: Session, config: Config, month: Month, as_of: datetime) ->
     for ref, waiver in config.waivers:
         if waiver.in_force(as_of):
             soon = waiver.expires <= as_of + timedelta(days=EXPIRING_DAYS)
-            line = WaiverLine(ref, waiver.check, waiver.reason, waiver.approver, _iso(waiver.expires),
-                              "expiring" if soon else "in force")
+            line = WaiverLine(
+                ref,
+                waiver.check,
+                waiver.reason,
+                waiver.approver,
+                _iso(waiver.expires),
+                "expiring" if soon else "in force",
+            )
             found["in_force"].append(line)
             if soon:
                 found["expiring"].append(line)
@@ -367,7 +379,8 @@ def _teams(verdicts: list[StatusEvent], previous: list[StatusEvent]) -> list[Tea
                 ready=readiness.ready,
                 ready_percent=readiness.percent,
                 average_score=round(sum(scores) / len(scores), 1) if scores else None,
-                change_points=None if earlier is None or readiness.percent is None
+                change_points=None
+                if earlier is None or readiness.percent is None
                 else round(readiness.percent - earlier, 1),
             )
         )
@@ -411,8 +424,10 @@ def _headlines(report: MonthlyReport) -> list[str]:
     overall = report.overall
     change = report.change_points
     trend = (
-        "" if change is None
-        else f", {'up' if change > 0 else 'down'} {abs(change):g} points from last month" if change
+        ""
+        if change is None
+        else f", {'up' if change > 0 else 'down'} {abs(change):g} points from last month"
+        if change
         else ", the same as last month"
     )
     first = f"{overall.ready} of {overall.services} services ({overall.percent:g}%) meet their tier's bar{trend}."

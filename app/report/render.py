@@ -33,12 +33,15 @@ def _environment() -> Environment:
     return env
 
 
-def html(report: MonthlyReport, stylesheet: str = f"{ASSET_SCHEME}report.css", links: dict[str, str] | None = None) -> str:
+def html(
+    report: MonthlyReport, stylesheet: str = f"{ASSET_SCHEME}report.css", links: dict[str, str] | None = None
+) -> str:
     """The report as HTML: for WeasyPrint (the default stylesheet URL) or for the portal's report
     page (``stylesheet`` its static URL, ``links`` to the PDF and JSON forms and the fleet page)."""
     template = _environment().get_template("report/monthly.html")
-    return template.render(report=report, trend_chart=readiness_trend(report.trend), stylesheet=stylesheet,
-                           links=links or {})
+    return template.render(
+        report=report, trend_chart=readiness_trend(report.trend), stylesheet=stylesheet, links=links or {}
+    )
 
 
 def pdf(report: MonthlyReport) -> bytes:
