@@ -119,6 +119,7 @@ def gate(
             tier_override=tier,
             tier_override_source="--tier",
             waivers=config.waivers_for,
+            live_clients=config.live,
         )
     )
     text = formats.render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
