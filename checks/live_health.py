@@ -50,7 +50,7 @@ def live_health(ctx: CheckContext) -> Result:
     if error is not None:
         return errored(str(error), [error.evidence()])
     url = readiness.value("health_url") if readiness else None
-    if not url:
+    if readiness is None or not url:
         return not_applicable(f"no health URL declared ({READINESS_FILES[0]} `health_url`)")
     where = Evidence(path=readiness.path, line=readiness.line_of("health_url"), value=display_url(str(url)))
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):

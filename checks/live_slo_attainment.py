@@ -46,7 +46,7 @@ def live_slo_attainment(ctx: CheckContext) -> Result:
     if unconfigured:
         return unconfigured
     slos, _ = load_slos(ctx.repo)
-    measurable = [s for s in slos if s.valid and s.objective is not None and s.window is not None]
+    measurable = [(s, s.objective, s.window) for s in slos if s.valid and s.objective is not None and s.window]
     if not measurable:
         return not_applicable("the repo has no valid SLO to measure (see slo.defined)")
     prometheus = ctx.live.prometheus
@@ -55,21 +55,22 @@ def live_slo_attainment(ctx: CheckContext) -> Result:
     missed: list[Evidence] = []
     undecided: list[Evidence] = []
     met: list[Evidence] = []
-    for slo in measurable:
+    for slo, objective, span in measurable:
+        window = promql.format_duration(span)
         try:
-            reading = _error_ratio(prometheus, slo, ctx)
+            reading = _error_ratio(prometheus, slo, window, ctx)
         except LiveError as exc:
             return exc.result("Prometheus")
         if isinstance(reading, str):
             undecided.append(Evidence(path=slo.path, line=slo.line, value=f"{slo.name}: {reading}"))
             continue
         attainment = 1 - reading.error_ratio
-        remaining = 1 - reading.error_ratio / (1 - slo.objective)
+        remaining = 1 - reading.error_ratio / (1 - objective)
         figures.append(
             {
                 "name": slo.name,
-                "objective": slo.objective,
-                "window": promql.format_duration(slo.window),
+                "objective": objective,
+                "window": window,
                 "attainment": round(attainment, 9),
                 "error_budget_remaining": round(remaining, 9),
                 "observed_at": when,
@@ -77,10 +78,10 @@ def live_slo_attainment(ctx: CheckContext) -> Result:
             }
         )
         line = (
-            f"{slo.name}: {attainment * 100:.3f}% over {promql.format_duration(slo.window)} "
-            f"(objective {slo.objective * 100:g}%), error budget remaining {remaining * 100:.1f}%"
+            f"{slo.name}: {attainment * 100:.3f}% over {window} "
+            f"(objective {objective * 100:g}%), error budget remaining {remaining * 100:.1f}%"
         )
-        (met if attainment >= slo.objective else missed).append(Evidence(path=slo.path, line=slo.line, value=line))
+        (met if attainment >= objective else missed).append(Evidence(path=slo.path, line=slo.line, value=line))
     details = {
         "environment": ctx.live.environment,
         "prometheus": prometheus.url,
@@ -108,9 +109,8 @@ class _Reading:
     source: str  # "sloth recording rule" / "spec query"
 
 
-def _error_ratio(prometheus: Any, slo: SLO, ctx: CheckContext) -> _Reading | str:
-    """The SLO's error ratio over its window at ``ctx.now``, or why there is none."""
-    window = promql.format_duration(slo.window)
+def _error_ratio(prometheus: Any, slo: SLO, window: str, ctx: CheckContext) -> _Reading | str:
+    """The SLO's error ratio over ``window`` at ``ctx.now``, or why there is none."""
     if slo.sloth_id:
         recorded = promql.selector_text(f"slo:sli_error:ratio_rate{window}", {"sloth_id": slo.sloth_id})
         value = _single(prometheus.query(recorded, ctx.now))
