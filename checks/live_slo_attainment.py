@@ -161,12 +161,13 @@ def _increase(selector: str, window: str) -> str:
 
 def _over_window(queries: tuple[str, str], window: str) -> list[str]:
     """OpenSLO queries each summed over the window, alike, so that their ratio is the ratio of the
-    event counts: bare counters by their increase; otherwise each by a subquery of its values (a
-    bare counter there by its rate)."""
-    bare = [isinstance(promql.parse(query), VectorSelector) for query in queries]
-    if all(bare):
-        return [_increase(query, window) for query in queries]
-    return [
-        f"sum(sum_over_time(({f'rate({query}[{SUBQUERY_STEP}])' if is_bare else query})[{window}:{SUBQUERY_STEP}]))"
-        for query, is_bare in zip(queries, bare, strict=True)
-    ]
+    event counts: counters (``counter: true``: bare selectors, or sums of them, with no range) by
+    their increase; rate-style queries by the sum of their values (a subquery)."""
+    if not any(promql.range_windows(promql.parse(query)) for query in queries):
+        return [
+            _increase(query, window)
+            if isinstance(promql.parse(query), VectorSelector)
+            else f"sum(increase(({query})[{window}:{SUBQUERY_STEP}]))"
+            for query in queries
+        ]
+    return [f"sum(sum_over_time(({query})[{window}:{SUBQUERY_STEP}]))" for query in queries]

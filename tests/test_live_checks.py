@@ -184,6 +184,23 @@ def test_slo_attainment_fails_when_an_objective_is_missed(tmp_path: Path, server
     assert (result.evidence[0].path, result.evidence[0].line) == ("slos/payments.pyrra.yaml", 2)
 
 
+def test_slo_attainment_of_openslo_counters_written_as_sums(make_repo, servers: LiveClients) -> None:
+    """``counter: true`` indicators written as ``sum(counter)``: measured by their increase."""
+    spec = (
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: payments-sums}\nspec:\n"
+        "  timeWindow: [{duration: 30d, isRolling: true}]\n  indicator:\n    metadata: {name: x}\n"
+        "    spec:\n      ratioMetric:\n        counter: true\n        bad:\n          metricSource:\n"
+        '            {type: Prometheus, spec: {query: \'sum(http_requests_total{job="payments",code=~"5.."})\'}}\n'
+        "        total:\n          metricSource:\n"
+        "            {type: Prometheus, spec: {query: 'sum(http_requests_total{job=\"payments\"})'}}\n"
+        "  objectives: [{target: 0.99}]\n"
+    )
+    result = check("live.slo-attainment", make_repo({"slo.yaml": spec}), servers)
+    assert result.status == "pass", result.summary
+    (figures,) = result.details["slos"]
+    assert abs(figures["attainment"] - (1 - ERROR_RATIOS["payments"])) < 1e-6
+
+
 def test_slo_attainment_is_an_error_when_prometheus_has_no_series(make_repo, servers: LiveClients) -> None:
     spec = (
         "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata: {name: ghost}\n"
