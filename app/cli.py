@@ -247,6 +247,25 @@ def demo_create(dest: str, force: bool, history: bool) -> None:
     click.echo(str(config_path))
 
 
+@demo.command("live", context_settings={"ignore_unknown_options": True})
+@click.argument("dest", type=click.Path(file_okay=False, exists=True))
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@handles_errors
+def demo_live(dest: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND with a local Prometheus and Alertmanager named in DEST/prr.yaml.
+
+    Prometheus (127.0.0.1, the demo fleet's alert rules) and Alertmanager (a central routing
+    config) are started first and stopped when COMMAND ends, e.g.
+    ``prr demo live .demo -- sh -c 'prr scan --config .demo/prr.yaml && prr serve --config .demo/prr.yaml'``.
+    """
+    from prr.demo.live import ALERTMANAGER, PROMETHEUS, run_demo_with_live_systems
+
+    for binary, package in ((PROMETHEUS, "prometheus"), (ALERTMANAGER, "prometheus-alertmanager")):
+        if not Path(binary).is_file():
+            raise ConfigError(f"{binary} is missing: install the Debian package {package}")
+    sys.exit(run_demo_with_live_systems(Path(dest), list(command)))
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""

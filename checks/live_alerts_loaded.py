@@ -113,4 +113,5 @@ def _is_loaded_as(alert: AlertRule, rule: dict[str, Any]) -> bool:
 
 
 def _names(alerts: list[AlertRule]) -> str:
-    return ", ".join(a.name for a in alerts[:5]) + (" ..." if len(alerts) > 5 else "")
+    names = list(dict.fromkeys(a.name for a in alerts))  # a generated page and ticket alert share one
+    return ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")

@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 
 from prr.config import load_config
+from prr.demo.live import free_port
 from prr.fleet import FleetEntry, scan_entry
 from prr.live import LiveClients, clients_from_config, display_url
 from prr.plugin import ConfigError, load_registry
 from prr.scorecard import load_scorecard
 from tests.conftest import fixture_repo, run_check
-from tests.live_servers import DATA_END, ERROR_RATIOS, SLOTH_RECORDED_ERROR_RATIO, free_port
+from tests.live_servers import DATA_END, ERROR_RATIOS, SLOTH_RECORDED_ERROR_RATIO
 
 LIVE_CHECKS = ("live.alerts-loaded", "live.alerts-routed", "live.slo-attainment", "live.health")
 
