@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prr.checks.formats.promrules import AlertRule, load_alert_rules
+from prr.checks.formats.promrules import AlertRule, load_alert_rules, severity_of
 from prr.live import LiveError, observed_at, system_missing
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed, warned
 
@@ -76,8 +76,8 @@ def live_alerts_loaded(ctx: CheckContext) -> Result:
         parts += [f"{len(broken)} failing: {_names([a for a, _ in broken])}"] if broken else []
         return failed(
             f"{len(missing) + len(broken)} of {len(alerts)} alert(s) not working in {where}: " + "; ".join(parts),
-            [Evidence(path=a.path, line=a.line, value=f"{a.name}: not loaded in {where}") for a in missing]
-            + [Evidence(path=a.path, line=a.line, value=f"{a.name}: health err: {error}") for a, error in broken],
+            [Evidence(path=a.path, line=a.line, value=f"{_label(a)}: not loaded in {where}") for a in missing]
+            + [Evidence(path=a.path, line=a.line, value=f"{_label(a)}: health err: {error}") for a, error in broken],
             **details,
         )
     if rule_errors:
@@ -110,6 +110,11 @@ def _is_loaded_as(alert: AlertRule, rule: dict[str, Any]) -> bool:
     if alert.generated_by:
         wanted = {k: v for k, v in alert.labels.items() if k in GENERATED_IDENTITY}
     return all(labels.get(k) == v for k, v in wanted.items())
+
+
+def _label(alert: AlertRule) -> str:
+    """The alert's name, with its severity for generated alerts (a page and a ticket alert share a name)."""
+    return f"{alert.name} ({severity_of(alert)})" if alert.generated_by else alert.name
 
 
 def _names(alerts: list[AlertRule]) -> str:
