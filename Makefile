@@ -1,5 +1,6 @@
 # The two commands the README starts with:
 #   make demo   set up, build the demo fleet, scan it into SQLite, serve the portal on 127.0.0.1:8000
+#   (make demo-live: the same with a local Prometheus and Alertmanager for the live checks)
 #   make test   set up (Python venv and the Debian packages the tests run against) and run every test
 PYTHON ?= python3
 VENV := .venv
@@ -13,12 +14,19 @@ DEBIAN_PACKAGES := git prometheus prometheus-alertmanager chromium poppler-utils
 	libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck setup system-packages docs bench clean plugin-test
+.PHONY: demo demo-live test lint typecheck setup system-packages docs bench clean plugin-test
 
 demo: setup
 	$(BIN)/prr demo create $(DEMO) --force --history
 	$(BIN)/prr scan --config $(DEMO)/prr.yaml
 	$(BIN)/prr serve --config $(DEMO)/prr.yaml --host $(HOST) --port $(PORT)
+
+# Prometheus and Alertmanager on 127.0.0.1 (free ports) with the demo fleet's rules, named in the
+# demo config while the portal runs; both stop when it stops.
+demo-live: setup
+	$(BIN)/prr demo create $(DEMO) --force --history
+	$(BIN)/prr demo live $(DEMO) -- sh -c '$(BIN)/prr scan --config $(DEMO)/prr.yaml && \
+		exec $(BIN)/prr serve --config $(DEMO)/prr.yaml --host $(HOST) --port $(PORT)'
 
 test: setup system-packages plugin-test
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
