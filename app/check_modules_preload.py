@@ -1,6 +1,7 @@
-"""Imported once by the check workers' fork server, so every worker starts with the installed
-check modules already loaded instead of importing them afresh for each service."""
+"""Imported once by the check workers' fork server: every worker then starts with the installed
+check modules (built-in and plugins) already imported, and finds a check sent by name without
+importing its module afresh for each service."""
 
 from prr.plugin import load_registry
 
-REGISTRY = load_registry()
+load_registry()
