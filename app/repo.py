@@ -20,6 +20,8 @@ from pathlib import Path
 
 import git
 
+from prr.closing_cache import ClosingCache
+
 DEFAULT_CACHE = Path(os.environ.get("PRR_CACHE_DIR", Path.home() / ".cache" / "prr" / "repos"))
 MODE_SYMLINK = "120000"
 MODE_SUBMODULE = "160000"
@@ -201,15 +203,19 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-# Git readers are per process (a snapshot may be unpickled in a worker process).
-_readers: dict[tuple[int, str], git.Repo] = {}
+# Git readers, per process (a snapshot may be unpickled in a worker process). Each holds `git cat-file`
+# processes open, so only the most recently used are kept.
+MAX_OPEN_READERS = 32
+_readers: ClosingCache[str, git.Repo] = ClosingCache(MAX_OPEN_READERS, close=lambda repo: repo.close())
 
 
 def _repo(git_dir: str) -> git.Repo:
-    key = (os.getpid(), git_dir)
-    if key not in _readers:
-        _readers[key] = git.Repo(git_dir)
-    return _readers[key]
+    return _readers.get(git_dir, lambda: git.Repo(git_dir))
+
+
+def close_reader(git_dir: str) -> None:
+    """Close this process's reader of ``git_dir`` (before deleting the repository, say)."""
+    _readers.discard(git_dir)
 
 
 def _odb(git_dir: str):
@@ -270,10 +276,10 @@ def _local_git_dir(location: str) -> str:
     if not path.exists():
         raise RepoError(f"{location}: no such directory")
     try:
-        repo = git.Repo(path, search_parent_directories=False)
+        with git.Repo(path, search_parent_directories=False) as repo:
+            return str(Path(repo.git_dir).resolve())
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise RepoError(f"{location}: not a git repository") from None
-    return str(Path(repo.git_dir).resolve())
 
 
 def _mirror(url: str, cache_dir: Path) -> str:
@@ -286,10 +292,10 @@ def _mirror(url: str, cache_dir: Path) -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if (target / "HEAD").exists():
-                git.Repo(target).git.fetch("--prune", "origin")
+                git.Git(target).fetch("--prune", "origin")
             else:
                 shutil.rmtree(target, ignore_errors=True)  # an interrupted first clone
-                git.Repo.clone_from(url, target, mirror=True)
+                git.Repo.clone_from(url, target, mirror=True).close()
         except git.GitCommandError as exc:
             raise RepoError(f"{url}: cannot fetch: {_git_complaint(exc)}") from None
     return str(target)
@@ -307,10 +313,10 @@ def working_tree_dirty(location: str) -> bool:
     if is_url(location):
         return False
     try:
-        repo = git.Repo(location)
+        with git.Repo(location) as repo:
+            return not repo.bare and repo.is_dirty(untracked_files=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return False
-    return not repo.bare and repo.is_dirty(untracked_files=True)
 
 
 def iter_local_repos(pattern: str) -> Iterator[str]:
