@@ -156,7 +156,8 @@ def run_check(
 
     ``check`` is a :class:`~prr.plugin.Check` or the id of one in ``registry`` (default: the
     installed checks). ``repo`` is a git repository (a path or a :class:`RepoBuilder`) or a
-    mapping of files to commit into a fresh one. ``params`` are validated against the check's
+    mapping of files to commit into a fresh one (see :func:`build_repo`; dated from :data:`NOW`
+    whatever ``now`` says, so a later ``now`` is a later scan of the same history). ``params`` are validated against the check's
     schema (a :class:`~prr.plugin.ConfigError` when they do not fit) and completed with its
     defaults. The service is held to ``tier`` unless the repo declares one. ``settings`` and
     ``config`` are what the check sees as ``ctx.settings`` and ``ctx.config``; ``live``, as
@@ -168,7 +169,7 @@ def run_check(
     with ExitStack() as cleanup:
         if isinstance(repo, Mapping):
             scratch = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="prr-testing-"))
-            repo = build_repo(scratch, repo, now)
+            repo = build_repo(scratch, repo)
         snapshot = open_snapshot(str(repo.path if isinstance(repo, RepoBuilder) else repo))
         cleanup.callback(repo_access.close_reader, snapshot.git_dir)
         service = resolve_service(snapshot, tier_override=None, known_tiers=set(TIERS), default_tier=tier)

@@ -15,6 +15,8 @@ from prr.plugin import Check, Registry, Result, load_registry
 from prr.testing import RepoBuilder, files_in
 
 pytest_plugins = ["tests.portal_fixtures"]
+# The example plugin's own tests need it installed: tests/test_plugins.py installs it and runs them.
+collect_ignore = ["plugins"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("PRR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

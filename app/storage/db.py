@@ -51,7 +51,7 @@ class SchemaNotCurrent(ConfigError):
     """The database is not at the schema this version of prr needs."""
 
 
-def _alembic_config() -> AlembicConfig:
+def alembic_config() -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
@@ -60,7 +60,7 @@ def _alembic_config() -> AlembicConfig:
 def migrate(url: str) -> Engine:
     """Bring the database to the newest schema (alembic ``upgrade head``) and return its engine."""
     engine = get_engine(url)
-    cfg = _alembic_config()
+    cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
@@ -74,7 +74,7 @@ def current_engine(url: str) -> Engine:
     before it starts its workers), never by each process as it starts.
     """
     engine = get_engine(url)
-    wanted = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    wanted = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     with engine.connect() as connection:
         found = set(MigrationContext.configure(connection).get_current_heads())
     if found != wanted:
