@@ -16,7 +16,7 @@ import importlib.metadata
 import pickle
 import pkgutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -307,7 +307,7 @@ class Registry:
             detail = self.load_errors.get(check_id)
             raise ConfigError(f"check {check_id!r} is not installed" + (f" ({detail})" if detail else "")) from None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Check]:
         return iter(sorted(self.checks.values(), key=lambda c: c.id))
 
     def __contains__(self, check_id: str) -> bool:

@@ -27,7 +27,7 @@ pass / not_applicable. Tier-0 must reach gold, Tier-1 silver, Tier-2 bronze.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -266,7 +266,7 @@ TEMPLATED: dict[str, str] = {"recommendations": "chart/templates/"}
 class Commit:
     days_ago: float
     message: str
-    files: dict[str, str | None]
+    files: Mapping[str, str | None]
 
 
 AUTHORS = (

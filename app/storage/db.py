@@ -107,6 +107,7 @@ def store_report(engine: Engine, report: dict[str, Any]) -> int:
         service.name, service.owner, service.tier = svc["name"], svc["owner"], svc["tier"]
         service.lifecycle, service.repo, service.updated_at = svc["lifecycle"], report["source"]["repo"], scanned_at
         session.flush()
+        assert service.id is not None  # assigned by the flush
         scan = Scan(
             service_id=service.id,
             commit=report["source"]["commit"],
@@ -123,6 +124,7 @@ def store_report(engine: Engine, report: dict[str, Any]) -> int:
         )
         session.add(scan)
         session.flush()
+        assert scan.id is not None  # assigned by the flush
         scan.report = {**report, "scan_id": scan.id}
         for c in report["checks"]:
             session.add(
