@@ -116,7 +116,9 @@ def _main_module_hidden() -> Iterator[None]:
     """
     main = sys.modules["__main__"]
     with _main_lock:
-        saved: dict[str, Any] = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+        saved: dict[str, Any] = {
+            name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__
+        }
         main.__dict__.pop("__file__", None)
         main.__spec__ = None
         try:

@@ -125,7 +125,12 @@ def catalog_info(
     meta["tags"] = [*tags, svc.lang]
     if links:
         meta["links"] = links
-    spec: dict[str, Any] = {"type": "service", "lifecycle": "production", "owner": f"group:default/{svc.owner}", "system": svc.system}
+    spec: dict[str, Any] = {
+        "type": "service",
+        "lifecycle": "production",
+        "owner": f"group:default/{svc.owner}",
+        "system": svc.system,
+    }
     if svc.dependencies:
         spec["dependsOn"] = [f"component:default/{d}" for d in svc.dependencies]
     if api:
