@@ -1,4 +1,4 @@
-"""Render a scan report (§7) as text, JSON, JUnit XML or SARIF."""
+"""Render a scan report as text, JSON, JUnit XML or SARIF."""
 
 from __future__ import annotations
 

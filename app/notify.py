@@ -48,7 +48,7 @@ class Delivery:
 def events_for(
     previous: dict[str, Any], current: dict[str, Any], portal_url: str | None = None
 ) -> list[dict[str, Any]]:
-    """The events ``current`` (a stored §7 report) raises against ``previous``."""
+    """The events ``current`` (a stored scan report) raises against ``previous``."""
     change = compare_scans(previous, current)
     if change is None:
         return []

@@ -15,17 +15,18 @@ from prr.storage import db
 from prr.testing import build_repo
 
 
-def child_commands() -> list[str]:
-    """The command lines of this process's child processes."""
-    found = []
+def git_readers_in(folder: Path) -> int:
+    """How many of this process's `git cat-file` children work in ``folder``."""
+    count = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if ppid == os.getpid():
-                found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            command = (stat.parent / "cmdline").read_bytes()
+            cwd = os.readlink(stat.parent / "cwd")
         except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked
-    return found
+        count += ppid == os.getpid() and b"cat-file" in command and cwd.startswith(str(folder))
+    return count
 
 
 def open_files_under(folder: Path) -> int:
@@ -74,11 +75,10 @@ def test_git_readers_beyond_the_bound_are_closed_with_their_processes(tmp_path, 
     for n in range(8):
         snapshot = open_snapshot(str(build_repo(tmp_path / f"repo{n}", {"README.md": f"# {n}\n"}).path))
         assert snapshot.read_text("README.md") == f"# {n}\n"  # starts `git cat-file` readers
-    readers = [c for c in child_commands() if "cat-file" in c]
     assert len(repo_access._readers) == 3
-    assert 0 < len(readers) <= 3 * 2  # at most a --batch and a --batch-check per open repo
+    assert 0 < git_readers_in(tmp_path) <= 3 * 2  # at most a --batch and a --batch-check per open repo
     repo_access._readers.clear()
-    assert not [c for c in child_commands() if "cat-file" in c]
+    assert git_readers_in(tmp_path) == 0
 
 
 def test_database_engines_beyond_the_bound_are_disposed(tmp_path, monkeypatch) -> None:
