@@ -36,7 +36,7 @@ def _diag(message: str, **style: Any) -> None:
 
 
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn configuration and repository errors into a clear message and the §7 exit code."""
+    """Turn configuration and repository errors into a clear message and its exit code (2 or 3)."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, event, make_url
 from sqlmodel import Session, create_engine, select
 
+from prr.closing_cache import ClosingCache
+from prr.plugin import ConfigError
 from prr.storage.models import CheckResult, Scan, Service
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-@lru_cache(maxsize=8)
+MAX_OPEN_ENGINES = 8
+_engines: ClosingCache[str, Engine] = ClosingCache(MAX_OPEN_ENGINES, close=lambda engine: engine.dispose())
+
+
 def get_engine(url: str) -> Engine:
+    """The engine (connection pool) of this process for ``url``; few are kept, the rest disposed."""
+    return _engines.get(url, lambda: _create_engine(url))
+
+
+def _create_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -36,14 +47,46 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class SchemaNotCurrent(ConfigError):
+    """The database is not at the schema this version of prr needs."""
+
+
+def alembic_config() -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
 def migrate(url: str) -> Engine:
     """Bring the database to the newest schema (alembic ``upgrade head``) and return its engine."""
     engine = get_engine(url)
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+    return engine
+
+
+def current_engine(url: str) -> Engine:
+    """The engine of a database already at the newest schema; :class:`SchemaNotCurrent` otherwise.
+
+    For the portal's processes: the schema is migrated once (``prr db upgrade``, or ``prr serve``
+    before it starts its workers), never by each process as it starts.
+    """
+    engine = get_engine(url)
+    wanted = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.connect() as connection:
+        found = set(MigrationContext.configure(connection).get_current_heads())
+    if found != wanted:
+        where = make_url(url).render_as_string(hide_password=True)
+        state = (
+            "has no prr schema yet"
+            if not found
+            else f"is at schema revision {', '.join(sorted(found))}, not {', '.join(sorted(wanted))}"
+        )
+        raise SchemaNotCurrent(
+            f"the database {where} {state}: run `prr db upgrade` (with the same --config) to migrate it"
+        )
     return engine
 
 
@@ -64,6 +107,7 @@ def store_report(engine: Engine, report: dict[str, Any]) -> int:
         service.name, service.owner, service.tier = svc["name"], svc["owner"], svc["tier"]
         service.lifecycle, service.repo, service.updated_at = svc["lifecycle"], report["source"]["repo"], scanned_at
         session.flush()
+        assert service.id is not None  # assigned by the flush
         scan = Scan(
             service_id=service.id,
             commit=report["source"]["commit"],
@@ -80,6 +124,7 @@ def store_report(engine: Engine, report: dict[str, Any]) -> int:
         )
         session.add(scan)
         session.flush()
+        assert scan.id is not None  # assigned by the flush
         scan.report = {**report, "scan_id": scan.id}
         for c in report["checks"]:
             session.add(
