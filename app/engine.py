@@ -83,7 +83,7 @@ def evaluate(request: ScanRequest) -> dict[str, Any]:
 
     waivers = list(request.waivers(service.ref))
     entries = [
-        check_entry(entry, registry.get(entry.id), results[entry.id], pick_waiver(waivers, entry.id, now))
+        check_entry(entry, registry.get(entry.id), results[entry.id], pick_waiver(waivers, entry.id, now), now)
         for entry in card.checks
         if entry.id in results
     ]
