@@ -48,11 +48,18 @@ receivers:
     "`namespace` matcher, which is taken to hold when the rule sets no `namespace` label (that "
     "label comes from the alert's series). The alert's labels are "
     "its rule's static labels, `alertname` and the portal's `routing.extra_labels`; labels that "
-    "come from the series are not known here (`live.alerts-routed` checks the live routing).",
-    remediation="Add a route that sends the paging alerts to a PagerDuty / Opsgenie receiver, in "
-    "the Alertmanager config the alerts go through. Routes are tried in order and the first match "
-    "wins, so put it before any sibling route that would catch the same alerts (or give that "
-    f"sibling `continue: true`):\n\n```yaml\n{EXAMPLE}\n```\n\nSee {DOCS}.",
+    "come from the series are not known here (`live.alerts-routed` checks the live routing). "
+    "Not applicable only when the repo has no paging alerts; with paging alerts and no readable "
+    "Alertmanager config (none in the repo, none named by the portal config, or one that cannot "
+    "be parsed) routing cannot be verified, which is an error.",
+    remediation="Make the routing readable, then route the paging alerts to a pager. The check "
+    "needs the Alertmanager config the alerts go through: keep it in the repo (e.g. "
+    "`alertmanager/alertmanager.yml`), or, when a central team runs Alertmanager, set "
+    "`routing.alertmanager_config` in the portal config to the path of that central config. "
+    "In it, add a route that sends the paging alerts to a PagerDuty / Opsgenie receiver. Routes "
+    "are tried in order and the first match wins, so put it before any sibling route that would "
+    "catch the same alerts (or give that sibling `continue: true`):\n\n"
+    f"```yaml\n{EXAMPLE}\n```\n\nSee {DOCS}.",
     docs_url=DOCS,
     reads=(
         "Alertmanager config files (top-level `route` and `receivers`), a Secret's `alertmanager.yaml` "
@@ -63,20 +70,28 @@ receivers:
 )
 def alerts_routed(ctx: CheckContext) -> Result:
     routing = ctx.config.get("routing") or {}
-    configs, config_errors = _alertmanager_configs(ctx, routing.get("alertmanager_config"))
-    if config_errors:
-        return errored(
-            f"could not read the Alertmanager config: {config_errors[0]}", [e.evidence() for e in config_errors]
-        )
-    if not configs:
-        return not_applicable(
-            "no Alertmanager config in the repo (a file with `route` and "
-            "`receivers`, a Secret's alertmanager.yaml, an AlertmanagerConfig "
-            "resource) and none named in the portal config (routing.alertmanager_config)"
-        )
     alerts, rule_errors = load_alert_rules(ctx.repo)
     severities = ctx.settings.get("paging_severities") or DEFAULT_PAGING_SEVERITIES
     paging = [a for a in alerts if is_paging(a, severities)]
+    if not paging and not rule_errors:
+        return not_applicable(
+            f"no paging alerts (severity in {', '.join(severities)}, or "
+            f"pager: pagerduty) among the repo's {len(alerts)} alert(s)"
+        )
+    configs, config_errors = _alertmanager_configs(ctx, routing.get("alertmanager_config"))
+    if config_errors:
+        return errored(
+            f"cannot verify routing: could not read the Alertmanager config: {config_errors[0]}",
+            [e.evidence() for e in config_errors],
+        )
+    if not configs:
+        what = f"{len(paging)} paging alert(s)" if paging else "alert rules that could not all be read"
+        return errored(
+            f"cannot verify routing: the repo has {what} but no Alertmanager config (a file with "
+            "`route` and `receivers`, a Secret's alertmanager.yaml, an AlertmanagerConfig resource), "
+            "and the portal config names none (routing.alertmanager_config)",
+            [Evidence(path=a.path, line=a.line, value=f"{a.name}: routing unknown") for a in paging[:5]],
+        )
     extra = {str(k): str(v) for k, v in (routing.get("extra_labels") or {}).items()}
     details: dict[str, Any] = {
         "alertmanager_configs": [c.path for c in configs],
@@ -122,12 +137,6 @@ def alerts_routed(ctx: CheckContext) -> Result:
         return errored(
             f"could not read {len(rule_errors)} alert rule file(s): {first}",
             [e.evidence() for e in rule_errors.values()],
-            **details,
-        )
-    if not paging:
-        return not_applicable(
-            f"no paging alerts (severity in {', '.join(severities)}, or "
-            f"pager: pagerduty) among the repo's {len(alerts)} alert(s)",
             **details,
         )
     caveat = (

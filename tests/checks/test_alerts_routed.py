@@ -250,14 +250,15 @@ CASES = [
         "not_applicable",
         [],
     ),
-    ("no-alertmanager-config", {"monitoring/rules.yaml": RULES}, None, {}, {}, "not_applicable", []),
+    # paging alerts whose routing cannot be verified: an error, never "not applicable"
+    ("no-alertmanager-config", {"monitoring/rules.yaml": RULES}, None, {}, {}, "error", [("monitoring/rules.yaml", 4)]),
     (
         "example-config-is-not-the-services",
         {"monitoring/rules.yaml": RULES, "examples/alertmanager.yml": PAGES},
         None,
         {},
         {},
-        "not_applicable",
+        "error",
         [],
     ),
     (
@@ -414,7 +415,7 @@ CASES = [
         None,
         {},
         {},
-        "not_applicable",
+        "error",
         [],
     ),
     (
@@ -478,6 +479,14 @@ def test_alerts_routed(case, files, central, routing, settings, status, evidence
     result = run_check("alerts.routed", make_repo(files), config=config, settings=settings)
     assert result.status.value == status, result.summary
     assert set(evidence) <= _evidence(result), result.evidence
+
+
+def test_unverifiable_routing_names_both_fixes(make_repo, registry):
+    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES}))
+    assert result.status.value == "error"
+    assert result.summary.startswith("cannot verify routing: the repo has 1 paging alert(s) but no Alertmanager config")
+    remediation = registry.get("alerts.routed").remediation
+    assert "keep it in the repo" in remediation and "`routing.alertmanager_config` in the portal config" in remediation
 
 
 def test_failure_names_the_receiver_and_the_route_that_swallowed_the_alert(make_repo):
