@@ -82,4 +82,11 @@ def _first_per_file(alerts: list[AlertRule]) -> list[Evidence]:
     first: dict[str, AlertRule] = {}
     for alert in alerts:
         first.setdefault(alert.path, alert)
-    return [Evidence(path=a.path, line=a.line, value=a.name) for a in first.values()]
+    return [
+        Evidence(
+            path=a.path,
+            line=a.line,
+            value=f"{a.name} (templated file: its placeholders were set aside)" if a.templated else a.name,
+        )
+        for a in first.values()
+    ]

@@ -123,7 +123,6 @@ def test_alert_fields(make_repo):
     "name, line, message",
     [
         ("alerts-rule-bad-promql", 9, "PaymentsSlow: expr is not valid PromQL"),
-        ("alerts-helm-templated-prometheusrule", 1, "templated file"),
     ],
 )
 def test_unreadable_rule_files(tmp_path, name, line, message):
@@ -339,3 +338,12 @@ def test_label_matchers_and_substitution():
 def test_constant_folding(text, value):
     got = promql.constant(promql.parse(text))
     assert got == (pytest.approx(value) if value is not None else None)
+
+
+def test_helm_templated_rules_are_read_with_placeholders_set_aside(tmp_path):
+    alerts, errors, _ = load(fixture_repo("alerts-helm-templated-prometheusrule", tmp_path))
+    assert errors == {}
+    (alert,) = alerts
+    assert (alert.name, alert.line, alert.templated) == ("OrdersHighErrorRate", 12, True)
+    assert alert.labels == {"severity": "__templated__"}
+    assert 'job="__templated__"' in alert.expr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from prr.checks.formats.yamlfile import FormatError, load_documents
+from prr.checks.formats.yamlfile import FormatError, load_documents, load_templated, looks_templated
 from prr.repo import FileReadError, RepoSnapshot
 
 # Folders whose manifests and specs are examples, not the service's own (configurable later).
@@ -24,6 +24,9 @@ NON_PRODUCTION_DIRS = (
     "third_party",
 )
 YAML_PATTERNS = ("**/*.yaml", "**/*.yml")
+# Where templated configs and rule files are kept: Go/Helm, Jinja, Terraform templates.
+TEMPLATE_PATTERNS = ("**/*.tpl", "**/*.tmpl", "**/*.j2", "**/*.gotmpl")
+JSONNET_PATTERNS = ("**/*.jsonnet", "**/*.libsonnet")
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Parsed:
 
     documents: dict[str, list[Any]] = field(default_factory=dict)
     errors: dict[str, FormatError] = field(default_factory=dict)
+    templated: set[str] = field(default_factory=set)  # read with their placeholders set aside
 
 
 def read_yaml(repo: RepoSnapshot, path: str) -> list[Any]:
@@ -61,6 +65,48 @@ def all_yaml(repo: RepoSnapshot, include_non_production: bool = False) -> Parsed
         except FormatError as exc:
             parsed.errors[path] = exc
     return parsed
+
+
+def with_templates(repo: RepoSnapshot) -> Parsed:
+    """:func:`all_yaml` plus templated files, for the configs and rules teams template: ``*.tpl``,
+    ``*.tmpl``, ``*.j2``, ``*.gotmpl`` files and templated YAML (Helm, Terraform) are read with
+    their placeholders set aside; one that still does not parse, and jsonnet (not rendered
+    here), are errors. Which errors matter is the caller's to judge (by what the file holds)."""
+    key = ("yaml.with_templates",)
+    if key in repo.cache:
+        cached: Parsed = repo.cache[key]
+        return cached
+    plain = all_yaml(repo)
+    parsed = Parsed(dict(plain.documents), {})
+    candidates = [p for p in plain.errors if looks_templated(_text(repo, p))]
+    candidates += [p for p in repo.glob(*TEMPLATE_PATTERNS) if not is_non_production(p)]
+    for path, error in plain.errors.items():
+        if path not in candidates:
+            parsed.errors[path] = error
+    for path in dict.fromkeys(candidates):
+        try:
+            parsed.documents[path] = load_templated(repo.read_text(path), path)
+            parsed.templated.add(path)
+        except FileReadError as exc:
+            parsed.errors[path] = FormatError(path, None, exc.message)
+        except FormatError as exc:
+            parsed.errors[path] = exc
+    for path in repo.glob(*JSONNET_PATTERNS):
+        if not is_non_production(path):
+            parsed.errors[path] = FormatError(
+                path,
+                None,
+                "jsonnet is not rendered here: commit the rendered YAML (jsonnet -J vendor ... | gojsontoyaml)",
+            )
+    repo.cache[key] = parsed
+    return parsed
+
+
+def _text(repo: RepoSnapshot, path: str) -> str:
+    try:
+        return repo.read_text(path)
+    except FileReadError:
+        return ""
 
 
 def is_non_production(path: str, dirs: tuple[str, ...] | list[str] | None = None) -> bool:

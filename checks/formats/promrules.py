@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prr.checks.formats import promql
-from prr.checks.formats.files import all_yaml, is_non_production, read_yaml
+from prr.checks.formats.files import is_non_production, read_yaml, with_templates
 from prr.checks.formats.slo import GENERATOR_MARKERS, broken_files_like, file_matches, load_slos
 from prr.checks.formats.yamlfile import FormatError, YList, YMap, get
 from prr.repo import RepoSnapshot
@@ -39,6 +39,7 @@ class AlertRule:
     path: str
     line: int
     generated_by: str | None = None  # "sloth" / "pyrra" for the alerts a spec generates
+    templated: bool = False  # read from a templated file: some values are placeholders
     parsed: Any = field(default=None, repr=False, compare=False)  # promql_parser Expr, or None
 
 
@@ -90,7 +91,7 @@ def _rule_groups(doc: Any) -> YList | None:
     return None
 
 
-def _read_rules(path: str, groups: YList, out: _Rules) -> None:
+def _read_rules(path: str, groups: YList, out: _Rules, templated: bool = False) -> None:
     for group_index, group in enumerate(groups):
         if not isinstance(group, YMap) or not isinstance(group.get("rules", []), (YList, type(None))):
             raise FormatError(path, groups.line_of(group_index), "a rule group needs `name` and a `rules` list")
@@ -121,6 +122,7 @@ def _read_rules(path: str, groups: YList, out: _Rules) -> None:
                         for_=str(rule["for"]) if rule.get("for") is not None else None,
                         path=path,
                         line=line,
+                        templated=templated,
                         parsed=parsed,
                     )
                 )
@@ -143,7 +145,7 @@ def _strings(mapping: Any) -> dict[str, str]:
 
 def _load(repo: RepoSnapshot) -> _Rules:
     out = _Rules()
-    parsed = all_yaml(repo)
+    parsed = with_templates(repo)
     documents = dict(parsed.documents)
     errors = dict(parsed.errors)
     for path in repo.glob(*EXTRA_RULE_FILES):
@@ -159,7 +161,7 @@ def _load(repo: RepoSnapshot) -> _Rules:
             for doc in docs:
                 groups = _rule_groups(doc)
                 if groups is not None:
-                    _read_rules(path, groups, out)
+                    _read_rules(path, groups, out, templated=path in parsed.templated)
         except FormatError as exc:
             out.errors[path] = exc
     return out
