@@ -7,6 +7,7 @@ The fast-burn pair pages when 2% of the error budget burns within an hour: an er
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from prr.checks.formats import promql
@@ -142,14 +143,20 @@ def _fast_burn(
     expected = FAST_FACTOR_30D * (slo.window / timedelta(days=30))
     found: list[tuple[AlertRule, str]] = []
     for alert in alerts:
-        if alert.generated_by or alert.parsed is None or not _linked(slo, alert, resolve):
+        if alert.generated_by or alert.parsed is None:
             continue
-        verdicts = [
-            _judge(c, slo.objective, expected, tolerance) for c in promql.burn_rate_conditions(alert.parsed, resolve)
-        ]
-        if None in verdicts:
-            return Evidence(path=alert.path, line=alert.line, value=f"alert {alert.name}"), []
-        found.append((alert, "; ".join(verdicts) or "no error-ratio threshold condition"))
+        # A composite alert ORs the burn rates of several SLIs: each branch is judged on its own.
+        branches = promql.or_branches(alert.parsed)
+        for branch in branches:
+            if not _linked(slo, replace(alert, parsed=branch), resolve):
+                continue
+            verdicts = [
+                _judge(c, slo.objective, expected, tolerance) for c in promql.burn_rate_conditions(branch, resolve)
+            ]
+            if None in verdicts:
+                part = f" (one of the {len(branches)} SLIs it ORs)" if len(branches) > 1 else ""
+                return Evidence(path=alert.path, line=alert.line, value=f"alert {alert.name}{part}"), []
+            found.append((alert, "; ".join(verdicts) or "no error-ratio threshold condition"))
     return None, found
 
 
@@ -192,8 +199,9 @@ def _linked(slo: SLO, alert: AlertRule, resolve: RecordingIndex) -> bool:
 
 
 def _same_indicator(slo: SLO, alert: AlertRule, resolve: RecordingIndex) -> bool:
-    """The alert reads the SLI's metrics (through recording rules too): the same metric names,
-    and each SLI selector matched by one of the alert's."""
+    """The alert reads the SLI's metrics (through recording rules too): the SLI's metric names
+    (among others, when a recorded burn rate combines several SLIs, as kube-prometheus's
+    apiserver_request:burnrate1h does), and each SLI selector matched by one of the alert's."""
     sli = []
     for query in slo.queries.values():
         try:
@@ -202,7 +210,7 @@ def _same_indicator(slo: SLO, alert: AlertRule, resolve: RecordingIndex) -> bool
             continue
     leaves = promql.leaf_selectors(alert.parsed, resolve)
     names = {promql.metric_name(s) for s in sli}
-    if not sli or names != {promql.metric_name(s) for s in leaves}:
+    if not sli or not names <= {promql.metric_name(s) for s in leaves}:
         return False
     return all(any(promql.selects_like(a, s) for a in leaves) for s in sli)
 
