@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from prr.checks.formats import promql
+from prr.checks.formats.files import non_production_dirs
 from prr.checks.formats.promrules import AlertRule, RecordingIndex, load_alert_rules, load_recording_rules
 from prr.checks.formats.slo import SLO, load_slos
 from prr.plugin import (
@@ -75,8 +76,8 @@ groups:
     reads=("OpenSLO, Sloth and Pyrra specs", "Prometheus rule files and PrometheusRule resources"),
 )
 def alerts_burn_rate(ctx: CheckContext) -> Result:
-    slos, slo_errors = load_slos(ctx.repo)
-    alerts, rule_errors = load_alert_rules(ctx.repo)
+    slos, slo_errors = load_slos(ctx.repo, non_production_dirs(ctx.config))
+    alerts, rule_errors = load_alert_rules(ctx.repo, non_production_dirs(ctx.config))
     if not slos and not slo_errors:
         return not_applicable("no SLO specs in the repo, so no SLO needs burn-rate alerts (slo.defined asks for them)")
     checkable = [s for s in slos if s.valid]
@@ -87,7 +88,7 @@ def alerts_burn_rate(ctx: CheckContext) -> Result:
             "burn-rate alerts (slo.defined reports their problems)",
             skipped=skipped,
         )
-    resolve = RecordingIndex(load_recording_rules(ctx.repo))
+    resolve = RecordingIndex(load_recording_rules(ctx.repo, non_production_dirs(ctx.config)))
     tolerance = ctx.params["threshold_tolerance"]
     wired, missing, notes = [], [], {}
     for slo in checkable:

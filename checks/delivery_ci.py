@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prr.checks.formats.ci import CI_GLOBS, find_pipelines
+from prr.checks.formats.files import non_production_dirs
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
 
 EXAMPLE = """\
@@ -38,7 +39,7 @@ jobs:
     reads=CI_GLOBS,
 )
 def delivery_ci(ctx: CheckContext) -> Result:
-    pipelines = find_pipelines(ctx.repo)
+    pipelines = find_pipelines(ctx.repo, non_production_dirs(ctx.config))
     testing = [p for p in pipelines if p.tests]
     if testing:
         steps = [t for p in testing for t in p.tests]

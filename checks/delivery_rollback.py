@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from prr.checks.formats.ci import find_pipelines
-from prr.checks.formats.files import all_yaml
+from prr.checks.formats.files import all_yaml, non_production_dirs
 from prr.checks.formats.kubernetes import manifests_for
 from prr.checks.formats.markdown import RUNBOOK_GLOBS, Heading, MarkdownDoc, find_runbooks
 from prr.checks.formats.yamlfile import YMap, get
@@ -64,7 +64,7 @@ EXAMPLE = """\
 def delivery_rollback(ctx: CheckContext) -> Result:
     automated = _controllers(ctx) + _rollback_workflows(ctx)
     documented, thin = [], []
-    runbooks = find_runbooks(ctx.repo)
+    runbooks = find_runbooks(ctx.repo, non_production_dirs(ctx.config))
     for doc in runbooks.docs:
         for heading in doc.headings_matching(ROLLBACK_HEADING):
             how = _procedure(doc, heading, ctx.params["min_words"])
@@ -127,7 +127,7 @@ def _controllers(ctx: CheckContext) -> list[Evidence]:
         for w in manifests.workloads
         if w.kind == "Rollout"
     ]
-    for path, docs in all_yaml(ctx.repo).documents.items():
+    for path, docs in all_yaml(ctx.repo, dirs=non_production_dirs(ctx.config)).documents.items():
         found += [
             Evidence(path=path, line=doc.line, value=f"Flagger Canary/{get(doc, 'metadata', 'name')}")
             for doc in docs
@@ -158,6 +158,6 @@ def _controllers(ctx: CheckContext) -> list[Evidence]:
 def _rollback_workflows(ctx: CheckContext) -> list[Evidence]:
     return [
         Evidence(path=p.path, line=1, value=f"{p.system} rollback pipeline")
-        for p in find_pipelines(ctx.repo)
+        for p in find_pipelines(ctx.repo, non_production_dirs(ctx.config))
         if ROLLBACK_NAME.search(p.path.rsplit("/", 1)[-1])
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from prr.checks.formats.files import non_production_dirs
 from prr.checks.formats.markdown import RUNBOOK_GLOBS, find_runbooks
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
 from prr.repo import HistoryUnavailable
@@ -36,7 +37,7 @@ from prr.repo import HistoryUnavailable
 )
 def runbook_fresh(ctx: CheckContext) -> Result:
     max_age = ctx.params["max_age_days"]
-    runbooks = find_runbooks(ctx.repo)
+    runbooks = find_runbooks(ctx.repo, non_production_dirs(ctx.config))
     docs = runbooks.real() or runbooks.docs  # the real runbooks; else the stubs, which exist all the same
     if not docs:
         return not_applicable("no runbook file is kept in the repo (runbook.present reports it)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from prr.checks.formats.files import non_production_dirs
 from prr.checks.formats.markdown import RUNBOOK_GLOBS, RUNBOOK_MIN_WORDS, MarkdownDoc, find_runbooks
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed, warned
 
@@ -57,7 +58,7 @@ then watch the error rate return under 1% within 10 minutes."""
 )
 def runbook_present(ctx: CheckContext) -> Result:
     min_words = ctx.params["min_words"]
-    runbooks = find_runbooks(ctx.repo)
+    runbooks = find_runbooks(ctx.repo, non_production_dirs(ctx.config))
     real = runbooks.real(min_words)
     if real:
         return passed(

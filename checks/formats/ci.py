@@ -110,7 +110,7 @@ class Pipeline:
     error: FormatError | None = None
 
 
-def find_pipelines(repo: RepoSnapshot) -> list[Pipeline]:
+def find_pipelines(repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PRODUCTION_DIRS) -> list[Pipeline]:
     """Every CI pipeline definition in the repo, each with the test steps it runs."""
     resolver = _Indirection(repo)
     pipelines = []
@@ -136,14 +136,14 @@ def find_pipelines(repo: RepoSnapshot) -> list[Pipeline]:
             commands = []
         pipeline.tests = _test_steps(commands, resolver, path)
         pipelines.append(pipeline)
-    pipelines += _tekton_pipelines(repo, resolver)
+    pipelines += _tekton_pipelines(repo, resolver, dirs)
     return pipelines
 
 
-def _tekton_pipelines(repo: RepoSnapshot, resolver: _Indirection) -> list[Pipeline]:
+def _tekton_pipelines(repo: RepoSnapshot, resolver: _Indirection, dirs: tuple[str, ...]) -> list[Pipeline]:
     found = []
     for path, docs in all_yaml(repo, include_non_production=True).documents.items():
-        if any(part in NON_PRODUCTION_DIRS for part in path.split("/")[:-1]):
+        if any(part in dirs for part in path.split("/")[:-1]):  # hidden folders (.tekton/) are read
             continue
         tekton = [
             d

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from prr.checks.formats.files import NON_PRODUCTION_DIRS
 from prr.checks.formats.portals import Link, all_links
 from prr.checks.formats.promrules import AlertRule, load_alert_rules
 from prr.checks.formats.yamlfile import FormatError
@@ -385,22 +386,22 @@ class Runbooks:
         return real[0] if real else next(iter(self.docs), None)
 
 
-def find_runbooks(repo: RepoSnapshot) -> Runbooks:
+def find_runbooks(repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PRODUCTION_DIRS) -> Runbooks:
     """Runbooks at the conventional places, the in-repo Markdown files alert runbook links point
     to, and catalog-info (or other portal) links whose title or type says runbook. Every check
     that reads the runbook finds it here, so they all name the same file. Cached per snapshot."""
-    key = ("markdown.runbooks",)
+    key = ("markdown.runbooks", dirs)
     if key not in repo.cache:
-        repo.cache[key] = _find_runbooks(repo)
+        repo.cache[key] = _find_runbooks(repo, dirs)
     found: Runbooks = repo.cache[key]
     return found
 
 
-def _find_runbooks(repo: RepoSnapshot) -> Runbooks:
+def _find_runbooks(repo: RepoSnapshot, dirs: tuple[str, ...]) -> Runbooks:
     found = Runbooks()
     for path in conventional_runbooks(repo):
         found.why.setdefault(path, "kept at a runbook path")
-    alerts, _errors = load_alert_rules(repo)  # broken rule files are alerts.defined's to report
+    alerts, _errors = load_alert_rules(repo, dirs)  # broken rule files are alerts.defined's to report
     for rule in alerts:
         link = runbook_link_of(rule)
         target = resolve_link(repo, link, posixpath.dirname(rule.path)) if link else None

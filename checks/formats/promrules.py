@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prr.checks.formats import promql
-from prr.checks.formats.files import is_non_production, read_yaml, with_templates
+from prr.checks.formats.files import NON_PRODUCTION_DIRS, is_non_production, read_yaml, with_templates
 from prr.checks.formats.slo import GENERATOR_MARKERS, broken_files_like, file_matches, load_slos
 from prr.checks.formats.yamlfile import FormatError, YList, YMap, get, load_documents
 from prr.repo import RepoSnapshot
@@ -166,13 +166,13 @@ def _strings(mapping: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in mapping.items()} if isinstance(mapping, dict) else {}
 
 
-def _load(repo: RepoSnapshot) -> _Rules:
+def _load(repo: RepoSnapshot, dirs: tuple[str, ...]) -> _Rules:
     out = _Rules()
-    parsed = with_templates(repo)
+    parsed = with_templates(repo, dirs)
     documents = dict(parsed.documents)
     errors = dict(parsed.errors)
     for path in repo.glob(*EXTRA_RULE_FILES):
-        if is_non_production(path):
+        if is_non_production(path, dirs):
             continue
         try:
             documents[path] = read_yaml(repo, path)
@@ -189,19 +189,21 @@ def _load(repo: RepoSnapshot) -> _Rules:
     return out
 
 
-def _rules(repo: RepoSnapshot) -> _Rules:
-    key = ("promrules.rules",)
+def _rules(repo: RepoSnapshot, dirs: tuple[str, ...]) -> _Rules:
+    key = ("promrules.rules", dirs)
     if key not in repo.cache:
-        repo.cache[key] = _load(repo)
+        repo.cache[key] = _load(repo, dirs)
     return repo.cache[key]
 
 
-def load_alert_rules(repo: RepoSnapshot) -> tuple[list[AlertRule], dict[str, FormatError]]:
-    """Every alerting rule of the repo, the alerts its Sloth / Pyrra specs generate included,
-    and the rule files (or specs) that could not be read."""
-    rules = _rules(repo)
+def load_alert_rules(
+    repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PRODUCTION_DIRS
+) -> tuple[list[AlertRule], dict[str, FormatError]]:
+    """Every alerting rule of the repo outside the non-production ``dirs``, the alerts its Sloth /
+    Pyrra specs generate included, and the rule files (or specs) that could not be read."""
+    rules = _rules(repo, dirs)
     alerts = list(rules.alerts)
-    slos, slo_errors = load_slos(repo)
+    slos, slo_errors = load_slos(repo, dirs)
     for slo in slos:
         for spec in slo.generated_alerts:
             alerts.append(
@@ -221,8 +223,8 @@ def load_alert_rules(repo: RepoSnapshot) -> tuple[list[AlertRule], dict[str, For
     return alerts, {**spec_errors, **rules.errors}
 
 
-def load_recording_rules(repo: RepoSnapshot) -> list[RecordingRule]:
-    return list(_rules(repo).records)
+def load_recording_rules(repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PRODUCTION_DIRS) -> list[RecordingRule]:
+    return list(_rules(repo, dirs).records)
 
 
 class RecordingIndex:
