@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from tests.conftest import fixture_repo, run_check
+from tests.checks.cases import case_repo
+from tests.conftest import run_check
 
 RULES = """\
 groups:
@@ -513,7 +514,7 @@ def test_pass_names_the_paging_receiver(make_repo):
 
 
 def test_kube_prometheus_repo_with_a_secret_and_a_prometheusrule(tmp_path):
-    result = run_check("alerts.routed", fixture_repo("routed-kube-prometheus", tmp_path))
+    result = run_check("alerts.routed", case_repo("alerts.routed/kube-prometheus", tmp_path))
     assert result.status.value == "pass", result.summary
     assert result.summary == "all 2 paging alert(s) reach a paging receiver"
     assert [(e.path, e.line) for e in result.evidence] == [
@@ -526,7 +527,7 @@ def test_kube_prometheus_repo_with_a_secret_and_a_prometheusrule(tmp_path):
 
 
 def test_sloth_page_alert_swallowed_by_a_service_route(tmp_path):
-    result = run_check("alerts.routed", fixture_repo("routed-sloth-swallowed", tmp_path))
+    result = run_check("alerts.routed", case_repo("alerts.routed/sloth-swallowed", tmp_path))
     assert result.status.value == "fail", result.summary
     assert result.summary == "1 of 1 paging alert(s) reach no paging receiver: CheckoutHighErrorRate"
     assert [(e.path, e.line) for e in result.evidence] == [

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import fixture_repo, run_check
+from tests.checks.cases import case_repo
+from tests.conftest import run_check
 
 REAL_RUNBOOK = (
     "# Billing runbook\n\nBilling charges customers every month from their subscription plan. It reads plans "
@@ -29,36 +30,6 @@ def catalog(url: str | None = None, title: str = "Billing runbook") -> str:
 
 
 # -- runbook.present ----------------------------------------------------------------------------
-FIXTURE_PRESENT = [
-    # (fixture, params, status, summary fragment, (path, line) in evidence)
-    (
-        "rb-real-runbook",
-        {},
-        "pass",
-        "runbook RUNBOOK.md (126 words of body under 4 headings, actionable",
-        ("RUNBOOK.md", 8),
-    ),
-    ("rb-alert-linked-doc", {}, "pass", "runbook docs/operations.md", ("docs/operations.md", 1)),
-    ("rb-stub-only", {}, "fail", "placeholder text under Runbook): expand RUNBOOK.md", ("RUNBOOK.md", 1)),
-    (
-        "rb-external-only",
-        {},
-        "warn",
-        "external only: the runbook is https://acme.atlassian.net/wiki/spaces/SRE/",
-        ("catalog-info.yaml", 11),
-    ),
-    # commands are substance at any length: the prose threshold does not apply
-    ("rb-broken-links", {"min_words": 500}, "pass", "actionable under 2 (Outage, Queue backlog)", ("RUNBOOK.md", 1)),
-]
-
-
-@pytest.mark.parametrize(
-    "fixture, params, status, summary, where", FIXTURE_PRESENT, ids=[c[0] for c in FIXTURE_PRESENT]
-)
-def test_present_fixtures(tmp_path, fixture, params, status, summary, where) -> None:
-    result = run_check("runbook.present", fixture_repo(fixture, tmp_path), params=params)
-    assert (result.status.value, summary in result.summary) == (status, True), result.summary
-    assert where in [(e.path, e.line) for e in result.evidence]
 
 
 INLINE_PRESENT = [
@@ -180,58 +151,10 @@ def test_fresh_on_a_shallow_clone_is_an_error(make_repo, tmp_path) -> None:
 
 
 # -- runbook.alerts-linked ---------------------------------------------------------------------
-FIXTURE_LINKED = [
-    # (fixture, settings, status, summary fragment, evidence [(path, line)])
-    (
-        "rb-real-runbook",
-        {},
-        "pass",
-        "all 3 paging alerts link a runbook that resolves",
-        [("monitoring/alerts.yaml", 4), ("monitoring/alerts.yaml", 12), ("monitoring/alerts.yaml", 19)],
-    ),
-    (
-        "rb-real-runbook",
-        {"paging_severities": ["critical"]},
-        "pass",
-        "the paging alert links a runbook",
-        [("monitoring/alerts.yaml", 4)],
-    ),
-    (
-        "rb-real-runbook",
-        {"paging_severities": ["warning"]},
-        "fail",
-        "CheckoutCertExpiring: no runbook_url annotation",
-        [("monitoring/alerts.yaml", 25)],
-    ),
-    (
-        "rb-alert-linked-doc",
-        {},
-        "pass",
-        "the paging alert links a runbook",
-        [("deploy/prometheus/ledger-rules.yaml", 11)],
-    ),
-    (
-        "rb-broken-links",
-        {},
-        "fail",
-        "3 of 3 paging alerts have no working runbook link",
-        [("alerts/payments.rules.yml", 4), ("alerts/payments.rules.yml", 11), ("alerts/payments.rules.yml", 18)],
-    ),
-    ("rb-stub-only", {}, "not_applicable", "no paging alerts", []),
-]
-
-
-@pytest.mark.parametrize(
-    "fixture, settings, status, summary, where", FIXTURE_LINKED, ids=[f"{c[0]}-{c[1]}" for c in FIXTURE_LINKED]
-)
-def test_alerts_linked_fixtures(tmp_path, fixture, settings, status, summary, where) -> None:
-    result = run_check("runbook.alerts-linked", fixture_repo(fixture, tmp_path), settings=settings)
-    assert (result.status.value, summary in result.summary) == (status, True), result.summary
-    assert [(e.path, e.line) for e in result.evidence] == where
 
 
 def test_alerts_linked_names_each_broken_link(tmp_path) -> None:
-    result = run_check("runbook.alerts-linked", fixture_repo("rb-broken-links", tmp_path))
+    result = run_check("runbook.alerts-linked", case_repo("runbook.alerts-linked/broken-links", tmp_path))
     assert [e.value for e in result.evidence] == [
         "PaymentsDown: RUNBOOK.md has no heading with anchor #payments-down",
         "PaymentsQueueBacklog: 'docs/runbooks/queue.md' is not a URL and docs/runbooks/queue.md or "
