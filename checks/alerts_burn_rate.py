@@ -151,24 +151,31 @@ def _fast_burn(
         for branch in branches:
             if not _linked(slo, replace(alert, parsed=branch), resolve):
                 continue
-            verdicts = [
-                _judge(c, slo.objective, expected, tolerance) for c in promql.burn_rate_conditions(branch, resolve)
-            ]
+            conditions = promql.burn_rate_conditions(branch, resolve)
+            verdicts = [_judge(c, slo.objective, expected, tolerance) for c in conditions]
             if None in verdicts:
                 part = f" (one of the {len(branches)} SLIs it ORs)" if len(branches) > 1 else ""
-                return Evidence(path=alert.path, line=alert.line, value=f"alert {alert.name}{part}"), []
-            found.append((alert, "; ".join(verdicts) or "no error-ratio threshold condition"))
+                pair = _shown(conditions[verdicts.index(None)], slo.objective)
+                return Evidence(path=alert.path, line=alert.line, value=f"alert {alert.name}{part}: {pair}"), []
+            found.append((alert, "; ".join(v for v in verdicts if v) or "no error-ratio threshold condition"))
     return None, found
+
+
+def _factor(condition: promql.BurnRateCondition, objective: float) -> float | None:
+    return condition.threshold / (1 - objective) if condition.threshold is not None else condition.factor
+
+
+def _shown(condition: promql.BurnRateCondition, objective: float) -> str:
+    """A condition as "1h/5m at 14.4×": its windows and burn-rate factor for this SLO."""
+    windows = "/".join(promql.format_duration(w) for w in (condition.long_window, condition.short_window) if w)
+    factor = _factor(condition, objective)
+    return f"{windows or 'no window'} at {f'{factor:.3g}×' if factor is not None else 'a non-constant threshold'}"
 
 
 def _judge(condition: promql.BurnRateCondition, objective: float, expected: float, tolerance: float) -> str | None:
     """None when the condition is a fast-burn pair for the SLO, else what is wrong with it."""
-    windows = "/".join(promql.format_duration(w) for w in (condition.long_window, condition.short_window) if w)
-    if condition.threshold is not None:
-        factor = condition.threshold / (1 - objective)
-    else:
-        factor = condition.factor
-    shown = f"{windows or 'no window'} at {f'{factor:.3g}×' if factor is not None else 'a non-constant threshold'}"
+    factor = _factor(condition, objective)
+    shown = _shown(condition, objective)
     if condition.long_window != FAST_LONG or condition.short_window is None:
         return f"{shown}; a fast-burn pair needs a 1h long window and a short one (5m)"
     if condition.short_window > MAX_FAST_SHORT:

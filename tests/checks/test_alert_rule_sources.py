@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
+from tests.checks.cases import NOW
 from tests.conftest import run_check
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 CONFIGMAP = """\
 apiVersion: v1
 kind: ConfigMap
@@ -239,8 +237,8 @@ CASES = [
         {"slos/checkout.yaml": SLOS, "monitoring/slo-alerts.yaml": COMPOSITE},
         "alerts.burn-rate",
         "pass",
-        "'checkout-availability' by alert CheckoutErrorBudgetBurn (one of the 2 SLIs it ORs); "
-        "'checkout-latency' by alert CheckoutErrorBudgetBurn (one of the 2 SLIs it ORs)",
+        "'checkout-availability' by alert CheckoutErrorBudgetBurn (one of the 2 SLIs it ORs): 1h/5m at 14.4×; "
+        "'checkout-latency' by alert CheckoutErrorBudgetBurn (one of the 2 SLIs it ORs): 1h/5m at 14.4×",
         ("monitoring/slo-alerts.yaml", 4),
     ),
     (

@@ -3,13 +3,11 @@ by name (what a shared job runs is not in the repo)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
+from tests.checks.cases import NOW
 from tests.conftest import run_check
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 CIRCLECI_ORB = """\
 version: 2.1
 orbs:

@@ -10,6 +10,7 @@ import pytest
 from prr.checks.formats.ci import runs_tests
 from prr.checks.formats.portals import load_portals
 from prr.repo import open_snapshot
+from tests.checks.cases import NOW
 from tests.conftest import run_check
 
 
@@ -142,7 +143,7 @@ CI_INLINE = [
 
 @pytest.mark.parametrize("name, files, status, summary, where", CI_INLINE, ids=[c[0] for c in CI_INLINE])
 def test_ci_inline(make_repo, name, files, status, summary, where) -> None:
-    assert_result(run_check("delivery.ci", make_repo(files)), status, summary, where)
+    assert_result(run_check("delivery.ci", make_repo(files), now=NOW), status, summary, where)
 
 
 # -- delivery.rollback ----------------------------------------------------------------------------
@@ -225,7 +226,7 @@ ROLLBACK_CASES = [
 @pytest.mark.parametrize("name, files, status, summary, where", ROLLBACK_CASES, ids=[c[0] for c in ROLLBACK_CASES])
 def test_rollback(make_repo, name, files, status, summary, where) -> None:
     repo = make_repo(files)
-    assert_result(run_check("delivery.rollback", repo), status, summary, where)
+    assert_result(run_check("delivery.rollback", repo, now=NOW), status, summary, where)
 
 
 # -- ownership.oncall -------------------------------------------------------------------------------
@@ -303,7 +304,7 @@ ONCALL_CASES = [
 @pytest.mark.parametrize("name, files, status, summary, where", ONCALL_CASES, ids=[c[0] for c in ONCALL_CASES])
 def test_oncall(make_repo, name, files, status, summary, where) -> None:
     repo = make_repo(files)
-    assert_result(run_check("ownership.oncall", repo), status, summary, where)
+    assert_result(run_check("ownership.oncall", repo, now=NOW), status, summary, where)
 
 
 # -- observability.dashboard ---------------------------------------------------------------------
@@ -409,7 +410,7 @@ DASHBOARD_CASES = [
 @pytest.mark.parametrize("name, files, status, summary, where", DASHBOARD_CASES, ids=[c[0] for c in DASHBOARD_CASES])
 def test_dashboard(make_repo, name, files, status, summary, where) -> None:
     repo = make_repo(files)
-    assert_result(run_check("observability.dashboard", repo), status, summary, where)
+    assert_result(run_check("observability.dashboard", repo, now=NOW), status, summary, where)
 
 
 # -- other portals' service files ---------------------------------------------------------------------

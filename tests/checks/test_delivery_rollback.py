@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
+from tests.checks.cases import NOW
 from tests.conftest import run_check
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 RUNBOOK = """\
 # Order service runbook
 

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.checks.cases import NOW
 from tests.conftest import run_check
 
 JUNE_2025 = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
 
 def days_ago(n: int) -> str:
-    return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
+    return (NOW.date() - timedelta(days=n)).isoformat()
 
 
 def drill(age: int, outcome: str = "pass", rto: str | None = "20m", rpo: str | None = "1m") -> str:
@@ -66,22 +67,22 @@ TESTED_CASES = [
 
 @pytest.mark.parametrize("name, text, status, summary, line", TESTED_CASES, ids=[c[0] for c in TESTED_CASES])
 def test_tested(make_repo, name, text, status, summary, line) -> None:
-    result = run_check("dr.tested", make_repo({"readiness.yaml": text}))
+    result = run_check("dr.tested", make_repo({"readiness.yaml": text}), now=NOW)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
     assert ("readiness.yaml", line) in [(e.path, e.line) for e in result.evidence]
 
 
 def test_tested_applies_to_tier_0_and_1_only(make_repo) -> None:
     repo = make_repo({"readiness.yaml": readiness(tier=2)})
-    result = run_check("dr.tested", repo)
+    result = run_check("dr.tested", repo, now=NOW)
     assert result.status.value == "not_applicable" and "this one is Tier-2" in result.summary
-    assert run_check("dr.tested", repo, params={"tiers": ["0", "1", "2"]}).status.value == "fail"
+    assert run_check("dr.tested", repo, params={"tiers": ["0", "1", "2"]}, now=NOW).status.value == "fail"
 
 
 def test_tested_is_measured_from_the_scan_time(make_repo) -> None:
     repo = make_repo({"readiness.yaml": readiness(drill(40))})
-    assert run_check("dr.tested", repo).status.value == "pass"
-    later = datetime.now(UTC) + timedelta(days=400)
+    assert run_check("dr.tested", repo, now=NOW).status.value == "pass"
+    later = NOW + timedelta(days=400)
     assert run_check("dr.tested", repo, now=later).status.value == "fail"
 
 
@@ -141,6 +142,6 @@ PLAN_CASES = [
 
 @pytest.mark.parametrize("name, files, status, summary, where", PLAN_CASES, ids=[c[0] for c in PLAN_CASES])
 def test_plan(make_repo, name, files, status, summary, where) -> None:
-    result = run_check("dr.plan", make_repo(files))
+    result = run_check("dr.plan", make_repo(files), now=NOW)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
     assert where in [(e.path, e.line) for e in result.evidence]

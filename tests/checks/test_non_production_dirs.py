@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from prr import schemas
+from tests.checks.cases import NOW
 from tests.conftest import run_check
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 SLOTH = """\
 version: prometheus/v1
 service: orders

@@ -11,17 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import yaml
 
 from prr.plugin import TODAY_FIELD, load_registry
+from tests.checks.cases import NOW
 from tests.conftest import run_check
 from tests.gitrepo import GitRepoBuilder
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 CATALOG = """\
 apiVersion: backstage.io/v1alpha1
 kind: Component

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from prr.plugin import Status
-from tests.checks.cases import case_repo
+from tests.checks.cases import NOW, case_repo
 from tests.conftest import run_check
 from tests.test_formats_kubernetes import deployment, fake_helm, only_git_on_path
 
@@ -281,7 +281,7 @@ EDGE_CASES = [
     ids=[c[0] for c in EDGE_CASES],
 )
 def test_edges(make_repo, files, check_id, params, config, status, summary, evidence):
-    result = run_check(check_id, make_repo(files), params=params, config=config)
+    result = run_check(check_id, make_repo(files), params=params, config=config, now=NOW)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
     found = {(e.path, e.line) for e in result.evidence}
     assert set(evidence) <= found, found
@@ -293,7 +293,7 @@ def test_unrendered_chart_turns_a_pass_into_warn(tmp_path, monkeypatch):
     repo = case_repo("resilience.replicas/helm-chart", tmp_path)
     repo.commit({"deploy/web.yaml": WEB + "---\n" + pdb("web")}, "plain manifests too")
     for check_id in CHECKS:
-        result = run_check(check_id, repo)
+        result = run_check(check_id, repo, now=NOW)
         assert result.status.value == "warn", (check_id, result.summary)
         assert result.summary.endswith(
             "Helm chart charts/billing could not be rendered (no helm binary to render it); resilience not verified"
@@ -305,7 +305,7 @@ def test_unrendered_chart_does_not_hide_a_failure(tmp_path, monkeypatch):
     only_git_on_path(tmp_path, monkeypatch)
     repo = case_repo("resilience.replicas/helm-chart", tmp_path)
     repo.commit({"deploy/web.yaml": deployment("web", replicas=1)}, "a single replica")
-    assert run_check("resilience.replicas", repo).status.value == "fail"
+    assert run_check("resilience.replicas", repo, now=NOW).status.value == "fail"
 
 
 @pytest.mark.parametrize("replicas, status", [(2, "pass"), (1, "fail")])
@@ -314,7 +314,7 @@ def test_rendered_chart_is_judged(tmp_path, monkeypatch, replicas, status):
         "release-billing", replicas=replicas, extra=HEALTHY
     )
     fake_helm(tmp_path, monkeypatch, f"printf '%s' '{rendered}'\n")
-    result = run_check("resilience.replicas", case_repo("resilience.replicas/helm-chart", tmp_path))
+    result = run_check("resilience.replicas", case_repo("resilience.replicas/helm-chart", tmp_path), now=NOW)
     assert result.status.value == status, result.summary
     assert [e.path for e in result.evidence] == ["charts/billing/templates/deployment.yaml"]
 
@@ -322,4 +322,4 @@ def test_rendered_chart_is_judged(tmp_path, monkeypatch, replicas, status):
 def test_a_broken_file_that_cannot_hold_workloads_does_not_make_them_undecided(make_repo) -> None:
     repo = make_repo({"k8s/web.yaml": WEB, "slo/web.yaml": "apiVersion: openslo/v1\nkind: SLO\nspec:\n  - a\n  b: c\n"})
     for check_id in ("resilience.replicas", "resilience.probes", "resilience.resources"):
-        assert run_check(check_id, repo).status == Status.PASS, check_id
+        assert run_check(check_id, repo, now=NOW).status == Status.PASS, check_id

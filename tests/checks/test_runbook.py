@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests.checks.cases import case_repo
+from tests.checks.cases import NOW, case_repo
 from tests.conftest import run_check
 
 REAL_RUNBOOK = (
@@ -85,15 +85,15 @@ INLINE_PRESENT = [
 
 @pytest.mark.parametrize("name, files, status, summary", INLINE_PRESENT, ids=[c[0] for c in INLINE_PRESENT])
 def test_present_inline(make_repo, name, files, status, summary) -> None:
-    result = run_check("runbook.present", make_repo(files))
+    result = run_check("runbook.present", make_repo(files), now=NOW)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
 
 
 # -- runbook.fresh ------------------------------------------------------------------------------
 def test_fresh_fails_on_a_runbook_untouched_for_over_a_year(make_repo) -> None:
     repo = make_repo({"RUNBOOK.md": REAL_RUNBOOK}, days_ago=400)
-    repo.commit({"main.go": "package main\n"}, days_ago=2)  # code moves on, the runbook does not
-    result = run_check("runbook.fresh", repo)
+    repo.commit({"main.go": "package main\n"}, date=NOW - timedelta(days=2))  # code moves on, the runbook does not
+    result = run_check("runbook.fresh", repo, now=NOW)
     assert result.status.value == "fail"
     assert "runbook not changed within 365 days: RUNBOOK.md (400 days)" in result.summary
     assert [(e.path, e.line) for e in result.evidence] == [("RUNBOOK.md", 1)]
@@ -128,24 +128,24 @@ def test_fresh_by_history(make_repo, name, commits, params, status, summary) -> 
     (first, days), *rest = commits
     repo = make_repo(first, days_ago=days)
     for files, days_ago in rest:
-        repo.commit(files, days_ago=days_ago)
-    result = run_check("runbook.fresh", repo, params=params)
+        repo.commit(files, date=NOW - timedelta(days=days_ago))
+    result = run_check("runbook.fresh", repo, params=params, now=NOW)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
 
 
 def test_fresh_is_measured_from_the_scan_time(make_repo) -> None:
     repo = make_repo({"RUNBOOK.md": REAL_RUNBOOK}, days_ago=10)
-    later = datetime.now(UTC) + timedelta(days=400)
-    assert run_check("runbook.fresh", repo).status.value == "pass"
+    later = NOW + timedelta(days=400)
+    assert run_check("runbook.fresh", repo, now=NOW).status.value == "pass"
     assert run_check("runbook.fresh", repo, now=later).status.value == "fail"
 
 
 def test_fresh_on_a_shallow_clone_is_an_error(make_repo, tmp_path) -> None:
     repo = make_repo({"RUNBOOK.md": REAL_RUNBOOK}, days_ago=900)
-    repo.commit({"main.go": "package main\n"}, days_ago=1)
+    repo.commit({"main.go": "package main\n"}, date=NOW - timedelta(days=1))
     shallow = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(shallow)], check=True)
-    result = run_check("runbook.fresh", shallow)
+    result = run_check("runbook.fresh", shallow, now=NOW)
     assert result.status.value == "error"
     assert "cannot date RUNBOOK.md" in result.summary and "shallow" in result.summary
 
@@ -154,7 +154,7 @@ def test_fresh_on_a_shallow_clone_is_an_error(make_repo, tmp_path) -> None:
 
 
 def test_alerts_linked_names_each_broken_link(tmp_path) -> None:
-    result = run_check("runbook.alerts-linked", case_repo("runbook.alerts-linked/broken-links", tmp_path))
+    result = run_check("runbook.alerts-linked", case_repo("runbook.alerts-linked/broken-links", tmp_path), now=NOW)
     assert [e.value for e in result.evidence] == [
         "PaymentsDown: RUNBOOK.md has no heading with anchor #payments-down",
         "PaymentsQueueBacklog: 'docs/runbooks/queue.md' is not a URL and docs/runbooks/queue.md or "
@@ -219,5 +219,5 @@ INLINE_LINKED = [
 
 @pytest.mark.parametrize("name, files, status, summary", INLINE_LINKED, ids=[c[0] for c in INLINE_LINKED])
 def test_alerts_linked_inline(make_repo, name, files, status, summary) -> None:
-    result = run_check("runbook.alerts-linked", make_repo(files))
+    result = run_check("runbook.alerts-linked", make_repo(files), now=NOW)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary

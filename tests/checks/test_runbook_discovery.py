@@ -3,14 +3,14 @@ runbook.alerts-linked and delivery.rollback name the same file, whatever the lay
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+from tests.checks.cases import NOW
 from tests.conftest import run_check
 from tests.gitrepo import GitRepoBuilder
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 STUB = "# Orders runbook\n\nTODO: write this before launch.\n"
 REAL = """\
 <!-- Copyright 2025 Acme Inc. Licensed under the Apache License, Version 2.0. -->

@@ -4,13 +4,11 @@ errors naming the file and why, never a silent pass or not_applicable."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
+from tests.checks.cases import NOW
 from tests.conftest import run_check
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 TERRAFORM_RULES = """\
 groups:
   - name: ${service}
