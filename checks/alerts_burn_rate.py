@@ -90,19 +90,24 @@ def alerts_burn_rate(ctx: CheckContext) -> Result:
         )
     resolve = RecordingIndex(load_recording_rules(ctx.repo, non_production_dirs(ctx.config)))
     tolerance = ctx.params["threshold_tolerance"]
-    wired, missing, notes = [], [], {}
+    wired: list[tuple[SLO, Evidence, list[tuple[AlertRule, str]]]] = []
+    missing: list[tuple[SLO, list[tuple[AlertRule, str]]]] = []
+    notes: dict[str, list[tuple[AlertRule, str]]] = {}
     for slo in checkable:
         proof, found = _fast_burn(slo, alerts, resolve, tolerance)
         notes[slo.name] = found
-        (wired if proof else missing).append((slo, proof, found))
+        if proof:
+            wired.append((slo, proof, found))
+        else:
+            missing.append((slo, found))
     details = {
         "skipped_slos": skipped,
         "linked_alerts": {name: [f"{a.name}: {v}" for a, v in found] for name, found in notes.items()},
         "unreadable": [str(e) for e in {**slo_errors, **rule_errors}.values()],
     }
     if missing:
-        evidence = [ev for slo, _, found in missing for ev in _missing_evidence(slo, found)]
-        names = ", ".join(f"{s.name!r} ({s.path}:{s.line})" for s, _, _ in missing)
+        evidence = [ev for slo, found in missing for ev in _missing_evidence(slo, found)]
+        names = ", ".join(f"{s.name!r} ({s.path}:{s.line})" for s, _ in missing)
         if rule_errors:
             first = next(iter(rule_errors.values()))
             return errored(
@@ -141,6 +146,8 @@ def _fast_burn(
         return Evidence(
             path=slo.path, line=slo.alerting_line or slo.line, value=f"{slo.generator} spec with alerting on"
         ), []
+    assert slo.window is not None and slo.objective is not None  # a valid SLO has both
+    objective = slo.objective
     expected = FAST_FACTOR_30D * (slo.window / timedelta(days=30))
     found: list[tuple[AlertRule, str]] = []
     for alert in alerts:
@@ -152,10 +159,10 @@ def _fast_burn(
             if not _linked(slo, replace(alert, parsed=branch), resolve):
                 continue
             conditions = promql.burn_rate_conditions(branch, resolve)
-            verdicts = [_judge(c, slo.objective, expected, tolerance) for c in conditions]
+            verdicts = [_judge(c, objective, expected, tolerance) for c in conditions]
             if None in verdicts:
                 part = f" (one of the {len(branches)} SLIs it ORs)" if len(branches) > 1 else ""
-                pair = _shown(conditions[verdicts.index(None)], slo.objective)
+                pair = _shown(conditions[verdicts.index(None)], objective)
                 return Evidence(path=alert.path, line=alert.line, value=f"alert {alert.name}{part}: {pair}"), []
             found.append((alert, "; ".join(v for v in verdicts if v) or "no error-ratio threshold condition"))
     return None, found

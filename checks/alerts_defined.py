@@ -83,7 +83,7 @@ def alerts_defined(ctx: CheckContext) -> Result:
             **details,
         )
     return passed(
-        f"{len(alerts)} alert(s) in {len(details['files'])} file(s), each with a severity",
+        f"{len(alerts)} alert(s) in {len({a.path for a in alerts})} file(s), each with a severity",
         _first_per_file(alerts),
         **details,
     )

@@ -63,7 +63,8 @@ EXAMPLE = """\
 )
 def delivery_rollback(ctx: CheckContext) -> Result:
     automated = _controllers(ctx) + _rollback_workflows(ctx)
-    documented, thin = [], []
+    documented: list[Evidence] = []
+    thin: list[Evidence] = []
     runbooks = find_runbooks(ctx.repo, non_production_dirs(ctx.config))
     for doc in runbooks.docs:
         for heading in doc.headings_matching(ROLLBACK_HEADING):

@@ -216,12 +216,14 @@ def _reusable_test_workflow(uses: str) -> bool:
 def _circleci_orb_jobs(docs: list[Any]) -> list[Command]:
     """Workflow jobs of a declared orb named for tests: ``node/test``, ``acme/build-and-test``."""
     config = docs[0] if docs and isinstance(docs[0], YMap) else YMap()
-    orbs = config.get("orbs") if isinstance(config.get("orbs"), YMap) else YMap()
-    workflows = config.get("workflows") if isinstance(config.get("workflows"), YMap) else YMap()
+    orbs: YMap = config["orbs"] if isinstance(config.get("orbs"), YMap) else YMap()
+    workflows: YMap = config["workflows"] if isinstance(config.get("workflows"), YMap) else YMap()
     found: list[Command] = []
     for workflow in workflows.values():
         jobs = workflow.get("jobs") if isinstance(workflow, YMap) else None
-        for index, job in enumerate(jobs if isinstance(jobs, YList) else []):
+        if not isinstance(jobs, YList):
+            continue
+        for index, job in enumerate(jobs):
             name = job if isinstance(job, str) else next(iter(job), None) if isinstance(job, YMap) and job else None
             orb, _, orb_job = str(name or "").partition("/")
             if orb in orbs and TEST_NAME.search(orb_job):
@@ -346,7 +348,7 @@ class _Indirection:
                 rule = re.match(r"^([\w.%/-]+(?:\s+[\w.%/-]+)*)\s*::?(?!=)\s*([^=#]*?)\s*(?:#.*)?$", line)
                 current = rule[1].split() if rule else []
                 for target in current:
-                    self._make.setdefault(target, ([], []))[0].extend(rule[2].split())
+                    self._make.setdefault(target, ([], []))[0].extend(rule[2].split() if rule else [])
         return self._make
 
     def scripts(self) -> dict[str, Any]:

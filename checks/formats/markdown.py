@@ -408,15 +408,15 @@ def _find_runbooks(repo: RepoSnapshot, dirs: tuple[str, ...]) -> Runbooks:
         if target and target.path and is_markdown(target.path):
             found.why.setdefault(target.path, f"linked from alert {rule.name}")
     links, found.link_errors = all_links(repo)
-    for link in links:
-        if not link.says(RUNBOOK_WORD):
+    for catalog_link in links:
+        if not catalog_link.says(RUNBOOK_WORD):
             continue
-        if is_http_url(link.url):
-            found.external.append(link)
+        if is_http_url(catalog_link.url):
+            found.external.append(catalog_link)
             continue
-        target = resolve_link(repo, link.url)
+        target = resolve_link(repo, catalog_link.url)
         if target.path and is_markdown(target.path):
-            found.why.setdefault(target.path, f"linked from {link.path}")
+            found.why.setdefault(target.path, f"linked from {catalog_link.path}")
     for path in found.why:
         try:
             found.docs.append(load_markdown(repo, path))
