@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from prr.plugin import Registry
+from prr.plugin import TODAY_FIELD, Registry
 from prr.scorecard import load_scorecard
 
 
@@ -51,7 +51,9 @@ def checks_markdown(registry: Registry, scorecard_id: str = "production-readines
                 default = json.dumps(prop["default"]) if "default" in prop else "—"
                 out.append(f"| `{name}` | {prop.get('type', '')} | {default} | {prop.get('description', '')} |")
             out.append("")
-        out += ["How to fix:", "", c.remediation, ""]
+        out += ["How to fix:", "", c.remediation.replace(TODAY_FIELD, "YYYY-MM-DD"), ""]
+        if TODAY_FIELD in c.remediation:
+            out += ["(In scan reports, YYYY-MM-DD above is the date of the scan.)", ""]
         if c.docs_url:
             out += [f"Docs: <{c.docs_url}>", ""]
     return "\n".join(out).rstrip() + "\n"

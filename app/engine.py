@@ -103,7 +103,7 @@ def evaluate(request: ScanRequest) -> dict[str, Any]:
     waivers = list(request.waivers(service.ref))
     entries = [
         {
-            **check_entry(entry, checks[entry.id], results[entry.id], pick_waiver(waivers, entry.id, now)),
+            **check_entry(entry, checks[entry.id], results[entry.id], pick_waiver(waivers, entry.id, now), now),
             "fingerprint": fingerprints[entry.id],
             "reused_from": reused.get(entry.id),
         }

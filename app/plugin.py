@@ -28,6 +28,9 @@ from prr.repo import RepoSnapshot
 
 ENTRY_POINT_GROUP = "prr.checks"
 KINDS = ("repo", "live", "manual")
+# A field a check's remediation may hold, filled when the remediation is shown: its examples stay
+# true whenever they are read (a drill dated `{today}` is never stale).
+TODAY_FIELD = "{today}"
 
 
 class Status(str, enum.Enum):
@@ -213,6 +216,10 @@ class Check:
             "params_schema": self.full_params_schema(),
             "reads": list(self.reads),
         }
+
+    def remediation_on(self, now: datetime) -> str:
+        """The remediation as shown at ``now``: ``{today}`` becomes that date (YYYY-MM-DD)."""
+        return self.remediation.replace(TODAY_FIELD, now.date().isoformat())
 
     def full_params_schema(self) -> dict[str, Any]:
         return {

@@ -34,8 +34,10 @@ class Waiver:
         return {"reason": self.reason, "approver": self.approver, "expires": _iso(self.expires)}
 
 
-def check_entry(entry: ScorecardCheck, check: Check, result: Result, waiver: Waiver | None) -> dict[str, Any]:
-    """One ``checks[]`` item of the report."""
+def check_entry(
+    entry: ScorecardCheck, check: Check, result: Result, waiver: Waiver | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """One ``checks[]`` item of the report; its remediation as shown at ``now`` (the scan's time)."""
     status = result.status
     waived = waiver is not None and status in (Status.FAIL, Status.ERROR)
     met = None if status == Status.NOT_APPLICABLE else (status in MET_STATUSES or waived)
@@ -54,7 +56,7 @@ def check_entry(entry: ScorecardCheck, check: Check, result: Result, waiver: Wai
         "summary": result.summary,
         "evidence": [e.to_dict() for e in result.evidence],
         "details": result.details,
-        "remediation": check.remediation,
+        "remediation": check.remediation_on(now) if now else check.remediation,
         "docs_url": check.docs_url,
     }
 

@@ -7,9 +7,11 @@ The fast-burn pair pages when 2% of the error budget burns within an hour: an er
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from prr.checks.formats import promql
+from prr.checks.formats.files import non_production_dirs
 from prr.checks.formats.promrules import AlertRule, RecordingIndex, load_alert_rules, load_recording_rules
 from prr.checks.formats.slo import SLO, load_slos
 from prr.plugin import (
@@ -74,8 +76,8 @@ groups:
     reads=("OpenSLO, Sloth and Pyrra specs", "Prometheus rule files and PrometheusRule resources"),
 )
 def alerts_burn_rate(ctx: CheckContext) -> Result:
-    slos, slo_errors = load_slos(ctx.repo)
-    alerts, rule_errors = load_alert_rules(ctx.repo)
+    slos, slo_errors = load_slos(ctx.repo, non_production_dirs(ctx.config))
+    alerts, rule_errors = load_alert_rules(ctx.repo, non_production_dirs(ctx.config))
     if not slos and not slo_errors:
         return not_applicable("no SLO specs in the repo, so no SLO needs burn-rate alerts (slo.defined asks for them)")
     checkable = [s for s in slos if s.valid]
@@ -86,21 +88,26 @@ def alerts_burn_rate(ctx: CheckContext) -> Result:
             "burn-rate alerts (slo.defined reports their problems)",
             skipped=skipped,
         )
-    resolve = RecordingIndex(load_recording_rules(ctx.repo))
+    resolve = RecordingIndex(load_recording_rules(ctx.repo, non_production_dirs(ctx.config)))
     tolerance = ctx.params["threshold_tolerance"]
-    wired, missing, notes = [], [], {}
+    wired: list[tuple[SLO, Evidence, list[tuple[AlertRule, str]]]] = []
+    missing: list[tuple[SLO, list[tuple[AlertRule, str]]]] = []
+    notes: dict[str, list[tuple[AlertRule, str]]] = {}
     for slo in checkable:
         proof, found = _fast_burn(slo, alerts, resolve, tolerance)
         notes[slo.name] = found
-        (wired if proof else missing).append((slo, proof, found))
+        if proof:
+            wired.append((slo, proof, found))
+        else:
+            missing.append((slo, found))
     details = {
         "skipped_slos": skipped,
         "linked_alerts": {name: [f"{a.name}: {v}" for a, v in found] for name, found in notes.items()},
         "unreadable": [str(e) for e in {**slo_errors, **rule_errors}.values()],
     }
     if missing:
-        evidence = [ev for slo, _, found in missing for ev in _missing_evidence(slo, found)]
-        names = ", ".join(f"{s.name!r} ({s.path}:{s.line})" for s, _, _ in missing)
+        evidence = [ev for slo, found in missing for ev in _missing_evidence(slo, found)]
+        names = ", ".join(f"{s.name!r} ({s.path}:{s.line})" for s, _ in missing)
         if rule_errors:
             first = next(iter(rule_errors.values()))
             return errored(
@@ -139,28 +146,43 @@ def _fast_burn(
         return Evidence(
             path=slo.path, line=slo.alerting_line or slo.line, value=f"{slo.generator} spec with alerting on"
         ), []
+    assert slo.window is not None and slo.objective is not None  # a valid SLO has both
+    objective = slo.objective
     expected = FAST_FACTOR_30D * (slo.window / timedelta(days=30))
     found: list[tuple[AlertRule, str]] = []
     for alert in alerts:
-        if alert.generated_by or alert.parsed is None or not _linked(slo, alert, resolve):
+        if alert.generated_by or alert.parsed is None:
             continue
-        verdicts = [
-            _judge(c, slo.objective, expected, tolerance) for c in promql.burn_rate_conditions(alert.parsed, resolve)
-        ]
-        if None in verdicts:
-            return Evidence(path=alert.path, line=alert.line, value=f"alert {alert.name}"), []
-        found.append((alert, "; ".join(verdicts) or "no error-ratio threshold condition"))
+        # A composite alert ORs the burn rates of several SLIs: each branch is judged on its own.
+        branches = promql.or_branches(alert.parsed)
+        for branch in branches:
+            if not _linked(slo, replace(alert, parsed=branch), resolve):
+                continue
+            conditions = promql.burn_rate_conditions(branch, resolve)
+            verdicts = [_judge(c, objective, expected, tolerance) for c in conditions]
+            if None in verdicts:
+                part = f" (one of the {len(branches)} SLIs it ORs)" if len(branches) > 1 else ""
+                pair = _shown(conditions[verdicts.index(None)], objective)
+                return Evidence(path=alert.path, line=alert.line, value=f"alert {alert.name}{part}: {pair}"), []
+            found.append((alert, "; ".join(v for v in verdicts if v) or "no error-ratio threshold condition"))
     return None, found
+
+
+def _factor(condition: promql.BurnRateCondition, objective: float) -> float | None:
+    return condition.threshold / (1 - objective) if condition.threshold is not None else condition.factor
+
+
+def _shown(condition: promql.BurnRateCondition, objective: float) -> str:
+    """A condition as "1h/5m at 14.4×": its windows and burn-rate factor for this SLO."""
+    windows = "/".join(promql.format_duration(w) for w in (condition.long_window, condition.short_window) if w)
+    factor = _factor(condition, objective)
+    return f"{windows or 'no window'} at {f'{factor:.3g}×' if factor is not None else 'a non-constant threshold'}"
 
 
 def _judge(condition: promql.BurnRateCondition, objective: float, expected: float, tolerance: float) -> str | None:
     """None when the condition is a fast-burn pair for the SLO, else what is wrong with it."""
-    windows = "/".join(promql.format_duration(w) for w in (condition.long_window, condition.short_window) if w)
-    if condition.threshold is not None:
-        factor = condition.threshold / (1 - objective)
-    else:
-        factor = condition.factor
-    shown = f"{windows or 'no window'} at {f'{factor:.3g}×' if factor is not None else 'a non-constant threshold'}"
+    factor = _factor(condition, objective)
+    shown = _shown(condition, objective)
     if condition.long_window != FAST_LONG or condition.short_window is None:
         return f"{shown}; a fast-burn pair needs a 1h long window and a short one (5m)"
     if condition.short_window > MAX_FAST_SHORT:
@@ -192,8 +214,9 @@ def _linked(slo: SLO, alert: AlertRule, resolve: RecordingIndex) -> bool:
 
 
 def _same_indicator(slo: SLO, alert: AlertRule, resolve: RecordingIndex) -> bool:
-    """The alert reads the SLI's metrics (through recording rules too): the same metric names,
-    and each SLI selector matched by one of the alert's."""
+    """The alert reads the SLI's metrics (through recording rules too): the SLI's metric names
+    (among others, when a recorded burn rate combines several SLIs, as kube-prometheus's
+    apiserver_request:burnrate1h does), and each SLI selector matched by one of the alert's."""
     sli = []
     for query in slo.queries.values():
         try:
@@ -202,7 +225,7 @@ def _same_indicator(slo: SLO, alert: AlertRule, resolve: RecordingIndex) -> bool
             continue
     leaves = promql.leaf_selectors(alert.parsed, resolve)
     names = {promql.metric_name(s) for s in sli}
-    if not sli or names != {promql.metric_name(s) for s in leaves}:
+    if not sli or not names <= {promql.metric_name(s) for s in leaves}:
         return False
     return all(any(promql.selects_like(a, s) for a in leaves) for s in sli)
 

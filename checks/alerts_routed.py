@@ -11,6 +11,7 @@ from prr.checks.formats.alertmanager import (
     find_alertmanager_configs,
     load_alertmanager_config,
 )
+from prr.checks.formats.files import non_production_dirs, set_aside
 from prr.checks.formats.promrules import DEFAULT_PAGING_SEVERITIES, AlertRule, is_paging, load_alert_rules
 from prr.checks.formats.yamlfile import FormatError
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
@@ -48,11 +49,22 @@ receivers:
     "`namespace` matcher, which is taken to hold when the rule sets no `namespace` label (that "
     "label comes from the alert's series). The alert's labels are "
     "its rule's static labels, `alertname` and the portal's `routing.extra_labels`; labels that "
-    "come from the series are not known here (`live.alerts-routed` checks the live routing).",
-    remediation="Add a route that sends the paging alerts to a PagerDuty / Opsgenie receiver, in "
-    "the Alertmanager config the alerts go through. Routes are tried in order and the first match "
-    "wins, so put it before any sibling route that would catch the same alerts (or give that "
-    f"sibling `continue: true`):\n\n```yaml\n{EXAMPLE}\n```\n\nSee {DOCS}.",
+    "come from the series are not known here (`live.alerts-routed` checks the live routing). "
+    "Not applicable only when the repo has no paging alerts; with paging alerts and no readable "
+    "Alertmanager config (none in the repo, none named by the portal config, or one that cannot "
+    "be parsed) routing cannot be verified, which is an error. Templated configs (`*.tpl`, "
+    "`*.j2`, Helm, Terraform) are read with their placeholders set aside. "
+    "Specs, rules and configs under non-production folders (`examples/`, `docs/`, `test/`, "
+    "`tests/`, `testdata/`, `fixtures/`, `e2e/`, `hack/`...; the portal config's "
+    "`scan.non_production_dirs`) are not the service's; when only those hold any, the summary says so.",
+    remediation="Make the routing readable, then route the paging alerts to a pager. The check "
+    "needs the Alertmanager config the alerts go through: keep it in the repo (e.g. "
+    "`alertmanager/alertmanager.yml`), or, when a central team runs Alertmanager, set "
+    "`routing.alertmanager_config` in the portal config to the path of that central config. "
+    "In it, add a route that sends the paging alerts to a PagerDuty / Opsgenie receiver. Routes "
+    "are tried in order and the first match wins, so put it before any sibling route that would "
+    "catch the same alerts (or give that sibling `continue: true`):\n\n"
+    f"```yaml\n{EXAMPLE}\n```\n\nSee {DOCS}.",
     docs_url=DOCS,
     reads=(
         "Alertmanager config files (top-level `route` and `receivers`), a Secret's `alertmanager.yaml` "
@@ -63,20 +75,30 @@ receivers:
 )
 def alerts_routed(ctx: CheckContext) -> Result:
     routing = ctx.config.get("routing") or {}
-    configs, config_errors = _alertmanager_configs(ctx, routing.get("alertmanager_config"))
-    if config_errors:
-        return errored(
-            f"could not read the Alertmanager config: {config_errors[0]}", [e.evidence() for e in config_errors]
-        )
-    if not configs:
-        return not_applicable(
-            "no Alertmanager config in the repo (a file with `route` and "
-            "`receivers`, a Secret's alertmanager.yaml, an AlertmanagerConfig "
-            "resource) and none named in the portal config (routing.alertmanager_config)"
-        )
-    alerts, rule_errors = load_alert_rules(ctx.repo)
+    alerts, rule_errors = load_alert_rules(ctx.repo, non_production_dirs(ctx.config))
     severities = ctx.settings.get("paging_severities") or DEFAULT_PAGING_SEVERITIES
     paging = [a for a in alerts if is_paging(a, severities)]
+    if not paging and not rule_errors:
+        return not_applicable(
+            f"no paging alerts (severity in {', '.join(severities)}, or "
+            f"pager: pagerduty) among the repo's {len(alerts)} alert(s)"
+        )
+    dirs = non_production_dirs(ctx.config)
+    configs, config_errors = _alertmanager_configs(ctx, routing.get("alertmanager_config"), dirs)
+    if config_errors:
+        return errored(
+            f"cannot verify routing: could not read the Alertmanager config: {config_errors[0]}",
+            [e.evidence() for e in config_errors],
+        )
+    if not configs:
+        what = f"{len(paging)} paging alert(s)" if paging else "alert rules that could not all be read"
+        return errored(
+            f"cannot verify routing: the repo has {what} but no Alertmanager config (a file with "
+            "`route` and `receivers`, a Secret's alertmanager.yaml, an AlertmanagerConfig resource), "
+            "and the portal config names none (routing.alertmanager_config)"
+            + (f"; {aside}" if (aside := _configs_set_aside(ctx, dirs)) else ""),
+            [Evidence(path=a.path, line=a.line, value=f"{a.name}: routing unknown") for a in paging[:5]],
+        )
     extra = {str(k): str(v) for k, v in (routing.get("extra_labels") or {}).items()}
     details: dict[str, Any] = {
         "alertmanager_configs": [c.path for c in configs],
@@ -124,12 +146,6 @@ def alerts_routed(ctx: CheckContext) -> Result:
             [e.evidence() for e in rule_errors.values()],
             **details,
         )
-    if not paging:
-        return not_applicable(
-            f"no paging alerts (severity in {', '.join(severities)}, or "
-            f"pager: pagerduty) among the repo's {len(alerts)} alert(s)",
-            **details,
-        )
     caveat = (
         f" (through AlertmanagerConfig routes whose namespace matcher is taken to hold: the "
         f"alerts must carry namespace={'|'.join(sorted(namespace_assumed))} from their series)"
@@ -141,10 +157,12 @@ def alerts_routed(ctx: CheckContext) -> Result:
     )
 
 
-def _alertmanager_configs(ctx: CheckContext, central: str | None) -> tuple[list[AlertmanagerConfig], list[FormatError]]:
+def _alertmanager_configs(
+    ctx: CheckContext, central: str | None, dirs: tuple[str, ...]
+) -> tuple[list[AlertmanagerConfig], list[FormatError]]:
     """The repo's own Alertmanager configs; the portal's central one when the repo has none, or
     only AlertmanagerConfig resources (which the operator merges into the global config)."""
-    found = find_alertmanager_configs(ctx.repo)
+    found = find_alertmanager_configs(ctx.repo, dirs)
     if found.errors or not central or any(c.resource is None for c in found.configs):
         return found.configs, list(found.errors.values())
     try:
@@ -154,6 +172,11 @@ def _alertmanager_configs(ctx: CheckContext, central: str | None) -> tuple[list[
         return [], [FormatError(central, None, f"cannot read the central Alertmanager config: {exc}")]
     except FormatError as exc:
         return [], [exc]
+
+
+def _configs_set_aside(ctx: CheckContext, dirs: tuple[str, ...]) -> str:
+    everywhere = find_alertmanager_configs(ctx.repo, ())
+    return set_aside((c.path for c in everywhere.configs), "Alertmanager config(s)", dirs)
 
 
 def _swallowed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prr.checks.formats.ci import CI_GLOBS, find_pipelines
+from prr.checks.formats.files import non_production_dirs
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
 
 EXAMPLE = """\
@@ -26,7 +27,11 @@ jobs:
     description="A CI pipeline is kept in the repo (GitHub Actions, GitLab CI, Jenkinsfile, CircleCI, "
     "Travis CI, Azure Pipelines, Buildkite, Drone, Bitbucket Pipelines, Tekton) and one of its "
     "steps runs a test command (pytest, go test, npm test, mvn verify, gradle test, cargo test, "
-    "make test, tox, ...), directly or through a Makefile target or a package.json script.",
+    "make test, tox, ...), directly or through a Makefile target or a package.json script, or uses "
+    "a shared job named for tests (a GitHub reusable workflow such as "
+    "`org/repo/.github/workflows/test.yml@v1`, a CircleCI orb job such as `org/build-and-test`, a "
+    "GitLab `include:` template or component, a Tekton task): what a shared job runs is not in "
+    "the repo, so it is judged by its name and the evidence says so.",
     remediation="Run the tests on every change. For GitHub Actions:\n\n"
     f"```yaml\n{EXAMPLE}\n```\n\nUse your stack's test command (`pytest`, `npm test`, "
     "`./mvnw verify`...); with a Makefile, `make test` works too.",
@@ -34,7 +39,7 @@ jobs:
     reads=CI_GLOBS,
 )
 def delivery_ci(ctx: CheckContext) -> Result:
-    pipelines = find_pipelines(ctx.repo)
+    pipelines = find_pipelines(ctx.repo, non_production_dirs(ctx.config))
     testing = [p for p in pipelines if p.tests]
     if testing:
         steps = [t for p in testing for t in p.tests]

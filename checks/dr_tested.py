@@ -13,12 +13,12 @@ dr:
   rto: 1h
   rpo: 15m
   drills:
-    - date: 2025-02-11
+    - date: {today}
       scenario: primary Postgres lost; restore from PITR backup into a new instance
       measured_rto: 42m
       measured_rpo: 5m
       outcome: pass          # pass | fail | partial
-      evidence: https://wiki.example.com/dr/checkout-2025-02"""
+      evidence: https://wiki.example.com/dr/checkout-game-day"""
 
 
 @check(
@@ -29,7 +29,7 @@ dr:
     "`max_age_days` of the scan (the scorecard sets 180 for Tier-0, 365 for Tier-1) whose "
     "measured RTO and RPO are within the declared targets. Applies to the tiers in `tiers`.",
     remediation="Run a recovery drill (restore from backup, fail over a region, rebuild from "
-    "scratch), time it, and record it in `readiness.yaml`:\n\n"
+    "scratch), time it, and record it in `readiness.yaml` (the date is the day of the drill):\n\n"
     f"```yaml\n{EXAMPLE}\n```\n\nA failed drill is worth recording too: fix what it found and "
     "drill again.",
     docs_url="https://sre.google/sre-book/testing-reliability/#disaster-recovery-testing",

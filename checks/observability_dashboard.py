@@ -6,7 +6,7 @@ import json
 import re
 
 from prr.checks.formats.catalog import CATALOG_FILES, metadata_spot, try_catalog
-from prr.checks.formats.files import all_yaml, is_non_production
+from prr.checks.formats.files import all_yaml, is_non_production, non_production_dirs
 from prr.checks.formats.portals import PORTAL_FILES, all_links
 from prr.checks.formats.readiness import READINESS_FILES, try_readiness
 from prr.checks.formats.yamlfile import FormatError, YMap, get
@@ -106,7 +106,7 @@ def _as_code(ctx: CheckContext) -> tuple[list[Evidence], list[FormatError]]:
     found: list[Evidence] = []
     errors: list[FormatError] = []
     for path in repo.files():
-        if is_non_production(path):
+        if is_non_production(path, non_production_dirs(ctx.config)):
             continue
         if path.endswith(".json") and DASHBOARD_PATH.search(path) and not TOOLING_JSON.search(path):
             try:
@@ -129,7 +129,7 @@ def _as_code(ctx: CheckContext) -> tuple[list[Evidence], list[FormatError]]:
                 found.append(
                     Evidence(path=path, line=text[: match.start()].count("\n") + 1, value=f"Terraform {match[1]}")
                 )
-    for path, docs in all_yaml(repo).documents.items():
+    for path, docs in all_yaml(repo, dirs=non_production_dirs(ctx.config)).documents.items():
         found += [
             Evidence(path=path, line=doc.line, value=f"GrafanaDashboard/{get(doc, 'metadata', 'name')}")
             for doc in docs

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import posixpath
 
-from prr.checks.formats.markdown import resolve_link, runbook_link_of
+from prr.checks.formats.files import non_production_dirs
+from prr.checks.formats.markdown import find_runbooks, resolve_link, runbook_link_of
 from prr.checks.formats.promrules import DEFAULT_PAGING_SEVERITIES, is_paging, load_alert_rules
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
 
@@ -36,17 +37,21 @@ EXAMPLE = """\
     reads=("Prometheus rule files", "PrometheusRule", "Sloth / Pyrra specs", "runbook Markdown files"),
 )
 def runbook_alerts_linked(ctx: CheckContext) -> Result:
-    alerts, errors = load_alert_rules(ctx.repo)
+    alerts, errors = load_alert_rules(ctx.repo, non_production_dirs(ctx.config))
     severities = ctx.settings.get("paging_severities") or DEFAULT_PAGING_SEVERITIES
     paging = [a for a in alerts if is_paging(a, severities)]
     broken_files = [e.evidence() for e in errors.values()]
     if not paging and not broken_files:
         return not_applicable(f"no paging alerts (severity {', '.join(severities)}) in the repo")
+    runbook = find_runbooks(ctx.repo, non_production_dirs(ctx.config)).main()
+    missing = f" (link the heading of {runbook.path} that explains it)" if runbook else ""
     linked, unlinked = [], []
     for rule in paging:
         link = runbook_link_of(rule)
         if link is None:
-            unlinked.append(Evidence(path=rule.path, line=rule.line, value=f"{rule.name}: no runbook_url annotation"))
+            unlinked.append(
+                Evidence(path=rule.path, line=rule.line, value=f"{rule.name}: no runbook_url annotation{missing}")
+            )
             continue
         target = resolve_link(ctx.repo, link, posixpath.dirname(rule.path))
         if target.resolves:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from prr.checks.formats.files import non_production_dirs
 from prr.checks.formats.markdown import RUNBOOK_GLOBS, find_runbooks
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
 from prr.repo import HistoryUnavailable
@@ -11,13 +12,13 @@ from prr.repo import HistoryUnavailable
     id="runbook.fresh",
     title="Runbook is kept up to date",
     category="runbook",
-    description="Each in-repo runbook (see runbook.present) was changed within `max_age_days`, "
-    "by the date of the last commit that touched it, measured from the time of the scan. "
-    "A shallow clone that cannot date a runbook is an error, never a pass. Not applicable when "
-    "the repo keeps no runbook (runbook.present reports that).",
+    description="Each in-repo runbook runbook.present finds (when it finds only stubs, those: "
+    "whether they are enough is runbook.present's to judge) was changed within `max_age_days`, by the date of the "
+    "last commit that touched it, measured from the time of the scan. A shallow clone that cannot "
+    "date a runbook is an error, never a pass. Not applicable when the repo keeps no runbook file.",
     remediation="Review the runbook against the service as it runs today (alerts, dashboards, "
     "dependencies, rollback commands) and commit the update, e.g. a line at the top:\n\n"
-    "```markdown\n> Last reviewed 2025-03-04 by @oncall-payments after the Q1 game day.\n```\n\n"
+    "```markdown\n> Last reviewed {today} by @oncall-payments after the Q1 game day.\n```\n\n"
     "Reviewing runbooks after each incident and game day keeps them true. If the scan runs on a "
     "shallow clone, fetch the full history (`git fetch --unshallow`).",
     docs_url="https://sre.google/workbook/on-call/",
@@ -29,12 +30,6 @@ from prr.repo import HistoryUnavailable
                 "default": 365,
                 "description": "How long a runbook may go unchanged.",
             },
-            "min_words": {
-                "type": "integer",
-                "minimum": 1,
-                "default": 80,
-                "description": "Words of body a runbook needs to be more than a stub (as runbook.present).",
-            },
         }
     },
     time_dependent=True,
@@ -42,9 +37,10 @@ from prr.repo import HistoryUnavailable
 )
 def runbook_fresh(ctx: CheckContext) -> Result:
     max_age = ctx.params["max_age_days"]
-    docs = find_runbooks(ctx.repo).real(ctx.params["min_words"])
+    runbooks = find_runbooks(ctx.repo, non_production_dirs(ctx.config))
+    docs = runbooks.real() or runbooks.docs  # the real runbooks; else the stubs, which exist all the same
     if not docs:
-        return not_applicable("no runbook is kept in the repo (runbook.present reports it)")
+        return not_applicable("no runbook file is kept in the repo (runbook.present reports it)")
     dated = []
     for doc in docs:
         try:

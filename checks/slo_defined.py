@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from prr.checks.formats.files import non_production_dirs, set_aside
 from prr.checks.formats.slo import SLO, load_slos
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed, warned
 
@@ -41,7 +42,10 @@ slos:
     description="The repo holds at least one valid SLO spec (OpenSLO, Sloth or Pyrra): an objective "
     "below 100% over a time window. Tier-0 and Tier-1 services need an availability SLO and a "
     "latency SLO (one whose indicator measures duration: a histogram bucket ratio, a threshold "
-    "on a latency metric, Pyrra `latency`).",
+    "on a latency metric, Pyrra `latency`). "
+    "Specs, rules and configs under non-production folders (`examples/`, `docs/`, `test/`, "
+    "`tests/`, `testdata/`, `fixtures/`, `e2e/`, `hack/`...; the portal config's "
+    "`scan.non_production_dirs`) are not the service's; when only those hold any, the summary says so.",
     remediation="Add an SLO spec outside example and test folders. A Sloth file with an "
     f"availability and a latency SLO:\n\n```yaml\n{EXAMPLE}\n```\n\nOpenSLO (`apiVersion: "
     "openslo/v1`, kind SLO with `timeWindow` and `objectives[].target`) and Pyrra "
@@ -61,7 +65,8 @@ slos:
     reads=("OpenSLO, Sloth and Pyrra specs (*.yaml, *.yml)",),
 )
 def slo_defined(ctx: CheckContext) -> Result:
-    slos, errors = load_slos(ctx.repo)
+    dirs = non_production_dirs(ctx.config)
+    slos, errors = load_slos(ctx.repo, dirs)
     valid = [s for s in slos if s.valid]
     invalid = [s for s in slos if not s.valid]
     tier = ctx.service.tier
@@ -87,8 +92,10 @@ def slo_defined(ctx: CheckContext) -> Result:
             **details,
         )
     if not slos:
+        aside = set_aside((s.path for s in load_slos(ctx.repo, ())[0]), "SLO spec(s)", dirs)
         return failed(
-            "no SLO spec found (OpenSLO, Sloth or Pyrra) outside example and test folders",
+            "no SLO spec found (OpenSLO, Sloth or Pyrra) outside example and test folders"
+            + (f"; {aside}" if aside else ""),
             [Evidence(value="add an SLO spec, e.g. slo/<service>.yaml")],
             **details,
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from prr import testing
 from prr.plugin import Check, Registry, Result, load_registry
-from prr.testing import RepoBuilder, files_in
+from prr.testing import NOW, RepoBuilder, files_in
 
 pytest_plugins = ["tests.portal_fixtures", "tests.live_servers"]
 # The example plugin's own tests need it installed: tests/test_plugins.py installs it and runs them.
@@ -22,18 +22,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("PRR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-# The check tests under tests/checks date their fixtures from today's date, so their repos and
-# their default scan time use today's clock; everything else uses prr.testing's fixed NOW.
-TODAY = datetime.now(UTC)
+@pytest.fixture
+def now() -> datetime:
+    """The tests' fixed clock (never the wall clock); a test folder may override it."""
+    return NOW
 
 
 @pytest.fixture
-def make_repo(tmp_path: Path) -> Callable[..., RepoBuilder]:
-    """``make_repo({"path": "content"}, days_ago=10)`` → a committed git repo."""
+def make_repo(tmp_path: Path, now: datetime) -> Callable[..., RepoBuilder]:
+    """``make_repo({"path": "content"}, days_ago=10)`` → a repo committed ``days_ago`` before ``now``."""
     counter = iter(range(10_000))
 
     def build(files: dict[str, str | bytes] | None = None, days_ago: float = 1, name: str | None = None) -> RepoBuilder:
-        repo = RepoBuilder(tmp_path / (name or f"repo{next(counter)}"), now=TODAY)
+        repo = RepoBuilder(tmp_path / (name or f"repo{next(counter)}"), now=now)
         repo.commit(files or {"README.md": "# service\n"}, "initial", days_ago=days_ago)
         return repo
 
@@ -45,14 +46,14 @@ def registry() -> Registry:
     return load_registry()
 
 
-def run_check(check: Check | str, repo: Any, *, now: datetime = TODAY, **options: Any) -> Result:
-    """:func:`prr.testing.run_check` on the check tests' clock."""
+def run_check(check: Check | str, repo: Any, *, now: datetime = NOW, **options: Any) -> Result:
+    """:func:`prr.testing.run_check` on the tests' fixed clock."""
     return testing.run_check(check, repo, now=now, **options)
 
 
 def fixture_repo(name: str, tmp_path: Path, days_ago: float = 1) -> RepoBuilder:
     """Commit the fixture folder ``tests/fixtures/repos/<name>/`` into a fresh git repo."""
-    repo = RepoBuilder(tmp_path / name, now=TODAY)
+    repo = RepoBuilder(tmp_path / name, now=NOW)
     repo.commit(files_in(FIXTURES / "repos" / name), f"fixture {name}", days_ago=days_ago)
     return repo
 

@@ -100,9 +100,11 @@ def test_config_is_a_valid_portal_config_for_the_fleet(fleet: Path):
         "database_url": f"sqlite:///{fleet.resolve()}/prr.db",
         "scorecard": "production-readiness",
         "fleet": [{"repo": f"{fleet.resolve()}/repos/*"}],
+        "routing": {"alertmanager_config": "alertmanager/alertmanager.yml"},
         "auth": {"roles": {"approver": ["sre-lead"], "admin": ["platform-admin"]}},
     }
-    load_config(fleet / "prr.yaml")  # validates against schemas/config.schema.json
+    # validates against schemas/config.schema.json, and refuses a central config that is not there
+    load_config(fleet / "prr.yaml")
     assert sorted(Path(p).name for p in glob(config["fleet"][0]["repo"])) == NAMES
 
 

@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from prr import report_output, schemas
+from prr.config import load_config
 from prr.demo import EXPECTED, create_demo_fleet
 from prr.engine import ScanRequest, evaluate
 from prr.plugin import load_registry
@@ -22,21 +23,28 @@ from prr.repo import open_snapshot
 from prr.scorecard import load_scorecard
 
 ROOT = Path(__file__).parent.parent
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("demo")
-    create_demo_fleet(dest, now=datetime.now(UTC))
+    create_demo_fleet(dest, now=NOW)
     return dest / "repos"
 
 
 @pytest.fixture(scope="module")
 def reports(fleet: Path) -> dict[str, dict]:
+    """Each demo repo scanned as `prr scan --config prr.yaml` would (the demo's portal config)."""
     registry = load_registry()
     card = load_scorecard("production-readiness", registry)
+    config = load_config(fleet.parent / "prr.yaml").check_config()
     return {
-        name: evaluate(ScanRequest(snapshot=open_snapshot(str(fleet / name)), scorecard=card, registry=registry))
+        name: evaluate(
+            ScanRequest(
+                snapshot=open_snapshot(str(fleet / name)), scorecard=card, registry=registry, config=config, now=NOW
+            )
+        )
         for name in EXPECTED
     }
 
@@ -71,7 +79,10 @@ def test_every_unmet_check_says_where_to_look(reports: dict[str, dict]) -> None:
 @pytest.mark.parametrize("fmt", ["text", "json", "junit", "sarif"])
 def test_gate_formats_on_a_demo_repo(fleet: Path, fmt: str) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "prr.cli", "gate", str(fleet / "user-profile"), "--format", fmt],
+        [
+            *(sys.executable, "-m", "prr.cli", "gate", str(fleet / "user-profile")),
+            *("--config", str(fleet.parent / "prr.yaml"), "--format", fmt),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -10,7 +10,7 @@ import pytest
 
 from prr.checks.formats.kubernetes import Manifests, load_manifests, manifests_for, selector_matches
 from prr.repo import open_snapshot
-from tests.conftest import fixture_repo
+from tests.checks.cases import case_repo
 
 
 def manifests(builder, config=None) -> Manifests:
@@ -30,7 +30,7 @@ def deployment(name: str, *, replicas: int | str | None = 2, labels: str = "", e
 
 # -- objects and lines -----------------------------------------------------------------------------
 def test_plain_fixture_reads_workloads_pdbs_and_lines(tmp_path):
-    m = manifests(fixture_repo("k8s-plain-ready", tmp_path))
+    m = manifests(case_repo("resilience.replicas/plain-ready", tmp_path))
     refs = {w.ref: w for w in m.workloads}
     assert set(refs) == {"Deployment/checkout", "StatefulSet/ledger", "DaemonSet/payments-node-agent"}
     checkout = refs["Deployment/checkout"]
@@ -206,7 +206,7 @@ def test_pdb_in_another_namespace_does_not_cover(make_repo):
 
 # -- kustomize --------------------------------------------------------------------------------------
 def test_kustomize_fixture_applies_production_patches_only(tmp_path):
-    m = manifests(fixture_repo("k8s-kustomize", tmp_path))
+    m = manifests(case_repo("resilience.replicas/kustomize", tmp_path))
     assert [w.ref for w in m.workloads] == ["Deployment/search"]  # patches are not workloads
     search = m.workloads[0]
     assert search.path == "base/deployment.yaml"
@@ -243,7 +243,7 @@ def test_kustomize_replicas_field_and_inline_patches(make_repo):
 
 # -- Argo Rollouts ------------------------------------------------------------------------------------
 def test_rollout_workload_ref_takes_the_deployments_pods(tmp_path):
-    m = manifests(fixture_repo("k8s-argo-rollout", tmp_path))
+    m = manifests(case_repo("resilience.replicas/argo-rollout", tmp_path))
     assert sorted(w.ref for w in m.workloads) == ["Rollout/pricing", "Rollout/quotes"]
     quotes = next(w for w in m.workloads if w.name == "quotes")
     assert [c.name for c in quotes.containers] == ["quotes"] and quotes.pod_labels == {"app": "quotes"}
@@ -375,7 +375,7 @@ def fake_helm(tmp_path: Path, monkeypatch, script: str) -> None:
 
 def test_helm_chart_without_helm_is_not_verified(tmp_path, monkeypatch):
     only_git_on_path(tmp_path, monkeypatch)
-    m = manifests(fixture_repo("k8s-helm-chart", tmp_path))
+    m = manifests(case_repo("resilience.replicas/helm-chart", tmp_path))
     assert m.workloads == [] and m.pdbs == [] and m.errors == []
     assert [(c.path, c.reason) for c in m.unrendered_charts] == [("charts/billing", "no helm binary to render it")]
 
@@ -384,7 +384,7 @@ def test_helm_chart_rendered_by_helm(tmp_path, monkeypatch):
     fake_helm(
         tmp_path, monkeypatch, f"[ \"$1\" = template ] && [ -d \"$3/templates\" ] || exit 9\nprintf '%s' '{RENDERED}'\n"
     )
-    m = manifests(fixture_repo("k8s-helm-chart", tmp_path))
+    m = manifests(case_repo("resilience.replicas/helm-chart", tmp_path))
     assert m.unrendered_charts == []
     (billing,) = m.workloads
     assert (billing.ref, billing.path, billing.line, billing.chart) == (
@@ -403,7 +403,7 @@ def test_helm_failure_leaves_the_chart_unverified(tmp_path, monkeypatch):
         monkeypatch,
         "echo 'Error: found in Chart.yaml, but missing in charts/ directory: redis' >&2\nexit 1\n",
     )
-    m = manifests(fixture_repo("k8s-helm-chart", tmp_path))
+    m = manifests(case_repo("resilience.replicas/helm-chart", tmp_path))
     assert [c.reason for c in m.unrendered_charts] == [
         "helm template failed: Error: found in Chart.yaml, but missing in charts/ directory: redis"
     ]

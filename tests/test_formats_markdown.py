@@ -62,6 +62,11 @@ def test_heading_anchor_uses_rendered_text() -> None:
     ]
 
 
+PROSE = (
+    "# Orders runbook\n\nOrders takes a paid cart and turns it into shipments for the warehouse.\n\n"
+    "## Reservations fail\n\nThe warehouse API is slow or down. Ask the warehouse on-call whether they know, "
+    "and tell support that shipments are delayed.\n"
+)
 STUB_CASES = [
     # (name, markdown, min_words, real?)
     ("real runbook", REAL, 80, True),
@@ -93,7 +98,42 @@ STUB_CASES = [
         12,
         True,
     ),
-    ("threshold is a parameter", REAL, 500, False),
+    ("threshold is a parameter for prose", PROSE, 500, False),
+    ("prose long enough", PROSE, 30, True),
+    (
+        "one command is substance at any length",
+        "# Orders runbook\n\n## Rollback\n\nRoll back with `argocd app rollback order-service` to the previous "
+        "healthy revision.\n",
+        80,
+        True,
+    ),
+    (
+        "numbered steps are substance",
+        "# Orders runbook\n\n## Kafka lag\n\n1. Open the consumer lag panel.\n2. Scale the consumers up.\n",
+        80,
+        True,
+    ),
+    (
+        "a link to the procedure is substance",
+        "# Orders runbook\n\n## Failover\n\nFollow the [database failover procedure](../db/failover.md).\n",
+        80,
+        True,
+    ),
+    ("a bare name in a code span is not a command", "# Orders\n\nOwned by `team-orders` on call.\n", 80, False),
+    (
+        "placeholders are not words",
+        "# Runbook\n\n## Alerts\n\nTODO: fill me in before launch, with every alert we page on.\n"
+        "## Rollback\n\nComing soon.\n",
+        5,
+        False,
+    ),
+    (
+        "licence comment, then a short real runbook",
+        "<!-- SPDX-License-Identifier: Apache-2.0 -->\n# Orders\n\n## Restart\n\n```sh\n"
+        "kubectl rollout restart deploy/orders -n orders\n```\n",
+        80,
+        True,
+    ),
 ]
 
 

@@ -15,7 +15,7 @@ from prr.checks.formats.promrules import (
     load_recording_rules,
 )
 from prr.repo import open_snapshot
-from tests.conftest import fixture_repo
+from tests.checks.cases import case_repo
 
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
@@ -122,15 +122,14 @@ def test_alert_fields(make_repo):
 @pytest.mark.parametrize(
     "name, line, message",
     [
-        ("alerts-rule-bad-promql", 9, "PaymentsSlow: expr is not valid PromQL"),
-        ("alerts-helm-templated-prometheusrule", 1, "templated file"),
+        ("alerts.defined/rule-bad-promql", 9, "PaymentsSlow: expr is not valid PromQL"),
     ],
 )
 def test_unreadable_rule_files(tmp_path, name, line, message):
-    alerts, errors, _ = load(fixture_repo(name, tmp_path))
+    alerts, errors, _ = load(case_repo(name, tmp_path))
     (error,) = errors.values()
     assert error.line == line and message in error.message
-    if name == "alerts-rule-bad-promql":  # the file's good rules are still read
+    if name == "alerts.defined/rule-bad-promql":  # the file's good rules are still read
         assert [a.name for a in alerts] == ["PaymentsDown"]
 
 
@@ -156,7 +155,7 @@ def test_broken_yaml_that_is_no_rule_file_is_not_an_error(make_repo):
 
 
 def test_loki_rules_are_read_without_a_promql_check(tmp_path):
-    alerts, errors, _ = load(fixture_repo("alerts-loki-and-prometheus-rules", tmp_path))
+    alerts, errors, _ = load(case_repo("alerts.defined/loki-and-prometheus-rules", tmp_path))
     assert errors == {}
     assert [(a.name, a.parsed is None) for a in alerts] == [("GatewayPanics", True), ("GatewayDown", False)]
 
@@ -165,19 +164,19 @@ def test_loki_rules_are_read_without_a_promql_check(tmp_path):
     "name, expected",
     [
         (
-            "slo-sloth-availability-latency",
+            "slo.defined/sloth-availability-latency",
             [
                 ("CheckoutHighErrorRate", "sloth", 15, "page", "docs/runbook.md#checkouthigherrorrate"),
                 ("CheckoutHighErrorRate", "sloth", 15, "ticket", "docs/runbook.md#checkouthigherrorrate"),
                 ("CheckoutHighLatency", "sloth", 43, "page", "docs/runbook.md#checkouthighlatency"),
             ],
         ),
-        ("slo-pyrra-latency-alerting-disabled", [("ErrorBudgetBurn", "pyrra", 1, None, None)] * 4),
-        ("slo-sloth-bad-promql", []),  # an invalid spec generates nothing
+        ("slo.defined/pyrra-latency-alerting-disabled", [("ErrorBudgetBurn", "pyrra", 1, None, None)] * 4),
+        ("slo.defined/sloth-bad-promql", []),  # an invalid spec generates nothing
     ],
 )
 def test_generated_alerts_are_included(tmp_path, name, expected):
-    alerts, errors, _ = load(fixture_repo(name, tmp_path))
+    alerts, errors, _ = load(case_repo(name, tmp_path))
     assert errors == {}
     assert [
         (a.name, a.generated_by, a.line, a.labels.get("sloth_severity"), a.annotations.get("runbook")) for a in alerts
@@ -220,7 +219,7 @@ def test_is_paging_defaults():
 
 
 def test_recording_index_tells_sloth_series_apart_by_labels(tmp_path):
-    _, _, recorded = load(fixture_repo("alerts-sloth-recordings-handwritten", tmp_path))
+    _, _, recorded = load(case_repo("alerts.burn-rate/sloth-recordings-handwritten", tmp_path))
     index = RecordingIndex(recorded)
     mine = promql.parse('slo:sli_error:ratio_rate1h{sloth_id="payments-api-requests-availability"}')
     other = promql.parse('slo:sli_error:ratio_rate1h{sloth_id="someone-else"}')
@@ -278,7 +277,7 @@ def test_burn_rate_conditions(expr, expected):
 
 
 def test_generated_sloth_alert_reads_as_the_workbook_pairs(tmp_path):
-    alerts, _, _ = load(fixture_repo("slo-sloth-availability-latency", tmp_path))
+    alerts, _, _ = load(case_repo("slo.defined/sloth-availability-latency", tmp_path))
     pairs = promql.burn_rate_conditions(alerts[0].parsed)
     assert [(c.long_window, c.short_window, c.factor) for c in pairs] == [(H, 5 * M, 14.4), (6 * H, 30 * M, 6)]
 
@@ -339,3 +338,12 @@ def test_label_matchers_and_substitution():
 def test_constant_folding(text, value):
     got = promql.constant(promql.parse(text))
     assert got == (pytest.approx(value) if value is not None else None)
+
+
+def test_helm_templated_rules_are_read_with_placeholders_set_aside(tmp_path):
+    alerts, errors, _ = load(case_repo("alerts.defined/helm-templated-prometheusrule", tmp_path))
+    assert errors == {}
+    (alert,) = alerts
+    assert (alert.name, alert.line, alert.templated) == ("OrdersHighErrorRate", 12, True)
+    assert alert.labels == {"severity": "__templated__"}
+    assert 'job="__templated__"' in alert.expr

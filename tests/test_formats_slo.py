@@ -8,7 +8,7 @@ import pytest
 
 from prr.checks.formats.slo import SLO, load_slos, normalise_objective, parse_window
 from prr.repo import open_snapshot
-from tests.conftest import fixture_repo
+from tests.checks.cases import case_repo
 
 DAYS = timedelta(days=1)
 
@@ -27,11 +27,11 @@ def only_slo(make_repo, files: dict[str, str]) -> SLO:
 # -- fixture repos: what each SLO reads as ---------------------------------------------------------
 # (name, format, path, line, objective, window, kind, alerting_enabled, problem substring or None)
 FIXTURE_SLOS = {
-    "slo-sloth-availability-latency": [
+    "slo.defined/sloth-availability-latency": [
         ("requests-availability", "sloth", "slos/checkout.yaml", 8, 0.999, 30 * DAYS, "availability", True, None),
         ("requests-latency", "sloth", "slos/checkout.yaml", 31, 0.99, 30 * DAYS, "latency", True, None),
     ],
-    "slo-sloth-crd-availability-only": [
+    "slo.defined/sloth-crd-availability-only": [
         (
             "queries-availability",
             "sloth-crd",
@@ -44,11 +44,11 @@ FIXTURE_SLOS = {
             None,
         ),
     ],
-    "alerts-openslo-written-out-mwmbr": [
+    "alerts.burn-rate/openslo-written-out-mwmbr": [
         ("cart-availability", "openslo/v1", "openslo/cart.yaml", 34, 0.999, 28 * DAYS, "availability", False, None),
         ("cart-latency", "openslo/v1", "openslo/cart.yaml", 65, 0.99, 28 * DAYS, "latency", False, None),
     ],
-    "slo-openslo-v1alpha-no-alerts": [
+    "slo.defined/openslo-v1alpha-no-alerts": [
         (
             "notifications-delivery",
             "openslo/v1alpha",
@@ -61,11 +61,11 @@ FIXTURE_SLOS = {
             None,
         ),
     ],
-    "slo-pyrra-latency-alerting-disabled": [
+    "slo.defined/pyrra-latency-alerting-disabled": [
         ("inventory-api-errors", "pyrra", "deploy/slo/inventory.yaml", 1, 0.995, 28 * DAYS, "availability", True, None),
         ("inventory-api-latency", "pyrra", "deploy/slo/inventory.yaml", 21, 0.99, 28 * DAYS, "latency", False, None),
     ],
-    "slo-sloth-objective-100-percent": [
+    "slo.defined/sloth-objective-100-percent": [
         (
             "writes-availability",
             "sloth",
@@ -78,7 +78,7 @@ FIXTURE_SLOS = {
             "leaves no error budget",
         ),
     ],
-    "slo-openslo-missing-window": [
+    "slo.defined/openslo-missing-window": [
         (
             "profile-availability",
             "openslo/v1",
@@ -91,7 +91,7 @@ FIXTURE_SLOS = {
             "no time window",
         ),
     ],
-    "slo-sloth-bad-promql": [
+    "slo.defined/sloth-bad-promql": [
         (
             "logins-availability",
             "sloth",
@@ -104,13 +104,13 @@ FIXTURE_SLOS = {
             "error_query is not valid PromQL",
         ),
     ],
-    "slo-only-in-examples": [],
+    "slo.defined/only-in-examples": [],
 }
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURE_SLOS))
 def test_fixture_repos_read_as_expected(name, tmp_path):
-    slos, errors = slos_of(fixture_repo(name, tmp_path))
+    slos, errors = slos_of(case_repo(name, tmp_path))
     assert errors == {}
     got = [(s.name, s.source_format, s.path, s.line, s.objective, s.window, s.kind, s.alerting_enabled) for s in slos]
     assert got == [row[:8] for row in FIXTURE_SLOS[name]]
@@ -122,7 +122,7 @@ def test_fixture_repos_read_as_expected(name, tmp_path):
 
 
 def test_broken_spec_is_an_error_beside_the_readable_ones(tmp_path):
-    slos, errors = slos_of(fixture_repo("slo-broken-yaml-beside-valid", tmp_path))
+    slos, errors = slos_of(case_repo("slo.defined/broken-yaml-beside-valid", tmp_path))
     assert [s.name for s in slos] == ["billing-api-errors"]
     assert list(errors) == ["slos/billing.yaml"]
     assert errors["slos/billing.yaml"].line == 9

@@ -11,29 +11,32 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from prr.demo.repos import BROKEN_YAML, EXPECTED, REPOS, TEMPLATED, author_of
-from prr.demo.templates import dump
+from prr.demo.repos import BROKEN_YAML, EXPECTED, REPOS, TEAMS, TEMPLATED, author_of
+from prr.demo.templates import central_alertmanager_config, dump
 from prr.testing import RepoBuilder
 
 __all__ = ["BROKEN_YAML", "EXPECTED", "REPOS", "TEMPLATED", "create_demo_fleet"]
 
 CONFIG_NAME = "prr.yaml"
+CENTRAL_ALERTMANAGER = "alertmanager/alertmanager.yml"  # the platform team's, named in prr.yaml
 
 
 def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = False) -> Path:
     """Build the fleet under ``dest`` and return the path of its portal config.
 
     Refuses to overwrite an existing fleet unless ``force``, which wipes what an earlier run
-    created (``repos/``, ``prr.yaml``, ``prr.db``) and builds it again.
+    created (``repos/``, ``prr.yaml``, ``prr.db``, the central Alertmanager config) and builds it
+    again.
     """
     dest = Path(dest).resolve()
     now = (now or datetime.now(UTC)).astimezone(UTC)
     repos, config, database = dest / "repos", dest / CONFIG_NAME, dest / "prr.db"
+    central = dest / CENTRAL_ALERTMANAGER
     if repos.exists() or config.exists():
         if not force:
             raise FileExistsError(f"{dest} already holds a demo fleet; pass force=True to rebuild it")
         shutil.rmtree(repos, ignore_errors=True)
-        for path in (config, database, dest / "prr.db-wal", dest / "prr.db-shm"):
+        for path in (config, central, database, dest / "prr.db-wal", dest / "prr.db-shm"):
             path.unlink(missing_ok=True)
     for name, build in REPOS.items():
         repo = RepoBuilder(repos / name, now)
@@ -44,12 +47,16 @@ def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = Fal
                 date=now - timedelta(days=commit.days_ago),
                 author=author_of(name, commit.message),
             )
+    central.parent.mkdir(parents=True, exist_ok=True)
+    central.write_text(central_alertmanager_config(TEAMS))
     config.write_text(
         dump(
             {
                 "database_url": f"sqlite:///{database}",
                 "scorecard": "production-readiness",
                 "fleet": [{"repo": f"{repos}/*"}],
+                # services without an Alertmanager config of their own are routed by the central one
+                "routing": {"alertmanager_config": CENTRAL_ALERTMANAGER},
                 # who may write in the demo portal (with a token from `prr token create`)
                 "auth": {"roles": {"approver": ["sre-lead"], "admin": ["platform-admin"]}},
             },

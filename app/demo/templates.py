@@ -505,14 +505,37 @@ def pyrra_slo(slo: Slo, runbook_url: str, window: str = "28d") -> dict[str, Any]
     }
 
 
+PAGING_SEVERITIES = "page|critical"
+SLACK_MESSAGE = {
+    "send_resolved": True,
+    "title": '{{ template "slack.default.title" . }}',
+    "text": "{{ range .Alerts }}{{ .Annotations.summary }} {{ end }}",
+}
+
+
 def alertmanager_config(svc: Svc) -> str:
-    """An Alertmanager config: the team's pages go to PagerDuty, everything else to Slack."""
-    team, paging = svc.team, "page|critical"
-    slack = {
-        "send_resolved": True,
-        "title": '{{ template "slack.default.title" . }}',
-        "text": "{{ range .Alerts }}{{ .Annotations.summary }} {{ end }}",
-    }
+    """A service's own Alertmanager config: the team's pages go to PagerDuty, everything else to Slack."""
+    return _alertmanager_yaml(
+        [_team_route(svc.team), {"matchers": ['alertname="Watchdog"'], "receiver": "null"}],
+        _team_receivers(svc.team, svc.name, [{"href": svc.dashboard_url, "text": "Dashboard"}]),
+    )
+
+
+def central_alertmanager_config(teams: list[str]) -> str:
+    """The platform team's central Alertmanager config: one subtree per team (pages to its
+    PagerDuty service, the rest to its Slack channel), and pages of no known team to the SRE
+    escalation rotation."""
+    routes: list[dict[str, Any]] = [{"matchers": ['alertname="Watchdog"'], "receiver": "null"}]
+    routes += [_team_route(team) for team in teams]
+    routes.append({"matchers": [f'severity=~"{PAGING_SEVERITIES}"'], "receiver": "pagerduty-sre-escalation"})
+    receivers = [r for team in teams for r in _team_receivers(team, team)]
+    receivers.append(
+        {"name": "pagerduty-sre-escalation", "pagerduty_configs": [{"routing_key": _routing_key("sre-escalation")}]}
+    )
+    return _alertmanager_yaml(routes, receivers)
+
+
+def _alertmanager_yaml(routes: list[dict[str, Any]], receivers: list[dict[str, Any]]) -> str:
     return dump(
         {
             "global": {
@@ -525,49 +548,60 @@ def alertmanager_config(svc: Svc) -> str:
                 "group_wait": "30s",
                 "group_interval": "5m",
                 "repeat_interval": "4h",
-                "routes": [
-                    {
-                        "matchers": [f'team="{team}"'],
-                        "receiver": f"slack-{team}",
-                        "group_by": ["alertname", "slo"],
-                        "routes": [
-                            {
-                                "matchers": [f'severity=~"{paging}"'],
-                                "receiver": f"pagerduty-{team}",
-                                "group_wait": "10s",
-                                "repeat_interval": "1h",
-                            },
-                            {"matchers": ['severity=~"ticket|warning"'], "receiver": f"slack-{team}"},
-                        ],
-                    },
-                    {"matchers": ['alertname="Watchdog"'], "receiver": "null"},
-                ],
+                "routes": routes,
             },
             "inhibit_rules": [
                 {
-                    "source_matchers": [f'severity=~"{paging}"'],
+                    "source_matchers": [f'severity=~"{PAGING_SEVERITIES}"'],
                     "target_matchers": ['severity=~"ticket|warning"'],
                     "equal": ["alertname", "slo"],
                 }
             ],
             "receivers": [
                 {"name": "null"},
-                {"name": "slack-platform-catchall", "slack_configs": [{"channel": "#alerts-unrouted", **slack}]},
-                {"name": f"slack-{team}", "slack_configs": [{"channel": f"#{team}-alerts", **slack}]},
                 {
-                    "name": f"pagerduty-{team}",
-                    "pagerduty_configs": [
-                        {
-                            "routing_key": hashlib.md5(svc.name.encode()).hexdigest(),
-                            "description": "{{ .CommonAnnotations.summary }}",
-                            "links": [{"href": svc.dashboard_url, "text": "Dashboard"}],
-                        }
-                    ],
+                    "name": "slack-platform-catchall",
+                    "slack_configs": [{"channel": "#alerts-unrouted", **SLACK_MESSAGE}],
                 },
+                *receivers,
             ],
         },
-        header="# Demo routing key: the real one is injected from the secret store at deploy time.\n",
+        header="# Demo routing keys: the real ones are injected from the secret store at deploy time.\n",
     )
+
+
+def _team_route(team: str) -> dict[str, Any]:
+    return {
+        "matchers": [f'team="{team}"'],
+        "receiver": f"slack-{team}",
+        "group_by": ["alertname", "slo"],
+        "routes": [
+            {
+                "matchers": [f'severity=~"{PAGING_SEVERITIES}"'],
+                "receiver": f"pagerduty-{team}",
+                "group_wait": "10s",
+                "repeat_interval": "1h",
+            },
+            {"matchers": ['severity=~"ticket|warning"'], "receiver": f"slack-{team}"},
+        ],
+    }
+
+
+def _team_receivers(team: str, key_name: str, links: list[dict[str, str]] | None = None) -> list[dict[str, Any]]:
+    pagerduty: dict[str, Any] = {
+        "routing_key": _routing_key(key_name),
+        "description": "{{ .CommonAnnotations.summary }}",
+    }
+    if links:
+        pagerduty["links"] = links
+    return [
+        {"name": f"slack-{team}", "slack_configs": [{"channel": f"#{team}-alerts", **SLACK_MESSAGE}]},
+        {"name": f"pagerduty-{team}", "pagerduty_configs": [pagerduty]},
+    ]
+
+
+def _routing_key(name: str) -> str:
+    return hashlib.md5(name.encode()).hexdigest()
 
 
 # -- readiness.yaml -----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from prr.checks.formats.files import all_yaml, first_existing, read_yaml
+from prr.checks.formats.files import NON_PRODUCTION_DIRS, first_existing, read_yaml, with_templates
 from prr.checks.formats.slo import broken_files_like
 from prr.checks.formats.yamlfile import FormatError, YList, YMap, get, load_documents
 from prr.repo import RepoSnapshot
@@ -722,17 +722,18 @@ class FoundConfigs:
     errors: dict[str, FormatError] = field(default_factory=dict)
 
 
-def find_alertmanager_configs(repo: RepoSnapshot) -> FoundConfigs:
+def find_alertmanager_configs(repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PRODUCTION_DIRS) -> FoundConfigs:
     """The Alertmanager configs of a repo, outside example/test folders: YAML files with a
     top-level ``route`` and ``receivers``, the same under ``alertmanager.config`` (Helm values
-    of kube-prometheus-stack), the ``alertmanager.yaml`` key of a Secret (``stringData``, or
-    base64 ``data``), and prometheus-operator ``AlertmanagerConfig`` resources. A YAML file that
-    does not parse is an error when it looks like an Alertmanager config."""
-    key = ("alertmanager.configs",)
+    of kube-prometheus-stack) outside the non-production ``dirs``, the ``alertmanager.yaml`` key of a Secret (``stringData``, or
+    base64 ``data``), and prometheus-operator ``AlertmanagerConfig`` resources; templated ones
+    (``*.tpl``, ``*.j2``, Helm, Terraform) with their placeholders set aside. A file that does not
+    parse is an error when it looks like an Alertmanager config."""
+    key = ("alertmanager.configs", dirs)
     if key in repo.cache:
         return repo.cache[key]
     found = FoundConfigs()
-    parsed = all_yaml(repo)
+    parsed = with_templates(repo, dirs)
     found.errors.update(broken_files_like(repo, parsed.errors, MARKERS))
     for path, docs in parsed.documents.items():
         for doc in docs:

@@ -2,7 +2,9 @@
 
 A pipeline runs tests when one of its steps runs a test command (pytest, go test, npm test,
 mvn verify, ...), directly or through a Makefile target or a package.json script, or calls a
-test script or a reusable workflow/Tekton task named for tests. Commands are read from the keys
+test script, or uses a shared job named for tests: a GitHub reusable workflow, a Tekton task, a
+CircleCI orb job, a GitLab ``include:`` template (what those run is not in the repo, so they are
+judged by name, and the evidence says so). Commands are read from the keys
 each CI system runs (``run``, ``script``, ``commands``, ``command``, ``args``...), with lines.
 """
 
@@ -86,7 +88,10 @@ INSTALLS = re.compile(
     r"|npm\s+(?:i|install|add)|yarn\s+(?:global\s+)?add|pnpm\s+add|apt(?:-get)?|apk|brew|yum|dnf"
     r"|go\s+(?:install|get)|cargo\s+install|gem\s+install|conda|mamba)\b"
 )
-REUSABLE_TEST_WORKFLOW = re.compile(r"\.github/workflows/[^@]*test[^@]*\.ya?ml@", re.I)
+REUSABLE_WORKFLOW = re.compile(r"^[\w.-]+/[\w.-]+/\.github/workflows/([^@]+)@|^\./\.github/workflows/(.+)$")
+# A shared job, workflow or template named for tests: build-and-test, Test.gitlab-ci.yml, node/test.
+TEST_NAME = re.compile(r"(?<![a-z])(?:tests?|testing|pytest|specs?)(?![a-z])", re.I)
+BY_NAME = "judged by its name"
 
 
 @dataclass
@@ -105,7 +110,7 @@ class Pipeline:
     error: FormatError | None = None
 
 
-def find_pipelines(repo: RepoSnapshot) -> list[Pipeline]:
+def find_pipelines(repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PRODUCTION_DIRS) -> list[Pipeline]:
     """Every CI pipeline definition in the repo, each with the test steps it runs."""
     resolver = _Indirection(repo)
     pipelines = []
@@ -122,6 +127,7 @@ def find_pipelines(repo: RepoSnapshot) -> list[Pipeline]:
                 pipeline.line = _start_line(docs)
                 commands = [c for doc in docs for c in _yaml_commands(doc)]
                 commands += _gitlab_includes(repo, docs) if system == "GitLab CI" else []
+                commands += _circleci_orb_jobs(docs) if system == "CircleCI" else []
         except FileReadError as exc:
             pipeline.error = FormatError(path, None, exc.message)
             commands = []
@@ -130,14 +136,14 @@ def find_pipelines(repo: RepoSnapshot) -> list[Pipeline]:
             commands = []
         pipeline.tests = _test_steps(commands, resolver, path)
         pipelines.append(pipeline)
-    pipelines += _tekton_pipelines(repo, resolver)
+    pipelines += _tekton_pipelines(repo, resolver, dirs)
     return pipelines
 
 
-def _tekton_pipelines(repo: RepoSnapshot, resolver: _Indirection) -> list[Pipeline]:
+def _tekton_pipelines(repo: RepoSnapshot, resolver: _Indirection, dirs: tuple[str, ...]) -> list[Pipeline]:
     found = []
     for path, docs in all_yaml(repo, include_non_production=True).documents.items():
-        if any(part in NON_PRODUCTION_DIRS for part in path.split("/")[:-1]):
+        if any(part in dirs for part in path.split("/")[:-1]):  # hidden folders (.tekton/) are read
             continue
         tekton = [
             d
@@ -175,8 +181,8 @@ def _yaml_commands(node: Any, path: str | None = None) -> Iterator[Command]:
         for key, value in node.items():
             if key in COMMAND_KEYS:
                 yield from _strings(value, node.line_of(key), path)
-            if key == "uses" and isinstance(value, str) and REUSABLE_TEST_WORKFLOW.search(value):
-                yield node.line_of(key), f"reusable workflow {value}", path, True
+            if key == "uses" and isinstance(value, str) and _reusable_test_workflow(value):
+                yield node.line_of(key), f"reusable workflow {value} ({BY_NAME})", path, True
             if key == "taskRef" and isinstance(value, dict) and re.search(r"test", str(value.get("name", "")), re.I):
                 yield node.line_of(key), f"Tekton task {value['name']}", path, True
             if key == "task" and isinstance(value, str):
@@ -200,6 +206,29 @@ def _strings(value: Any, line: int, path: str | None) -> Iterator[Command]:
         for i, item in enumerate(value):
             if isinstance(item, str):
                 yield from _strings(item, value.line_of(i), path)
+
+
+def _reusable_test_workflow(uses: str) -> bool:
+    match = REUSABLE_WORKFLOW.search(uses.strip())
+    return bool(match and TEST_NAME.search(match[1] or match[2]))
+
+
+def _circleci_orb_jobs(docs: list[Any]) -> list[Command]:
+    """Workflow jobs of a declared orb named for tests: ``node/test``, ``acme/build-and-test``."""
+    config = docs[0] if docs and isinstance(docs[0], YMap) else YMap()
+    orbs: YMap = config["orbs"] if isinstance(config.get("orbs"), YMap) else YMap()
+    workflows: YMap = config["workflows"] if isinstance(config.get("workflows"), YMap) else YMap()
+    found: list[Command] = []
+    for workflow in workflows.values():
+        jobs = workflow.get("jobs") if isinstance(workflow, YMap) else None
+        if not isinstance(jobs, YList):
+            continue
+        for index, job in enumerate(jobs):
+            name = job if isinstance(job, str) else next(iter(job), None) if isinstance(job, YMap) and job else None
+            orb, _, orb_job = str(name or "").partition("/")
+            if orb in orbs and TEST_NAME.search(orb_job):
+                found.append((jobs.line_of(index), f"orb job {name} of {orbs[orb]} ({BY_NAME})", None, True))
+    return found
 
 
 def _azure_task(task: str, inputs: Any) -> str | None:
@@ -227,11 +256,14 @@ def _text_commands(text: str) -> Iterator[Command]:
 
 
 def _gitlab_includes(repo: RepoSnapshot, docs: list[Any]) -> list[Command]:
-    """Commands from the local files a .gitlab-ci.yml includes (``include: local: ...``)."""
-    includes = docs[0].get("include") if docs and isinstance(docs[0], YMap) else None
+    """Commands from the local files a .gitlab-ci.yml includes (``include: local: ...``), and the
+    shared templates it includes (``template``, ``project`` + ``file``, ``component``, ``remote``)
+    named for tests."""
+    config = docs[0] if docs and isinstance(docs[0], YMap) else None
+    includes = config.get("include") if config is not None else None
     entries = includes if isinstance(includes, list) else [includes] if includes else []
     commands: list[Command] = []
-    for entry in entries:
+    for index, entry in enumerate(entries):
         local = entry.get("local") if isinstance(entry, dict) else entry if isinstance(entry, str) else None
         if isinstance(local, str) and repo.exists(local.lstrip("/")):
             try:
@@ -239,7 +271,17 @@ def _gitlab_includes(repo: RepoSnapshot, docs: list[Any]) -> list[Command]:
                     commands += _yaml_commands(doc, local.lstrip("/"))
             except FormatError:
                 continue  # the included file's own error does not hide the main file's tests
+        elif isinstance(entry, dict) and config is not None:
+            shared = [entry.get(k) for k in ("template", "component", "remote")] + _as_list(entry.get("file"))
+            named = next((str(n) for n in shared if n and TEST_NAME.search(str(n))), None)
+            if named:
+                line = includes.line_of(index) if isinstance(includes, YList) else config.line_of("include")
+                commands.append((line, f"included template {named} ({BY_NAME})", None, True))
     return commands
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _test_steps(commands: list[Command], resolver: _Indirection, path: str) -> list[StepRunningTests]:
@@ -306,7 +348,7 @@ class _Indirection:
                 rule = re.match(r"^([\w.%/-]+(?:\s+[\w.%/-]+)*)\s*::?(?!=)\s*([^=#]*?)\s*(?:#.*)?$", line)
                 current = rule[1].split() if rule else []
                 for target in current:
-                    self._make.setdefault(target, ([], []))[0].extend(rule[2].split())
+                    self._make.setdefault(target, ([], []))[0].extend(rule[2].split() if rule else [])
         return self._make
 
     def scripts(self) -> dict[str, Any]:

@@ -238,6 +238,14 @@ class _Single:
     factor: float | None
 
 
+def or_branches(expr: Expr) -> list[Expr]:
+    """The operands of a top-level ``or`` chain (one alert over several SLIs), else the expression."""
+    inner = _unparen(expr)
+    if isinstance(inner, BinaryExpr) and str(inner.op).lower() == "or":
+        return or_branches(inner.lhs) + or_branches(inner.rhs)
+    return [expr]
+
+
 def burn_rate_conditions(expr: Expr, resolve: Resolver | None = None) -> list[BurnRateCondition]:
     """Every ``<ratio over W> > <threshold>`` condition of an alert, paired through ``and``."""
     return [_as_condition(group) for group in _conditions(expr, resolve)]

@@ -1,9 +1,12 @@
 """Prometheus alerting and recording rules: rule files (``groups[].rules[]``), prometheus-operator
-``PrometheusRule`` CRDs (``spec.groups``), and the alerts Sloth and Pyrra specs generate.
+``PrometheusRule`` CRDs (``spec.groups``), rule files embedded in a Kubernetes ``ConfigMap`` (a
+data key holding ``groups:``), vmalert rule files and ``VMRule`` resources, and the alerts Sloth
+and Pyrra specs generate.
 
 Every ``expr`` is parsed with promql_parser; one that does not parse makes its file a
 :class:`FormatError` at the rule's line (the file's other rules are still returned). Loki rule
-files (LogQL) are read for their alerts without a PromQL check.
+files (LogQL) are read for their alerts without a PromQL check, and so are vmalert groups
+(MetricsQL, a superset of PromQL): their names, labels and annotations are read all the same.
 """
 
 from __future__ import annotations
@@ -14,18 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prr.checks.formats import promql
-from prr.checks.formats.files import all_yaml, is_non_production, read_yaml
+from prr.checks.formats.files import NON_PRODUCTION_DIRS, is_non_production, read_yaml, with_templates
 from prr.checks.formats.slo import GENERATOR_MARKERS, broken_files_like, file_matches, load_slos
-from prr.checks.formats.yamlfile import FormatError, YList, YMap, get
+from prr.checks.formats.yamlfile import FormatError, YList, YMap, get, load_documents
 from prr.repo import RepoSnapshot
 
 RULE_MARKERS = re.compile(
-    r"^\s*kind:\s*[\"']?PrometheusRule|^\s*-?\s*(alert|record):\s"
+    r"^\s*kind:\s*[\"']?(?:PrometheusRule|VMRule)|^\s*-?\s*(alert|record):\s"
     r"|^groups:(?=.*^\s+-?\s*rules:)",
     re.M | re.S,
 )
 LOGQL = re.compile(r"\}\s*(\|[=~]|!=|!~|\|\s*(json|logfmt|pattern|regexp|line_format|label_format|unwrap)\b)")
 EXTRA_RULE_FILES = ("**/*.rules",)  # rule files named without a YAML extension
+# Group keys only vmalert knows: its groups hold MetricsQL, which need not parse as PromQL.
+VMALERT_GROUP_KEYS = ("type", "concurrency", "params", "headers", "notifier_headers", "eval_offset", "eval_delay")
 DEFAULT_PAGING_SEVERITIES = ("page", "critical", "pager", "p1", "p2", "s1", "s2", "sev1", "sev2")
 
 
@@ -39,6 +44,7 @@ class AlertRule:
     path: str
     line: int
     generated_by: str | None = None  # "sloth" / "pyrra" for the alerts a spec generates
+    templated: bool = False  # read from a templated file: some values are placeholders
     parsed: Any = field(default=None, repr=False, compare=False)  # promql_parser Expr, or None
 
 
@@ -75,26 +81,42 @@ class _Rules:
     errors: dict[str, FormatError] = field(default_factory=dict)
 
 
-def _rule_groups(doc: Any) -> YList | None:
-    """The rule groups of a rule file document or a PrometheusRule; None for other documents."""
+def _rule_groups(path: str, doc: Any) -> list[tuple[YList, bool]]:
+    """The rule groups of a rule file document, a PrometheusRule or VMRule, or a ConfigMap's rule
+    files, each with whether it holds MetricsQL (vmalert); empty for other documents."""
     if not isinstance(doc, YMap):
-        return None
-    if doc.get("kind") == "PrometheusRule" and str(doc.get("apiVersion", "")).startswith("monitoring.coreos.com/"):
+        return []
+    api = str(doc.get("apiVersion", ""))
+    if doc.get("kind") in ("PrometheusRule", "VMRule") and api.startswith(
+        ("monitoring.coreos.com/", "operator.victoriametrics.com/")
+    ):
         groups = get(doc, "spec", "groups")
-        return groups if isinstance(groups, YList) else YList()
+        return [(groups if isinstance(groups, YList) else YList(), doc["kind"] == "VMRule")]
+    if doc.get("kind") == "ConfigMap" and isinstance(doc.get("data"), YMap):
+        return [g for key, text in doc["data"].items() if "groups:" in str(text) for g in _embedded(path, doc, key)]
     groups = doc.get("groups")
     if "apiVersion" in doc or not isinstance(groups, YList):
-        return None  # Grafana alerting provisioning and other files with groups
+        return []  # Grafana alerting provisioning and other files with groups
     if any(isinstance(g, dict) and "rules" in g for g in groups):
-        return groups
-    return None
+        return [(groups, any(isinstance(g, dict) and set(g) & set(VMALERT_GROUP_KEYS) for g in groups))]
+    return []
 
 
-def _read_rules(path: str, groups: YList, out: _Rules) -> None:
+def _embedded(path: str, configmap: YMap, key: str) -> list[tuple[YList, bool]]:
+    """The rule groups of a rule file held in a ConfigMap's data key, with the file's lines."""
+    data = configmap["data"]
+    text = str(data[key])
+    # A block scalar's text starts on the line after its key: pad so lines are the file's.
+    padding = "\n" * data.line_of(key) if "\n" in text else "\n" * (data.line_of(key) - 1)
+    return [g for doc in load_documents(padding + text, path) for g in _rule_groups(path, doc)]
+
+
+def _read_rules(path: str, groups: YList, out: _Rules, templated: bool = False, metricsql: bool = False) -> None:
     for group_index, group in enumerate(groups):
         if not isinstance(group, YMap) or not isinstance(group.get("rules", []), (YList, type(None))):
             raise FormatError(path, groups.line_of(group_index), "a rule group needs `name` and a `rules` list")
         rules = group.get("rules") or YList()
+        group_labels = _strings(group.get("labels"))  # vmalert and Prometheus 3 add them to each rule
         for index, rule in enumerate(rules):
             line = rules.line_of(index)
             if not isinstance(rule, YMap) or not ("alert" in rule or "record" in rule):
@@ -108,19 +130,22 @@ def _read_rules(path: str, groups: YList, out: _Rules) -> None:
                 try:
                     parsed = promql.parse(expr)
                 except promql.PromQLError as exc:
-                    name = rule.get("alert") or rule.get("record")
-                    out.errors.setdefault(path, FormatError(path, line, f"{name}: expr is not valid PromQL: {exc}"))
-                    continue
+                    if not metricsql:
+                        name = rule.get("alert") or rule.get("record")
+                        out.errors.setdefault(path, FormatError(path, line, f"{name}: expr is not valid PromQL: {exc}"))
+                        continue
+            labels = {**group_labels, **_strings(rule.get("labels"))}
             if "alert" in rule:
                 out.alerts.append(
                     AlertRule(
                         name=str(rule["alert"]),
-                        labels=_strings(rule.get("labels")),
+                        labels=labels,
                         annotations=_strings(rule.get("annotations")),
                         expr=expr,
                         for_=str(rule["for"]) if rule.get("for") is not None else None,
                         path=path,
                         line=line,
+                        templated=templated,
                         parsed=parsed,
                     )
                 )
@@ -129,7 +154,7 @@ def _read_rules(path: str, groups: YList, out: _Rules) -> None:
                     RecordingRule(
                         record=str(rule["record"]),
                         expr=expr,
-                        labels=_strings(rule.get("labels")),
+                        labels=labels,
                         path=path,
                         line=line,
                         parsed=parsed,
@@ -141,13 +166,13 @@ def _strings(mapping: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in mapping.items()} if isinstance(mapping, dict) else {}
 
 
-def _load(repo: RepoSnapshot) -> _Rules:
+def _load(repo: RepoSnapshot, dirs: tuple[str, ...]) -> _Rules:
     out = _Rules()
-    parsed = all_yaml(repo)
+    parsed = with_templates(repo, dirs)
     documents = dict(parsed.documents)
     errors = dict(parsed.errors)
     for path in repo.glob(*EXTRA_RULE_FILES):
-        if is_non_production(path):
+        if is_non_production(path, dirs):
             continue
         try:
             documents[path] = read_yaml(repo, path)
@@ -157,27 +182,28 @@ def _load(repo: RepoSnapshot) -> _Rules:
     for path, docs in documents.items():
         try:
             for doc in docs:
-                groups = _rule_groups(doc)
-                if groups is not None:
-                    _read_rules(path, groups, out)
+                for groups, metricsql in _rule_groups(path, doc):
+                    _read_rules(path, groups, out, templated=path in parsed.templated, metricsql=metricsql)
         except FormatError as exc:
             out.errors[path] = exc
     return out
 
 
-def _rules(repo: RepoSnapshot) -> _Rules:
-    key = ("promrules.rules",)
+def _rules(repo: RepoSnapshot, dirs: tuple[str, ...]) -> _Rules:
+    key = ("promrules.rules", dirs)
     if key not in repo.cache:
-        repo.cache[key] = _load(repo)
+        repo.cache[key] = _load(repo, dirs)
     return repo.cache[key]
 
 
-def load_alert_rules(repo: RepoSnapshot) -> tuple[list[AlertRule], dict[str, FormatError]]:
-    """Every alerting rule of the repo, the alerts its Sloth / Pyrra specs generate included,
-    and the rule files (or specs) that could not be read."""
-    rules = _rules(repo)
+def load_alert_rules(
+    repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PRODUCTION_DIRS
+) -> tuple[list[AlertRule], dict[str, FormatError]]:
+    """Every alerting rule of the repo outside the non-production ``dirs``, the alerts its Sloth /
+    Pyrra specs generate included, and the rule files (or specs) that could not be read."""
+    rules = _rules(repo, dirs)
     alerts = list(rules.alerts)
-    slos, slo_errors = load_slos(repo)
+    slos, slo_errors = load_slos(repo, dirs)
     for slo in slos:
         for spec in slo.generated_alerts:
             alerts.append(
@@ -197,8 +223,8 @@ def load_alert_rules(repo: RepoSnapshot) -> tuple[list[AlertRule], dict[str, For
     return alerts, {**spec_errors, **rules.errors}
 
 
-def load_recording_rules(repo: RepoSnapshot) -> list[RecordingRule]:
-    return list(_rules(repo).records)
+def load_recording_rules(repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PRODUCTION_DIRS) -> list[RecordingRule]:
+    return list(_rules(repo, dirs).records)
 
 
 class RecordingIndex:

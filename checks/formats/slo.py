@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from prr.checks.formats import promql
-from prr.checks.formats.files import all_yaml
+from prr.checks.formats.files import NON_PRODUCTION_DIRS, all_yaml
 from prr.checks.formats.yamlfile import FormatError, YList, YMap, get, looks_templated
 from prr.repo import FileReadError, RepoSnapshot
 
@@ -561,7 +561,7 @@ def broken_files_like(
     for path, error in errors.items():
         if not file_matches(repo, path, marker):
             continue
-        if looks_templated(repo.read_text(path)):
+        if looks_templated(repo.read_text(path)) and "templated" not in error.message:
             error = FormatError(
                 path,
                 error.line,
@@ -572,17 +572,19 @@ def broken_files_like(
     return found
 
 
-def load_slos(repo: RepoSnapshot) -> tuple[list[SLO], dict[str, FormatError]]:
-    """Every SLO spec outside example/test folders, and the spec files that could not be read."""
-    key = ("slo.load_slos",)
+def load_slos(
+    repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PRODUCTION_DIRS
+) -> tuple[list[SLO], dict[str, FormatError]]:
+    """Every SLO spec outside the non-production ``dirs``, and the spec files that could not be read."""
+    key = ("slo.load_slos", dirs)
     if key not in repo.cache:
-        repo.cache[key] = _load(repo)
+        repo.cache[key] = _load(repo, dirs)
     slos, errors = repo.cache[key]
     return list(slos), dict(errors)
 
 
-def _load(repo: RepoSnapshot) -> tuple[list[SLO], dict[str, FormatError]]:
-    parsed = all_yaml(repo)
+def _load(repo: RepoSnapshot, dirs: tuple[str, ...]) -> tuple[list[SLO], dict[str, FormatError]]:
+    parsed = all_yaml(repo, dirs=dirs)
     errors = broken_files_like(repo, parsed.errors, SPEC_MARKERS)
     slis = {
         str(get(doc, "metadata", "name")): doc

@@ -182,6 +182,33 @@ def looks_templated(text: str) -> bool:
     return bool(TEMPLATE_LINE.search(text))
 
 
+# Go/Helm ``{{ }}``, Jinja ``{% %}`` and ``{# #}``, Terraform ``${ }`` and ``%{ }`` (not GitHub's ``${{ }}``).
+PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\$\{(?!\{)[^}]*\}|%\{[^}]*\}", re.S)
+TEMPLATED_VALUE = "__templated__"
+
+
+def _keep_newlines(placeholder: str) -> str:
+    return "\x00" + "\n" * placeholder.count("\n")
+
+
+def load_templated(text: str, path: str) -> list[Any]:
+    """The documents of a templated YAML file once its placeholders are set aside, keeping line
+    numbers: a line holding only directives (``{{- if ... }}``, ``{% for %}``, ``%{ endif }``,
+    ``{{ include ... | nindent 4 }}``) is blanked, a placeholder within a value becomes
+    ``__templated__``. Raises FormatError when it still is not YAML."""
+    marked = re.sub(PLACEHOLDER, lambda m: _keep_newlines(m[0]), text)
+    lines = []
+    for line in marked.split("\n"):
+        bare = line.replace("\x00", "").strip().lstrip("-").strip()
+        lines.append("" if "\x00" in line and not bare else line.replace("\x00", TEMPLATED_VALUE))
+    try:
+        return load_documents("\n".join(lines), path)
+    except FormatError as exc:
+        raise FormatError(
+            path, exc.line, f"a templated file that is not YAML once its placeholders are set aside: {exc.message}"
+        ) from None
+
+
 @dataclass
 class YamlFile:
     path: str

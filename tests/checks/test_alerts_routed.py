@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from tests.conftest import fixture_repo, run_check
+from tests.checks.cases import NOW, case_repo
+from tests.conftest import run_check
 
 RULES = """\
 groups:
@@ -250,14 +251,15 @@ CASES = [
         "not_applicable",
         [],
     ),
-    ("no-alertmanager-config", {"monitoring/rules.yaml": RULES}, None, {}, {}, "not_applicable", []),
+    # paging alerts whose routing cannot be verified: an error, never "not applicable"
+    ("no-alertmanager-config", {"monitoring/rules.yaml": RULES}, None, {}, {}, "error", [("monitoring/rules.yaml", 4)]),
     (
         "example-config-is-not-the-services",
         {"monitoring/rules.yaml": RULES, "examples/alertmanager.yml": PAGES},
         None,
         {},
         {},
-        "not_applicable",
+        "error",
         [],
     ),
     (
@@ -414,7 +416,7 @@ CASES = [
         None,
         {},
         {},
-        "not_applicable",
+        "error",
         [],
     ),
     (
@@ -475,13 +477,23 @@ def test_alerts_routed(case, files, central, routing, settings, status, evidence
         if central != "<missing>":
             path.write_text(central)
         config = {"routing": {"alertmanager_config": str(path), **routing}}
-    result = run_check("alerts.routed", make_repo(files), config=config, settings=settings)
+    result = run_check("alerts.routed", make_repo(files), config=config, settings=settings, now=NOW)
     assert result.status.value == status, result.summary
     assert set(evidence) <= _evidence(result), result.evidence
 
 
+def test_unverifiable_routing_names_both_fixes(make_repo, registry):
+    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES}), now=NOW)
+    assert result.status.value == "error"
+    assert result.summary.startswith("cannot verify routing: the repo has 1 paging alert(s) but no Alertmanager config")
+    remediation = registry.get("alerts.routed").remediation
+    assert "keep it in the repo" in remediation and "`routing.alertmanager_config` in the portal config" in remediation
+
+
 def test_failure_names_the_receiver_and_the_route_that_swallowed_the_alert(make_repo):
-    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES, "alertmanager.yml": SWALLOWS}))
+    result = run_check(
+        "alerts.routed", make_repo({"monitoring/rules.yaml": RULES, "alertmanager.yml": SWALLOWS}), now=NOW
+    )
     assert result.summary == "1 of 1 paging alert(s) reach no paging receiver: CheckoutDown"
     rule, route = result.evidence
     assert (rule.path, rule.line) == ("monitoring/rules.yaml", 4)
@@ -491,7 +503,9 @@ def test_failure_names_the_receiver_and_the_route_that_swallowed_the_alert(make_
 
 
 def test_pass_names_the_paging_receiver(make_repo):
-    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES, "alertmanager.yml": CONTINUES}))
+    result = run_check(
+        "alerts.routed", make_repo({"monitoring/rules.yaml": RULES, "alertmanager.yml": CONTINUES}), now=NOW
+    )
     assert [(e.path, e.line, e.value) for e in result.evidence] == [
         (
             "monitoring/rules.yaml",
@@ -504,7 +518,7 @@ def test_pass_names_the_paging_receiver(make_repo):
 
 
 def test_kube_prometheus_repo_with_a_secret_and_a_prometheusrule(tmp_path):
-    result = run_check("alerts.routed", fixture_repo("routed-kube-prometheus", tmp_path))
+    result = run_check("alerts.routed", case_repo("alerts.routed/kube-prometheus", tmp_path), now=NOW)
     assert result.status.value == "pass", result.summary
     assert result.summary == "all 2 paging alert(s) reach a paging receiver"
     assert [(e.path, e.line) for e in result.evidence] == [
@@ -517,7 +531,7 @@ def test_kube_prometheus_repo_with_a_secret_and_a_prometheusrule(tmp_path):
 
 
 def test_sloth_page_alert_swallowed_by_a_service_route(tmp_path):
-    result = run_check("alerts.routed", fixture_repo("routed-sloth-swallowed", tmp_path))
+    result = run_check("alerts.routed", case_repo("alerts.routed/sloth-swallowed", tmp_path), now=NOW)
     assert result.status.value == "fail", result.summary
     assert result.summary == "1 of 1 paging alert(s) reach no paging receiver: CheckoutHighErrorRate"
     assert [(e.path, e.line) for e in result.evidence] == [
@@ -529,7 +543,7 @@ def test_sloth_page_alert_swallowed_by_a_service_route(tmp_path):
 
 
 def test_alertmanagerconfig_pass_says_its_namespace_matcher_was_taken_to_hold(make_repo):
-    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES, "deploy/amc.yaml": AMC}))
+    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES, "deploy/amc.yaml": AMC}), now=NOW)
     assert result.summary == (
         "all 1 paging alert(s) reach a paging receiver (through AlertmanagerConfig routes "
         "whose namespace matcher is taken to hold: the alerts must carry namespace=payments "
@@ -547,7 +561,9 @@ def test_alertmanagerconfig_pass_says_its_namespace_matcher_was_taken_to_hold(ma
 
 
 def test_alertmanagerconfig_failure_names_the_top_route_that_did_not_match(make_repo):
-    result = run_check("alerts.routed", make_repo({"monitoring/rules.yaml": RULES_STAGING, "deploy/amc.yaml": AMC}))
+    result = run_check(
+        "alerts.routed", make_repo({"monitoring/rules.yaml": RULES_STAGING, "deploy/amc.yaml": AMC}), now=NOW
+    )
     assert result.summary == "1 of 1 paging alert(s) reach no paging receiver: CheckoutDown"
     assert result.evidence[1].value == (
         "CheckoutDown is not matched by AlertmanagerConfig payments/checkout's "
@@ -559,6 +575,7 @@ def test_base64_secret_evidence_says_where_in_the_decoded_config(make_repo):
     result = run_check(
         "alerts.routed",
         make_repo({"monitoring/rules.yaml": RULES, "deploy/alertmanager-secret.yaml": _secret_b64(PAGES)}),
+        now=NOW,
     )
     assert result.evidence[0].value == (
         "CheckoutDown → pagerduty (pagerduty_configs) via route.routes[0] (line 4 of the base64-decoded "
@@ -567,5 +584,6 @@ def test_base64_secret_evidence_says_where_in_the_decoded_config(make_repo):
     broken = run_check(
         "alerts.routed",
         make_repo({"monitoring/rules.yaml": RULES, "deploy/alertmanager-secret.yaml": _secret_b64(BAD_MATCHER)}),
+        now=NOW,
     )
     assert broken.evidence[0].value.endswith("(line 4 of the base64-decoded data.alertmanager.yaml)")

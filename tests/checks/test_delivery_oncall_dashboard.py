@@ -10,7 +10,8 @@ import pytest
 from prr.checks.formats.ci import runs_tests
 from prr.checks.formats.portals import load_portals
 from prr.repo import open_snapshot
-from tests.conftest import fixture_repo, run_check
+from tests.checks.cases import NOW
+from tests.conftest import run_check
 
 
 def assert_result(result, status: str, summary: str, where: tuple | None = None) -> None:
@@ -68,43 +69,6 @@ def assert_result(result, status: str, summary: str, where: tuple | None = None)
 )
 def test_runs_tests(command: str, runs: bool) -> None:
     assert runs_tests(command) is runs
-
-
-CI_FIXTURES = [
-    # (fixture, status, summary fragment, (path, line))
-    (
-        "ci-github-go",
-        "pass",
-        "GitHub Actions runs tests: `go test -race -coverprofile=cover.out ./...`",
-        (".github/workflows/ci.yml", 27),
-    ),
-    ("ci-gitlab-make", "pass", "`make ci (runs $(PY) -m pytest -q tests/)`", (".gitlab-ci.yml", 19)),
-    ("ci-jenkins-maven", "pass", "Jenkins runs tests: `sh 'mvn -B verify'`", ("Jenkinsfile", 12)),
-    (
-        "ci-npm-script",
-        "pass",
-        "`npm run ci (runs npm run lint && vitest run --coverage)`",
-        (".circleci/config.yml", 14),
-    ),
-    ("ci-tekton", "pass", "Tekton runs tests: `Tekton task golang-test`", (".tekton/pull-request.yaml", 14)),
-    (
-        "ci-build-only",
-        "fail",
-        "CI pipeline .github/workflows/docker.yml runs no tests",
-        (".github/workflows/docker.yml", 3),
-    ),
-    (
-        "ci-broken-workflow",
-        "error",
-        "cannot read the CI pipeline: .github/workflows/ci.yml:9",
-        (".github/workflows/ci.yml", 9),
-    ),
-]
-
-
-@pytest.mark.parametrize("fixture, status, summary, where", CI_FIXTURES, ids=[c[0] for c in CI_FIXTURES])
-def test_ci_fixtures(tmp_path, fixture, status, summary, where) -> None:
-    assert_result(run_check("delivery.ci", fixture_repo(fixture, tmp_path)), status, summary, where)
 
 
 CI_INLINE = [
@@ -179,7 +143,7 @@ CI_INLINE = [
 
 @pytest.mark.parametrize("name, files, status, summary, where", CI_INLINE, ids=[c[0] for c in CI_INLINE])
 def test_ci_inline(make_repo, name, files, status, summary, where) -> None:
-    assert_result(run_check("delivery.ci", make_repo(files)), status, summary, where)
+    assert_result(run_check("delivery.ci", make_repo(files), now=NOW), status, summary, where)
 
 
 # -- delivery.rollback ----------------------------------------------------------------------------
@@ -221,17 +185,7 @@ THIN_ROLLBACK = (
 
 ROLLBACK_CASES = [
     (
-        "documented in the runbook",
-        "rb-real-runbook",
-        None,
-        "pass",
-        "rollback documented: Rollback (30 words)",
-        ("RUNBOOK.md", 27),
-    ),
-    ("argo rollout", "k8s-argo-rollout", None, "pass", "rollback automated: Argo Rollouts Rollout/", None),
-    (
         "flagger canary",
-        None,
         {"deploy/canary.yaml": CANARY},
         "pass",
         "Flagger Canary/storefront",
@@ -239,7 +193,6 @@ ROLLBACK_CASES = [
     ),
     (
         "rollout in a helm template",
-        None,
         {
             "chart/Chart.yaml": "apiVersion: v2\nname: storefront\nversion: 1.0.0\n",
             "chart/values.yaml": "replicaCount: 3\n",
@@ -251,7 +204,6 @@ ROLLBACK_CASES = [
     ),
     (
         "rollback workflow",
-        None,
         {
             ".github/workflows/rollback.yml": "on: workflow_dispatch\njobs:\n  undo:\n"
             "    runs-on: ubuntu-latest\n    steps:\n      - run: helm rollback storefront\n"
@@ -262,23 +214,19 @@ ROLLBACK_CASES = [
     ),
     (
         "rollback section without steps",
-        None,
         {"RUNBOOK.md": THIN_ROLLBACK},
         "fail",
-        "the rollback section RUNBOOK.md:9 has too few steps",
+        "the rollback section RUNBOOK.md:9 does not say how to roll back (Rollback: placeholder text only)",
         ("RUNBOOK.md", 9),
     ),
-    ("runbook without rollback", "rb-broken-links", None, "fail", "no rollback path", ("RUNBOOK.md", 13)),
-    ("nothing", None, {"README.md": "# storefront\n"}, "fail", "no rollback path", (None, None)),
+    ("nothing", {"README.md": "# storefront\n"}, "fail", "no rollback path", (None, None)),
 ]
 
 
-@pytest.mark.parametrize(
-    "name, fixture, files, status, summary, where", ROLLBACK_CASES, ids=[c[0] for c in ROLLBACK_CASES]
-)
-def test_rollback(tmp_path, make_repo, name, fixture, files, status, summary, where) -> None:
-    repo = fixture_repo(fixture, tmp_path) if fixture else make_repo(files)
-    assert_result(run_check("delivery.rollback", repo), status, summary, where)
+@pytest.mark.parametrize("name, files, status, summary, where", ROLLBACK_CASES, ids=[c[0] for c in ROLLBACK_CASES])
+def test_rollback(make_repo, name, files, status, summary, where) -> None:
+    repo = make_repo(files)
+    assert_result(run_check("delivery.rollback", repo, now=NOW), status, summary, where)
 
 
 # -- ownership.oncall -------------------------------------------------------------------------------
@@ -289,32 +237,7 @@ CATALOG = (
 
 ONCALL_CASES = [
     (
-        "pagerduty annotation",
-        "rb-external-only",
-        None,
-        "pass",
-        "on-call: catalog-info.yaml annotation pagerduty.com/service-id (PSRCH01)",
-        ("catalog-info.yaml", 6),
-    ),
-    (
-        "readiness.yaml oncall",
-        "dr-drilled",
-        None,
-        "pass",
-        "readiness.yaml oncall (pagerduty PORD001)",
-        ("readiness.yaml", 19),
-    ),
-    (
-        "cortex x-cortex-oncall",
-        "dr-cortex-targets",
-        None,
-        "pass",
-        "x-cortex-oncall.pagerduty (id PFUL042, type SERVICE)",
-        ("cortex.yaml", 14),
-    ),
-    (
         "opsgenie annotation",
-        None,
         {
             "catalog-info.yaml": CATALOG.format(
                 meta="  annotations:\n    opsgenie.com/component-selector: 'tag:\"service:storefront\"'\n"
@@ -326,7 +249,6 @@ ONCALL_CASES = [
     ),
     (
         "opslevel pagerduty tool",
-        None,
         {
             "opslevel.yml": "version: 1\nservice:\n  name: storefront\n  tools:\n"
             "    - name: Storefront on-call\n      category: incidents\n"
@@ -338,7 +260,6 @@ ONCALL_CASES = [
     ),
     (
         "datadog integrations",
-        None,
         {
             "service.datadog.yaml": "schema-version: v2.2\ndd-service: storefront\nteam: web\n"
             "integrations:\n  opsgenie:\n    service-url: https://acme.app.opsgenie.com/service/123\n"
@@ -350,7 +271,6 @@ ONCALL_CASES = [
     ),
     (
         "catalog without on-call",
-        None,
         {"catalog-info.yaml": CATALOG.format(meta="  annotations:\n    prr/tier: '1'\n")},
         "fail",
         "catalog-info.yaml has no pagerduty.com/ or opsgenie.com/ annotation",
@@ -358,16 +278,14 @@ ONCALL_CASES = [
     ),
     (
         "empty annotation value",
-        None,
         {"catalog-info.yaml": CATALOG.format(meta="  annotations:\n    pagerduty.com/service-id: ''\n")},
         "fail",
         "no on-call integration",
         ("catalog-info.yaml", 5),
     ),
-    ("nothing", None, {"README.md": "# storefront\n"}, "fail", "no catalog-info.yaml", (None, None)),
+    ("nothing", {"README.md": "# storefront\n"}, "fail", "no catalog-info.yaml", (None, None)),
     (
         "unparseable catalog",
-        None,
         {"catalog-info.yaml": "metadata:\n  annotations: {pagerduty.com/service-id: P1\n"},
         "error",
         "cannot tell whether on-call is set up: catalog-info.yaml",
@@ -375,7 +293,6 @@ ONCALL_CASES = [
     ),
     (
         "oncall of the wrong shape",
-        None,
         {"readiness.yaml": "oncall: []\n"},
         "error",
         "readiness.yaml:1",
@@ -384,10 +301,10 @@ ONCALL_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name, fixture, files, status, summary, where", ONCALL_CASES, ids=[c[0] for c in ONCALL_CASES])
-def test_oncall(tmp_path, make_repo, name, fixture, files, status, summary, where) -> None:
-    repo = fixture_repo(fixture, tmp_path) if fixture else make_repo(files)
-    assert_result(run_check("ownership.oncall", repo), status, summary, where)
+@pytest.mark.parametrize("name, files, status, summary, where", ONCALL_CASES, ids=[c[0] for c in ONCALL_CASES])
+def test_oncall(make_repo, name, files, status, summary, where) -> None:
+    repo = make_repo(files)
+    assert_result(run_check("ownership.oncall", repo, now=NOW), status, summary, where)
 
 
 # -- observability.dashboard ---------------------------------------------------------------------
@@ -403,25 +320,7 @@ DATADOG = {"title": "Storefront", "layout_type": "ordered", "widgets": [{"defini
 
 DASHBOARD_CASES = [
     (
-        "grafana link in the catalog",
-        "rb-external-only",
-        None,
-        "pass",
-        "dashboard: Search overview",
-        ("catalog-info.yaml", 8),
-    ),
-    (
-        "readiness.yaml dashboards",
-        "dr-drilled",
-        None,
-        "pass",
-        "1 dashboard(s) in readiness.yaml",
-        ("readiness.yaml", 21),
-    ),
-    ("cortex embed", "dr-cortex-targets", None, "pass", "dashboard: grafana", ("cortex.yaml", 23)),
-    (
         "grafana JSON",
-        None,
         {"dashboards/storefront.json": json.dumps(GRAFANA)},
         "pass",
         "Grafana dashboard JSON",
@@ -429,16 +328,14 @@ DASHBOARD_CASES = [
     ),
     (
         "grafana API export",
-        None,
         {"monitoring/grafana/storefront.json": json.dumps({"dashboard": GRAFANA, "overwrite": True})},
         "pass",
         "Grafana dashboard JSON",
         None,
     ),
-    ("datadog JSON", None, {"monitoring/dashboard.json": json.dumps(DATADOG)}, "pass", "Datadog dashboard JSON", None),
+    ("datadog JSON", {"monitoring/dashboard.json": json.dumps(DATADOG)}, "pass", "Datadog dashboard JSON", None),
     (
         "grafonnet",
-        None,
         {"dashboards/storefront.jsonnet": "local g = import 'g.libsonnet';\ng.dashboard.new('x')\n"},
         "pass",
         "jsonnet dashboard",
@@ -446,7 +343,6 @@ DASHBOARD_CASES = [
     ),
     (
         "terraform",
-        None,
         {
             "infra/monitoring.tf": 'provider "grafana" {}\n\nresource "grafana_dashboard" "storefront" {\n'
             '  config_json = file("storefront.json")\n}\n'
@@ -457,7 +353,6 @@ DASHBOARD_CASES = [
     ),
     (
         "grafana-operator resource",
-        None,
         {
             "deploy/dashboard.yaml": "apiVersion: grafana.integreatly.org/v1beta1\n"
             "kind: GrafanaDashboard\nmetadata:\n  name: storefront\nspec:\n  url: https://x/d.json\n"
@@ -468,7 +363,6 @@ DASHBOARD_CASES = [
     ),
     (
         "grafana annotation",
-        None,
         {
             "catalog-info.yaml": CATALOG.format(
                 meta="  annotations:\n    grafana/dashboard-selector: \"tags @> 'storefront'\"\n"
@@ -480,7 +374,6 @@ DASHBOARD_CASES = [
     ),
     (
         "catalog without a dashboard",
-        None,
         {
             "catalog-info.yaml": CATALOG.format(
                 meta="  links:\n    - url: https://github.com/acme/storefront/wiki\n      title: Wiki\n"
@@ -492,7 +385,6 @@ DASHBOARD_CASES = [
     ),
     (
         "a frontend called dashboard is not one",
-        None,
         {"dashboard/package.json": '{"name": "dashboard"}', "dashboard/src/app.json": '{"routes": []}'},
         "fail",
         "no dashboard",
@@ -500,7 +392,6 @@ DASHBOARD_CASES = [
     ),
     (
         "dashboard JSON that does not parse",
-        None,
         {"dashboards/storefront.json": '{"panels": [\n'},
         "error",
         "cannot tell whether a dashboard exists: dashboards/storefront.json:2",
@@ -508,7 +399,6 @@ DASHBOARD_CASES = [
     ),
     (
         "example dashboards do not count",
-        None,
         {"examples/dashboards/demo.json": json.dumps(GRAFANA)},
         "fail",
         "no dashboard",
@@ -517,12 +407,10 @@ DASHBOARD_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, fixture, files, status, summary, where", DASHBOARD_CASES, ids=[c[0] for c in DASHBOARD_CASES]
-)
-def test_dashboard(tmp_path, make_repo, name, fixture, files, status, summary, where) -> None:
-    repo = fixture_repo(fixture, tmp_path) if fixture else make_repo(files)
-    assert_result(run_check("observability.dashboard", repo), status, summary, where)
+@pytest.mark.parametrize("name, files, status, summary, where", DASHBOARD_CASES, ids=[c[0] for c in DASHBOARD_CASES])
+def test_dashboard(make_repo, name, files, status, summary, where) -> None:
+    repo = make_repo(files)
+    assert_result(run_check("observability.dashboard", repo, now=NOW), status, summary, where)
 
 
 # -- other portals' service files ---------------------------------------------------------------------

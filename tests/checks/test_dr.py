@@ -6,80 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import fixture_repo, run_check
+from tests.checks.cases import NOW
+from tests.conftest import run_check
 
 JUNE_2025 = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
-FIXTURE_CASES = [
-    # (fixture, check, now, params, status, summary fragment, (path, line) in evidence)
-    ("dr-drilled", "dr.plan", JUNE_2025, {}, "pass", "RTO 1h and RPO 15m declared", ("readiness.yaml", 4)),
-    (
-        "dr-drilled",
-        "dr.tested",
-        JUNE_2025,
-        {},
-        "pass",
-        "drill of 2025-03-12 (eu-west-1 lost; fail over to eu-central-1 with the standby cluster) passed, 81 days ago: "
-        "RTO 48m within 1h, RPO 4m within 15m",
-        ("readiness.yaml", 7),
-    ),
-    (
-        "dr-drilled",
-        "dr.tested",
-        datetime(2026, 6, 1, tzinfo=UTC),
-        {},
-        "fail",
-        "no passing drill within 365 days: the latest, 2025-03-12 (eu-west-1 lost; fail over to eu-central-1 with the "
-        "standby cluster): 446 days old (max 365)",
-        ("readiness.yaml", 7),
-    ),
-    (
-        "dr-drilled",
-        "dr.tested",
-        datetime(2025, 10, 1, tzinfo=UTC),
-        {"max_age_days": 180},
-        "fail",
-        "203 days old (max 180)",
-        ("readiness.yaml", 13),
-    ),
-    ("dr-cortex-targets", "dr.plan", JUNE_2025, {}, "pass", "RTO 4h and RPO 1h declared", ("cortex.yaml", 26)),
-    ("dr-cortex-targets", "dr.tested", JUNE_2025, {}, "fail", "no DR drill recorded (no readiness.yaml)", (None, None)),
-    ("dr-broken-readiness", "dr.plan", JUNE_2025, {}, "error", "readiness.yaml:9: invalid YAML", ("readiness.yaml", 9)),
-    (
-        "dr-broken-readiness",
-        "dr.tested",
-        JUNE_2025,
-        {},
-        "error",
-        "readiness.yaml:9: invalid YAML",
-        ("readiness.yaml", 9),
-    ),
-    (
-        "dr-bad-duration",
-        "dr.plan",
-        JUNE_2025,
-        {},
-        "error",
-        "readiness.yaml:3: dr.rto: 30 has no unit",
-        ("readiness.yaml", 4),
-    ),
-    ("dr-bad-duration", "dr.tested", JUNE_2025, {}, "error", "dr.rto: 30 has no unit", ("readiness.yaml", 3)),
-]
-
-
-@pytest.mark.parametrize(
-    "fixture, check_id, now, params, status, summary, where",
-    FIXTURE_CASES,
-    ids=[f"{c[0]}-{c[1]}-{c[4]}" for c in FIXTURE_CASES],
-)
-def test_fixtures(tmp_path, fixture, check_id, now, params, status, summary, where) -> None:
-    result = run_check(check_id, fixture_repo(fixture, tmp_path), now=now, params=params)
-    assert (result.status.value, summary in result.summary) == (status, True), result.summary
-    assert where in [(e.path, e.line) for e in result.evidence]
-
 
 def days_ago(n: int) -> str:
-    return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
+    return (NOW.date() - timedelta(days=n)).isoformat()
 
 
 def drill(age: int, outcome: str = "pass", rto: str | None = "20m", rpo: str | None = "1m") -> str:
@@ -133,22 +67,22 @@ TESTED_CASES = [
 
 @pytest.mark.parametrize("name, text, status, summary, line", TESTED_CASES, ids=[c[0] for c in TESTED_CASES])
 def test_tested(make_repo, name, text, status, summary, line) -> None:
-    result = run_check("dr.tested", make_repo({"readiness.yaml": text}))
+    result = run_check("dr.tested", make_repo({"readiness.yaml": text}), now=NOW)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
     assert ("readiness.yaml", line) in [(e.path, e.line) for e in result.evidence]
 
 
 def test_tested_applies_to_tier_0_and_1_only(make_repo) -> None:
     repo = make_repo({"readiness.yaml": readiness(tier=2)})
-    result = run_check("dr.tested", repo)
+    result = run_check("dr.tested", repo, now=NOW)
     assert result.status.value == "not_applicable" and "this one is Tier-2" in result.summary
-    assert run_check("dr.tested", repo, params={"tiers": ["0", "1", "2"]}).status.value == "fail"
+    assert run_check("dr.tested", repo, params={"tiers": ["0", "1", "2"]}, now=NOW).status.value == "fail"
 
 
 def test_tested_is_measured_from_the_scan_time(make_repo) -> None:
     repo = make_repo({"readiness.yaml": readiness(drill(40))})
-    assert run_check("dr.tested", repo).status.value == "pass"
-    later = datetime.now(UTC) + timedelta(days=400)
+    assert run_check("dr.tested", repo, now=NOW).status.value == "pass"
+    later = NOW + timedelta(days=400)
     assert run_check("dr.tested", repo, now=later).status.value == "fail"
 
 
@@ -208,6 +142,6 @@ PLAN_CASES = [
 
 @pytest.mark.parametrize("name, files, status, summary, where", PLAN_CASES, ids=[c[0] for c in PLAN_CASES])
 def test_plan(make_repo, name, files, status, summary, where) -> None:
-    result = run_check("dr.plan", make_repo(files))
+    result = run_check("dr.plan", make_repo(files), now=NOW)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
     assert where in [(e.path, e.line) for e in result.evidence]

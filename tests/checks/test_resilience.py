@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from prr.plugin import Status
-from tests.conftest import fixture_repo, run_check
+from tests.checks.cases import NOW, case_repo
+from tests.conftest import run_check
 from tests.test_formats_kubernetes import deployment, fake_helm, only_git_on_path
 
 CHECKS = ("resilience.replicas", "resilience.probes", "resilience.resources", "resilience.pdb")
@@ -36,118 +37,6 @@ def hpa(target: str, min_replicas: int) -> str:
 
 
 # -- whole repos ----------------------------------------------------------------------------------------
-FIXTURE_CASES = [
-    # (fixture, check, tier, status, summary fragment, evidence (path, line) that must be there)
-    (
-        "k8s-plain-ready",
-        "resilience.replicas",
-        "1",
-        "pass",
-        "every workload runs at least 2 replicas (2 workloads)",
-        [("deploy/checkout.yaml", 10), ("deploy/ledger.yaml", 11)],
-    ),
-    ("k8s-plain-ready", "resilience.probes", "1", "pass", "(4 containers)", [("deploy/node-agent.yaml", 14)]),
-    ("k8s-plain-ready", "resilience.resources", "1", "pass", "(4 containers)", [("deploy/ledger.yaml", 19)]),
-    (
-        "k8s-plain-ready",
-        "resilience.pdb",
-        "1",
-        "pass",
-        "covers every workload (2 workloads)",
-        [("deploy/checkout.yaml", 69), ("deploy/ledger.yaml", 33)],
-    ),
-    (
-        "k8s-plain-gaps",
-        "resilience.replicas",
-        "1",
-        "fail",
-        "1 of 2 workloads below 2 replicas: Deployment/inventory-api",
-        [("k8s/api.yaml", 2)],
-    ),
-    (
-        "k8s-plain-gaps",
-        "resilience.replicas",
-        "0",
-        "fail",
-        "2 of 2 workloads below 3 replicas (Tier-0): Deployment/inventory-api, Deployment/inventory-worker",
-        [("k8s/api.yaml", 2), ("k8s/worker.yaml", 6)],
-    ),
-    (
-        "k8s-plain-gaps",
-        "resilience.probes",
-        "1",
-        "fail",
-        "1 of 3 containers lacks a readinessProbe; 2 of 3 containers lack a livenessProbe",
-        [("k8s/api.yaml", 18), ("k8s/api.yaml", 30)],
-    ),
-    (
-        "k8s-plain-gaps",
-        "resilience.resources",
-        "1",
-        "fail",
-        "2 of 3 containers lack a memory limit",
-        [("k8s/api.yaml", 18), ("k8s/api.yaml", 30)],
-    ),
-    (
-        "k8s-plain-gaps",
-        "resilience.pdb",
-        "1",
-        "fail",
-        "1 of 2 workloads without a PodDisruptionBudget: Deployment/inventory-api",
-        [("k8s/api.yaml", 2)],
-    ),
-    ("k8s-kustomize", "resilience.replicas", "1", "pass", "(1 workload)", [("overlays/production/replicas.yaml", 6)]),
-    ("k8s-kustomize", "resilience.probes", "1", "pass", "(1 container)", [("base/deployment.yaml", 16)]),
-    ("k8s-kustomize", "resilience.resources", "1", "pass", "(1 container)", [("base/deployment.yaml", 16)]),
-    ("k8s-kustomize", "resilience.pdb", "1", "pass", "(1 workload)", [("base/pdb.yaml", 1)]),
-    (
-        "k8s-argo-rollout",
-        "resilience.replicas",
-        "0",
-        "pass",
-        "at least 3 replicas (Tier-0) (2 workloads)",
-        [("manifests/rollout.yaml", 48), ("manifests/quotes.yaml", 35)],
-    ),
-    ("k8s-argo-rollout", "resilience.probes", "0", "pass", "(2 containers)", [("manifests/quotes.yaml", 19)]),
-    ("k8s-argo-rollout", "resilience.resources", "0", "pass", "(2 containers)", [("manifests/rollout.yaml", 26)]),
-    ("k8s-argo-rollout", "resilience.pdb", "0", "pass", "(2 workloads)", [("manifests/quotes.yaml", 49)]),
-    *[
-        (
-            "k8s-broken-yaml",
-            c,
-            "1",
-            "error",
-            "could not decide: deploy/app.yaml:18: invalid YAML",
-            [("deploy/app.yaml", 18)],
-        )
-        for c in CHECKS
-    ],
-    *[("k8s-cronjob-only", c, "1", "not_applicable", "no Kubernetes manifests", []) for c in CHECKS],
-    *[
-        (
-            "k8s-helm-chart",
-            c,
-            "1",
-            "warn",
-            "Helm chart charts/billing could not be rendered (no helm binary to render it); resilience not verified",
-            [("charts/billing/Chart.yaml", 1)],
-        )
-        for c in CHECKS
-    ],
-]
-
-
-@pytest.mark.parametrize(
-    "fixture, check_id, tier, status, summary, evidence",
-    FIXTURE_CASES,
-    ids=[f"{c[0]}-{c[1]}-tier{c[2]}" for c in FIXTURE_CASES],
-)
-def test_fixture_repos(tmp_path, monkeypatch, fixture, check_id, tier, status, summary, evidence):
-    only_git_on_path(tmp_path, monkeypatch)  # no helm, whatever this machine has
-    result = run_check(check_id, fixture_repo(fixture, tmp_path), tier=tier)
-    assert (result.status.value, summary in result.summary) == (status, True), result.summary
-    found = {(e.path, e.line) for e in result.evidence}
-    assert set(evidence) <= found, found
 
 
 # -- small repos for the edges ----------------------------------------------------------------------
@@ -392,7 +281,7 @@ EDGE_CASES = [
     ids=[c[0] for c in EDGE_CASES],
 )
 def test_edges(make_repo, files, check_id, params, config, status, summary, evidence):
-    result = run_check(check_id, make_repo(files), params=params, config=config)
+    result = run_check(check_id, make_repo(files), params=params, config=config, now=NOW)
     assert (result.status.value, summary in result.summary) == (status, True), result.summary
     found = {(e.path, e.line) for e in result.evidence}
     assert set(evidence) <= found, found
@@ -401,10 +290,10 @@ def test_edges(make_repo, files, check_id, params, config, status, summary, evid
 # -- Helm ---------------------------------------------------------------------------------------------
 def test_unrendered_chart_turns_a_pass_into_warn(tmp_path, monkeypatch):
     only_git_on_path(tmp_path, monkeypatch)
-    repo = fixture_repo("k8s-helm-chart", tmp_path)
+    repo = case_repo("resilience.replicas/helm-chart", tmp_path)
     repo.commit({"deploy/web.yaml": WEB + "---\n" + pdb("web")}, "plain manifests too")
     for check_id in CHECKS:
-        result = run_check(check_id, repo)
+        result = run_check(check_id, repo, now=NOW)
         assert result.status.value == "warn", (check_id, result.summary)
         assert result.summary.endswith(
             "Helm chart charts/billing could not be rendered (no helm binary to render it); resilience not verified"
@@ -414,9 +303,9 @@ def test_unrendered_chart_turns_a_pass_into_warn(tmp_path, monkeypatch):
 
 def test_unrendered_chart_does_not_hide_a_failure(tmp_path, monkeypatch):
     only_git_on_path(tmp_path, monkeypatch)
-    repo = fixture_repo("k8s-helm-chart", tmp_path)
+    repo = case_repo("resilience.replicas/helm-chart", tmp_path)
     repo.commit({"deploy/web.yaml": deployment("web", replicas=1)}, "a single replica")
-    assert run_check("resilience.replicas", repo).status.value == "fail"
+    assert run_check("resilience.replicas", repo, now=NOW).status.value == "fail"
 
 
 @pytest.mark.parametrize("replicas, status", [(2, "pass"), (1, "fail")])
@@ -425,7 +314,7 @@ def test_rendered_chart_is_judged(tmp_path, monkeypatch, replicas, status):
         "release-billing", replicas=replicas, extra=HEALTHY
     )
     fake_helm(tmp_path, monkeypatch, f"printf '%s' '{rendered}'\n")
-    result = run_check("resilience.replicas", fixture_repo("k8s-helm-chart", tmp_path))
+    result = run_check("resilience.replicas", case_repo("resilience.replicas/helm-chart", tmp_path), now=NOW)
     assert result.status.value == status, result.summary
     assert [e.path for e in result.evidence] == ["charts/billing/templates/deployment.yaml"]
 
@@ -433,4 +322,4 @@ def test_rendered_chart_is_judged(tmp_path, monkeypatch, replicas, status):
 def test_a_broken_file_that_cannot_hold_workloads_does_not_make_them_undecided(make_repo) -> None:
     repo = make_repo({"k8s/web.yaml": WEB, "slo/web.yaml": "apiVersion: openslo/v1\nkind: SLO\nspec:\n  - a\n  b: c\n"})
     for check_id in ("resilience.replicas", "resilience.probes", "resilience.resources"):
-        assert run_check(check_id, repo).status == Status.PASS, check_id
+        assert run_check(check_id, repo, now=NOW).status == Status.PASS, check_id
