@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine, func
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
 
 from prr.config import Config
 from prr.engine import ScanRequest, evaluate
 from prr.plugin import Registry
-from prr.repo import Limits, RepoError, is_url, iter_local_repos, open_snapshot
+from prr.repo import Limits, RepoError, is_url, iter_local_repos, open_snapshot, redact_url
 from prr.scorecard import Scorecard
+from prr.storage.models import Scan
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def scan_entry(
     **request_options: Any,
 ) -> dict[str, Any]:
     """Evaluate one fleet entry (raises RepoError when the repo cannot be read)."""
-    snapshot = open_snapshot(entry.location, entry.ref, limits=snapshot_limits(config))
+    snapshot = open_snapshot(entry.location, entry.ref, cache_dir=config.cache_dir, limits=snapshot_limits(config))
     request = ScanRequest(
         snapshot=snapshot,
         scorecard=scorecard,
@@ -78,6 +81,36 @@ def scan_entry(
         **request_options,
     )
     return evaluate(request)
+
+
+def moved_since_last_scan(
+    entries: list[FleetEntry], engine: Engine, config: Config, scorecard: Scorecard
+) -> list[FleetEntry]:
+    """The entries whose head commit, or whose scorecard, differs from their latest stored scan.
+
+    A repo never scanned, or one that cannot be read now, counts as moved (its scan says why).
+    Git URLs are fetched (incrementally, into the mirror cache) to learn their head.
+    """
+    last = last_scanned(engine)
+    moved = []
+    for entry in entries:
+        try:
+            head = open_snapshot(entry.location, entry.ref, cache_dir=config.cache_dir).commit
+        except RepoError:
+            head = None
+        if last.get(redact_url(entry.location)) != (head, scorecard.id, scorecard.version):
+            moved.append(entry)
+    return moved
+
+
+def last_scanned(engine: Engine) -> dict[str, tuple[str, str, str]]:
+    """(commit, scorecard id, scorecard version) of each service's latest stored scan, by repo."""
+    latest = select(func.max(Scan.id)).group_by(col(Scan.service_id))
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Scan.repo, Scan.commit, Scan.scorecard_id, Scan.scorecard_version).where(col(Scan.id).in_(latest))
+        ).all()
+    return {repo: (commit, card, version) for repo, commit, card, version in rows}
 
 
 def scan_fleet(

@@ -17,15 +17,24 @@ from prr.storage.models import CheckResult, Scan, Service
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+DEFAULT_POOL_SIZE = 5  # connections each process keeps open (PostgreSQL)
+DEFAULT_MAX_OVERFLOW = 10  # opened beyond those at peaks, closed when returned
+
+
 @lru_cache(maxsize=8)
-def get_engine(url: str) -> Engine:
+def get_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
+    """One engine per URL and pool size in a process. SQLite keeps its own pool (one file, WAL);
+    a server database gets a pool of ``pool_size`` connections plus ``max_overflow`` at peaks,
+    each checked before use (a restarted server or a dropped idle connection is reconnected)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_recycle=1800
+        )
     return engine
 
 
@@ -36,9 +45,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def migrate(url: str) -> Engine:
+def migrate(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
     """Bring the database to the newest schema (alembic ``upgrade head``) and return its engine."""
-    engine = get_engine(url)
+    engine = get_engine(url, pool_size, max_overflow)
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
@@ -47,10 +56,12 @@ def migrate(url: str) -> Engine:
     return engine
 
 
-def store_report(engine: Engine, report: dict[str, Any]) -> int:
+def store_report(engine: Engine, report: dict[str, Any], task_key: str | None = None) -> int:
     """Store one scan with all its results in one transaction; returns the scan id.
 
     An interrupted or failed store leaves nothing behind, so the previous scan stays the latest.
+    ``task_key`` names the queued task the scan answers: it is unique, so a redelivered task
+    cannot store its scan twice (the second store raises ``IntegrityError``).
     """
     svc = report["service"]
     scanned_at = datetime.fromisoformat(report["source"]["scanned_at"].replace("Z", "+00:00"))
@@ -76,6 +87,7 @@ def store_report(engine: Engine, report: dict[str, Any]) -> int:
             level=report["level"],
             ready=report["ready"],
             duration_seconds=report.get("duration_seconds"),
+            task_key=task_key,
             report={},
         )
         session.add(scan)
