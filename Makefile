@@ -1,5 +1,6 @@
 # The two commands the README starts with:
 #   make demo   set up, build the demo fleet, scan it into SQLite, serve the portal on 127.0.0.1:8000
+#   (make demo-live: the same with a local Prometheus and Alertmanager for the live checks)
 #   make test   set up (Python venv and the Debian packages the tests run against) and run every test
 PYTHON ?= python3
 VENV := .venv
@@ -13,14 +14,21 @@ DEBIAN_PACKAGES := git prometheus prometheus-alertmanager chromium poppler-utils
 	libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck setup system-packages docs bench bench-scale clean
+.PHONY: demo demo-live test lint typecheck setup system-packages docs bench bench-scale clean plugin-test
 
 demo: setup
 	$(BIN)/prr demo create $(DEMO) --force --history
 	$(BIN)/prr scan --config $(DEMO)/prr.yaml
 	$(BIN)/prr serve --config $(DEMO)/prr.yaml --host $(HOST) --port $(PORT)
 
-test: setup system-packages
+# Prometheus and Alertmanager on 127.0.0.1 (free ports) with the demo fleet's rules, named in the
+# demo config while the portal runs; both stop when it stops.
+demo-live: setup
+	$(BIN)/prr demo create $(DEMO) --force --history
+	$(BIN)/prr demo live $(DEMO) -- sh -c '$(BIN)/prr scan --config $(DEMO)/prr.yaml && \
+		exec $(BIN)/prr serve --config $(DEMO)/prr.yaml --host $(HOST) --port $(PORT)'
+
+test: setup system-packages plugin-test
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 
 setup: $(BIN)/.installed
@@ -63,3 +71,15 @@ bench: setup
 # Needs Redis and PostgreSQL on 127.0.0.1 (as the tests do); figures go in bench/RESULTS.md.
 bench-scale: setup
 	$(BIN)/python bench/scale.py --repos 500
+
+# The Backstage plugin: install (again only when package-lock.json changed), lint, type check, test, build.
+PLUGIN := backstage-plugin
+plugin-test: $(PLUGIN)/node_modules/.installed
+	cd $(PLUGIN) && npx backstage-cli package lint
+	cd $(PLUGIN) && npx tsc
+	cd $(PLUGIN) && CI=true npx backstage-cli package test --watchAll=false
+	cd $(PLUGIN) && npx backstage-cli package build
+
+$(PLUGIN)/node_modules/.installed: $(PLUGIN)/package-lock.json
+	cd $(PLUGIN) && npm ci --no-audit --no-fund
+	touch $@

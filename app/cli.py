@@ -122,6 +122,7 @@ def gate(
             tier_override=tier,
             tier_override_source="--tier",
             waivers=config.waivers_for,
+            live_clients=config.live,
         )
     )
     text = report_output.render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
@@ -323,6 +324,25 @@ def demo_create(dest: str, force: bool, history: bool) -> None:
         stored = backfill_history(load_config(config_path), now)
         _diag(f"prr: {stored} past scans stored")
     click.echo(str(config_path))
+
+
+@demo.command("live", context_settings={"ignore_unknown_options": True})
+@click.argument("dest", type=click.Path(file_okay=False, exists=True))
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@handles_errors
+def demo_live(dest: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND with a local Prometheus and Alertmanager named in DEST/prr.yaml.
+
+    Prometheus (127.0.0.1, the demo fleet's alert rules) and Alertmanager (a central routing
+    config) are started first and stopped when COMMAND ends, e.g.
+    ``prr demo live .demo -- sh -c 'prr scan --config .demo/prr.yaml && prr serve --config .demo/prr.yaml'``.
+    """
+    from prr.demo.live import ALERTMANAGER, PROMETHEUS, run_demo_with_live_systems
+
+    for binary, package in ((PROMETHEUS, "prometheus"), (ALERTMANAGER, "prometheus-alertmanager")):
+        if not Path(binary).is_file():
+            raise ConfigError(f"{binary} is missing: install the Debian package {package}")
+    sys.exit(run_demo_with_live_systems(Path(dest), list(command)))
 
 
 @main.group()

@@ -10,6 +10,7 @@ from typing import Any
 
 from prr import schemas
 from prr.checks.formats.yamlfile import FormatError, load_documents
+from prr.live import LiveClients, clients_from_config
 from prr.plugin import ConfigError
 from prr.scoring import Waiver
 
@@ -25,6 +26,7 @@ class Config:
     data: dict[str, Any]
     path: Path | None = None
     waivers: list[tuple[str, Waiver]] = field(default_factory=list)  # (service ref, waiver)
+    live: LiveClients | None = None  # clients of the live systems named in `live`, for live checks
 
     @property
     def database_url(self) -> str:
@@ -94,6 +96,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     central = (data.get("routing") or {}).get("alertmanager_config")
     if central and not Path(config.resolve_path(central)).is_file():
         raise ConfigError(f"{file}: routing.alertmanager_config: no such file {config.resolve_path(central)}")
+    config.live = clients_from_config(data)
     config.waivers = [
         (
             w["service"],

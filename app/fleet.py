@@ -68,7 +68,9 @@ def scan_entry(
     now: datetime | None = None,
     **request_options: Any,
 ) -> dict[str, Any]:
-    """Evaluate one fleet entry (raises RepoError when the repo cannot be read)."""
+    """Evaluate one fleet entry (raises RepoError when the repo cannot be read). Live checks ask
+    the config's live systems unless ``live_clients`` says otherwise."""
+    request_options.setdefault("live_clients", config.live)
     snapshot = open_snapshot(entry.location, entry.ref, cache_dir=config.cache_dir, limits=snapshot_limits(config))
     request = ScanRequest(
         snapshot=snapshot,

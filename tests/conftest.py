@@ -15,7 +15,7 @@ from prr.repo import RepoSnapshot, open_snapshot
 from prr.service import ServiceInfo
 from tests.gitrepo import GitRepoBuilder
 
-pytest_plugins = ["tests.portal_fixtures"]
+pytest_plugins = ["tests.portal_fixtures", "tests.live_servers"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("PRR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -50,6 +50,7 @@ def run_check(
     settings: dict[str, Any] | None = None,
     config: dict[str, Any] | None = None,
     now: datetime | None = None,
+    live: Any = None,
 ) -> Result:
     """Run one installed check in-process against a repo at HEAD, as the engine would."""
     registry = load_registry()
@@ -65,6 +66,7 @@ def run_check(
         now=now or datetime.now(UTC),
         settings=settings or {},
         config=config or {},
+        live=live,
     )
     return check.run(ctx)
 

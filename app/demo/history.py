@@ -36,7 +36,8 @@ def backfill_history(
             if not commit:
                 continue  # the repo did not exist yet
             past = FleetEntry(entry.location, commit, entry.tier)
-            store_report(engine, scan_entry(past, config, scorecard, registry, now=moment))
+            # Live systems cannot be observed as they stood in the past: no live checks here.
+            store_report(engine, scan_entry(past, config, scorecard, registry, now=moment, live_clients=None))
             stored += 1
         return stored
 

@@ -147,7 +147,10 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:  # a time a check wrote in its details is not trusted to parse
+            return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
