@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from prr import notify, reads, schemas
 from prr.context import ReadContext
 from prr.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
-from prr.fleet import FleetEntry, expand_fleet, scan_entry
+from prr.fleet import FleetEntry, expand_fleet, latest_report, scan_entry
 from prr.identity import Identity, may_attest, may_rescan, require_approver
 from prr.jobs import ScanJob, ScanJobs
 from prr.moments import iso, parse_iso
@@ -257,7 +257,10 @@ def scan_and_store(ctx: ReadContext, entry: FleetEntry, task_key: str | None = N
     if ctx.scorecard is None:
         raise Unavailable(f"the configured scorecard cannot be loaded: {ctx.scorecard_error}")
     config, answers = scan_sources(ctx)
-    report = scan_entry(entry, config, ctx.scorecard, ctx.registry, now=ctx.now, attestations=answers)
+    previous = latest_report(ctx.engine, entry)  # results of an unchanged commit and check are reused
+    report = scan_entry(
+        entry, config, ctx.scorecard, ctx.registry, now=ctx.now, attestations=answers, reuse_from=previous
+    )
     report = {**report, "scan_id": store_report(ctx.engine, report, task_key=task_key)}
     notify.after_scan(ctx.engine, ctx.config, report, portal_link(ctx.config, report["service"]["ref"]))
     return report

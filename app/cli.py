@@ -36,7 +36,7 @@ def _diag(message: str, **style: Any) -> None:
 
 
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn configuration and repository errors into a clear message and the §7 exit code."""
+    """Turn configuration and repository errors into a clear message and its exit code (2 or 3)."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -205,12 +205,12 @@ def worker(config_path: str | None, concurrency: int | None, with_beat: bool, lo
     """Run a Celery worker that scans the services queued on the broker (queue.broker_url)."""
     import socket
 
-    from prr.storage.db import migrate
+    from prr.storage.db import current_engine
     from prr.tasks import BEAT_STATE, QUEUE, make_celery
 
     config = load_config(config_path)
     app = make_celery(config)
-    migrate(config.database_url, **config.database_pool)  # a bad database URL fails here, not in every task
+    current_engine(config.database_url, **config.database_pool)  # migrated by `prr db upgrade`; checked here
     argv = [
         "worker",
         f"--concurrency={concurrency or config.data.get('workers') or 1}",

@@ -115,6 +115,15 @@ def last_scanned(engine: Engine) -> dict[str, tuple[str, str, str]]:
     return {repo: (commit, card, version) for repo, commit, card, version in rows}
 
 
+def latest_report(engine: Engine, entry: FleetEntry) -> dict[str, Any] | None:
+    """The stored report of the latest scan of ``entry``'s repo (what a rescan may reuse), if any."""
+    with Session(engine) as session:
+        report = session.exec(
+            select(Scan.report).where(Scan.repo == redact_url(entry.location)).order_by(col(Scan.id).desc()).limit(1)
+        ).first()
+    return report
+
+
 def scan_fleet(
     entries: list[FleetEntry],
     scan_and_store: Callable[[FleetEntry], dict[str, Any]],

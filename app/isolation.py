@@ -5,11 +5,15 @@ The parent waits on each result with a deadline: a check that hangs is killed wi
 and becomes an ``error``; a fresh worker picks up the checks still to run. The worker's address
 space is capped, so a memory blow-up ends as a MemoryError (an ``error`` result) or, at worst, a
 dead worker (also an ``error``), never as a dead scan.
+
+Each job carries its check, pickled (see :meth:`prr.plugin.Check.__reduce__`): a worker runs the
+checks of the registry the scan was given, not whatever happens to be installed.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import resource
 import sys
 import threading
@@ -20,11 +24,12 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from prr.plugin import CheckContext, Result, Status, errored
+from prr.plugin import Check, CheckContext, Result, Status, errored
 
-# forkserver: workers fork from a clean single-threaded server, safe under a threaded portal.
+# forkserver: workers fork from a clean single-threaded server, safe under a threaded portal. The
+# server imports the installed check modules once, so workers find checks sent by name already loaded.
 _context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload(["prr.isolation", "prr.check_registry_preload"])
+_context.set_forkserver_preload(["prr.isolation", "prr.check_modules_preload"])
 
 
 STARTUP_SECONDS = 120  # a worker that cannot start a check in this long is taken as dead
@@ -38,14 +43,31 @@ class Limits:
 
 @dataclass
 class Job:
+    check: Check
+    params: dict[str, Any]
+
+
+@dataclass
+class _Parcel:
+    """A job as it travels to the worker: the check pickled apart, so that one check that cannot
+    be loaded there is that check's ``error``, not a dead worker."""
+
     check_id: str
+    check: bytes
     params: dict[str, Any]
 
 
 def run_checks(jobs: list[Job], context: CheckContext, limits: Limits) -> dict[str, Result]:
-    """Run every job against ``context`` (whose ``params`` are replaced per job)."""
+    """Run every job against ``context`` (whose ``params`` are replaced per job); results by check id."""
     results: dict[str, Result] = {}
-    pending = list(jobs)
+    pending: list[_Parcel] = []
+    for job in jobs:
+        try:
+            pending.append(_Parcel(job.check.id, pickle.dumps(job.check), job.params))
+        except Exception as exc:  # e.g. a check whose code holds a lock or an open file
+            results[job.check.id] = errored(
+                f"the check cannot be sent to its worker process: {type(exc).__name__}: {exc}", reason="load"
+            )
     while pending:
         receiver, sender = _context.Pipe(duplex=False)
         worker = _context.Process(
@@ -94,7 +116,9 @@ def _main_module_hidden() -> Iterator[None]:
     """
     main = sys.modules["__main__"]
     with _main_lock:
-        saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+        saved: dict[str, Any] = {
+            name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__
+        }
         main.__dict__.pop("__file__", None)
         main.__spec__ = None
         try:
@@ -117,21 +141,24 @@ def _death_message(exitcode: int | None, limits: Limits) -> str:
     return f"the check's process died (exit code {exitcode})"
 
 
-def _worker(conn: Connection, jobs: list[Job], context: CheckContext, memory_mb: int) -> None:
+def _worker(conn: Connection, parcels: list[_Parcel], context: CheckContext, memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from prr.check_registry_preload import REGISTRY as registry
-
-    for job in jobs:
-        conn.send(("start", job.check_id))
-        conn.send(("done", job.check_id, _run_one(registry, job, context).to_dict()))
+    for parcel in parcels:
+        conn.send(("start", parcel.check_id))
+        conn.send(("done", parcel.check_id, _run_one(parcel, context).to_dict()))
     conn.close()
 
 
-def _run_one(registry, job: Job, context: CheckContext) -> Result:
+def _run_one(parcel: _Parcel, context: CheckContext) -> Result:
     try:
-        check = registry.get(job.check_id)
-        context.params = job.params
+        check: Check = pickle.loads(parcel.check)
+    except Exception as exc:  # its module fails to import here, or names something else
+        return errored(
+            f"the check could not be loaded in its worker process: {type(exc).__name__}: {exc}", reason="load"
+        )
+    try:
+        context.params = parcel.params
         result = check.run(context)
         if not isinstance(result, Result):
             return errored(f"the check returned {type(result).__name__}, not a Result", reason="crash")

@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from prr.config import Config
 from prr.reads import compare_scans
@@ -48,7 +48,7 @@ class Delivery:
 def events_for(
     previous: dict[str, Any], current: dict[str, Any], portal_url: str | None = None
 ) -> list[dict[str, Any]]:
-    """The events ``current`` (a stored §7 report) raises against ``previous``."""
+    """The events ``current`` (a stored scan report) raises against ``previous``."""
     change = compare_scans(previous, current)
     if change is None:
         return []
@@ -102,7 +102,7 @@ def previous_report(engine: Engine, report: dict[str, Any]) -> dict[str, Any] | 
         earlier = session.exec(
             select(Scan)
             .where(Scan.service_id == current.service_id, Scan.id != current.id, Scan.scanned_at <= current.scanned_at)
-            .order_by(Scan.scanned_at.desc(), Scan.id.desc())
+            .order_by(col(Scan.scanned_at).desc(), col(Scan.id).desc())
         ).first()
         return dict(earlier.report) if earlier else None
 

@@ -13,17 +13,18 @@ from __future__ import annotations
 import enum
 import importlib
 import importlib.metadata
+import pickle
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import cloudpickle
 import jsonschema
 
-if TYPE_CHECKING:
-    from prr.repo import RepoSnapshot
-    from prr.service import ServiceInfo
+from prr.repo import RepoSnapshot
 
 ENTRY_POINT_GROUP = "prr.checks"
 KINDS = ("repo", "live", "manual")
@@ -102,6 +103,51 @@ def not_applicable(summary: str, **details: Any) -> Result:
     return Result(Status.NOT_APPLICABLE, summary, [], details)
 
 
+# Catalog annotations saying where the repo is browsable, and their keys in the report.
+LOCATION_ANNOTATIONS = {"backstage.io/source-location": "source_location", "github.com/project-slug": "project_slug"}
+MAX_LOCATION_LENGTH = 2048
+
+
+@dataclass
+class ServiceInfo:
+    """Who the scanned repository's service is (resolved by :func:`prr.service.resolve_service`)."""
+
+    ref: str
+    name: str
+    owner: str | None
+    tier: str
+    tier_declared: bool
+    tier_source: str
+    lifecycle: str | None = None
+    repo: str = ""
+    system: str | None = None
+    links: list[dict[str, Any]] = field(default_factory=list)
+    annotations: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
+    declared_tier: str | None = None  # as written, when the scorecard does not know it
+
+    def to_report(self) -> dict[str, Any]:
+        """The report's ``service`` object; the catalog's repo-location annotations are carried as
+        written (when declared) so the portal can link evidence to the repo's web UI."""
+        report: dict[str, Any] = {
+            "ref": self.ref,
+            "name": self.name,
+            "owner": self.owner,
+            "tier": self.tier,
+            "tier_declared": self.tier_declared,
+            "tier_source": self.tier_source,
+            "lifecycle": self.lifecycle,
+        }
+        for annotation, key in LOCATION_ANNOTATIONS.items():
+            value = self.annotations.get(annotation)
+            if isinstance(value, str) and 0 < len(value.strip()) <= MAX_LOCATION_LENGTH:
+                report[key] = value.strip()
+        return report
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class CheckContext:
     """Everything a check may look at for one service at one commit."""
@@ -131,9 +177,28 @@ class Check:
     version: str = "1"
     docs_url: str | None = None
     params_schema: dict[str, Any] = field(default_factory=dict)
-    # True when the result depends on the scan time (ages, expiries): never reused (§10).
+    # True when the result depends on the scan time (ages, expiries): it is never reused from an
+    # earlier scan of the same commit, always run afresh.
     time_dependent: bool = False
     reads: tuple[str, ...] = ()  # what it reads, for the generated docs
+
+    @property
+    def reusable(self) -> bool:
+        """Whether a result of an earlier scan of the same inputs may stand for this check's result."""
+        return self.kind == "repo" and not self.time_dependent
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by reference (module and name) where the decorated name finds this check, else by value.
+
+        Checks cross into the worker processes that run them. A check defined at the top of an
+        importable module is re-imported there by name; one defined in ``__main__`` or inside a
+        function travels by value (its code, through cloudpickle).
+        """
+        module, name = self.run.__module__, self.run.__qualname__
+        if module not in ("__main__", "__mp_main__") and _find(module, name) is self:
+            return (_check_named, (module, name, self.id))
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return (_check_from_value, (cloudpickle.dumps(values),))
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -169,6 +234,26 @@ class Check:
             if name not in params and "default" in prop:
                 params[name] = prop["default"]
         return params
+
+
+def _find(module: str, qualname: str) -> object:
+    """What ``module.qualname`` names in this process (None when nothing)."""
+    found: object = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found
+
+
+def _check_named(module: str, qualname: str, check_id: str) -> Check:
+    importlib.import_module(module)
+    found = _find(module, qualname)
+    if not isinstance(found, Check) or found.id != check_id:
+        raise ConfigError(f"check {check_id!r}: {module}.{qualname} does not name it in this process")
+    return found
+
+
+def _check_from_value(pickled_fields: bytes) -> Check:
+    return Check(**pickle.loads(pickled_fields))
 
 
 def check(
@@ -222,7 +307,7 @@ class Registry:
             detail = self.load_errors.get(check_id)
             raise ConfigError(f"check {check_id!r} is not installed" + (f" ({detail})" if detail else "")) from None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Check]:
         return iter(sorted(self.checks.values(), key=lambda c: c.id))
 
     def __contains__(self, check_id: str) -> bool:

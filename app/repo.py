@@ -20,6 +20,8 @@ from pathlib import Path
 
 import git
 
+from prr.closing_cache import ClosingCache
+
 DEFAULT_CACHE = Path(os.environ.get("PRR_CACHE_DIR", Path.home() / ".cache" / "prr" / "repos"))
 MODE_SYMLINK = "120000"
 MODE_SUBMODULE = "160000"
@@ -227,15 +229,19 @@ def open_repo(path: str | Path) -> git.Repo:
     return repo
 
 
-# Git readers are per process (a snapshot may be unpickled in a worker process).
-_readers: dict[tuple[int, str], git.Repo] = {}
+# Git readers, per process (a snapshot may be unpickled in a worker process). Each holds `git cat-file`
+# processes open, so only the most recently used are kept.
+MAX_OPEN_READERS = 32
+_readers: ClosingCache[str, git.Repo] = ClosingCache(MAX_OPEN_READERS, close=lambda repo: repo.close())
 
 
 def _repo(git_dir: str) -> git.Repo:
-    key = (os.getpid(), git_dir)
-    if key not in _readers:
-        _readers[key] = open_repo(git_dir)
-    return _readers[key]
+    return _readers.get(git_dir, lambda: open_repo(git_dir))
+
+
+def close_reader(git_dir: str) -> None:
+    """Close this process's reader of ``git_dir`` (before deleting the repository, say)."""
+    _readers.discard(git_dir)
 
 
 def _odb(git_dir: str):
@@ -311,10 +317,10 @@ def _local_git_dir(location: str) -> str:
     if not path.exists():
         raise RepoError(f"{location}: no such directory")
     try:
-        repo = open_repo(path)
+        with open_repo(path) as repo:
+            return str(Path(repo.git_dir).resolve())
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise RepoError(f"{location}: not a git repository") from None
-    return str(Path(repo.git_dir).resolve())
 
 
 def _mirror(url: str, cache_dir: Path) -> str:
@@ -327,11 +333,12 @@ def _mirror(url: str, cache_dir: Path) -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if (target / "HEAD").exists():
-                open_repo(target).git.fetch("--prune", "origin")
+                with open_repo(target) as mirror:
+                    mirror.git.fetch("--prune", "origin")
             else:  # cloned aside and renamed: a clone killed half-way never looks like a mirror
                 partial = target.with_suffix(".partial")
                 shutil.rmtree(partial, ignore_errors=True)
-                git.Repo.clone_from(url, partial, mirror=True)
+                git.Repo.clone_from(url, partial, mirror=True).close()
                 partial.rename(target)
         except git.GitCommandError as exc:
             raise RepoError(redact_url(f"{url}: cannot fetch: {_git_complaint(exc)}")) from None
@@ -350,8 +357,8 @@ def working_tree_dirty(location: str) -> bool:
     if is_url(location):
         return False
     try:
-        repo = open_repo(location)
-        return not repo.bare and repo.is_dirty(untracked_files=True)
+        with open_repo(location) as repo:
+            return not repo.bare and repo.is_dirty(untracked_files=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return False
     except git.GitCommandError:

@@ -101,7 +101,7 @@ def verdict(scorecard: Scorecard, tier: str, entries: list[dict[str, Any]]) -> d
 
 
 def only_errors_block(scorecard: Scorecard, tier: str, entries: list[dict[str, Any]]) -> bool:
-    """True when the service is not ready and only ``error`` results stand in the way (§7 exit 3)."""
+    """True when the service is not ready and only ``error`` results stand in the way (`prr gate` exit 3)."""
     if verdict(scorecard, tier, entries)["ready"]:
         return False
     if not any(e["status"] == Status.ERROR.value and not e["met"] for e in entries):

@@ -34,7 +34,7 @@ from prr.jobs import ScanJobs
 from prr.plugin import ConfigError, load_registry
 from prr.repo import RepoError, redact_url
 from prr.scorecard import load_scorecard
-from prr.storage.db import migrate
+from prr.storage.db import current_engine
 from prr.storage.models import Scan
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class ScanRunner:
     def _load(self) -> tuple[ReadContext, ScanJobs]:
         if self._loaded is None:
             registry = load_registry()
-            engine = migrate(self.config.database_url, **self.config.database_pool)
+            engine = current_engine(self.config.database_url, **self.config.database_pool)
             ctx = ReadContext(
                 engine=engine,
                 config=self.config,

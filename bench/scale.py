@@ -38,12 +38,12 @@ import yaml
 from prr.actions import scan_and_store
 from prr.config import DEFAULTS, Config
 from prr.context import ReadContext
-from prr.demo import GitRepoBuilder
 from prr.demo.repos import REPOS, author_of
 from prr.fleet import expand_fleet, moved_since_last_scan, scan_fleet
 from prr.plugin import load_registry
 from prr.scorecard import load_scorecard
 from prr.storage.db import migrate
+from prr.testing import RepoBuilder
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 FILES_PER_REPO = 150
@@ -71,7 +71,7 @@ def build_fleet(root: Path, count: int) -> list[Path]:
 def build_repo(path: Path, template: str, name: str) -> None:
     commits = sorted(REPOS[template](NOW), key=lambda c: -c.days_ago)
     files: set[str] = set()
-    repo = GitRepoBuilder(path)
+    repo = RepoBuilder(path, NOW)
     for index, commit in enumerate(commits):
         renamed = {p: None if c is None else c.replace(template, name) for p, c in commit.files.items()}
         files |= {p for p, c in renamed.items() if c is not None}

@@ -23,7 +23,7 @@ from prr.engine import ScanRequest, evaluate
 from prr.plugin import CheckContext, load_registry
 from prr.repo import open_snapshot
 from prr.scorecard import load_scorecard
-from prr.service import ServiceInfo
+from prr.service import resolve_service
 
 
 def isolated(repo: str, card, registry) -> None:
@@ -33,7 +33,7 @@ def isolated(repo: str, card, registry) -> None:
 def in_process(repo: str, card, registry) -> None:
     """The same checks without the worker process: the floor the engine is measured against."""
     snapshot = open_snapshot(repo)
-    service = ServiceInfo.resolve(
+    service = resolve_service(
         snapshot, tier_override=None, known_tiers=set(card.required_levels), default_tier=card.default_tier
     )
     ctx = CheckContext(repo=snapshot, service=service, params={}, now=datetime.now(UTC), settings=card.check_settings())

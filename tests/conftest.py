@@ -10,26 +10,30 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from prr.plugin import CheckContext, Result, load_registry
-from prr.repo import RepoSnapshot, open_snapshot
-from prr.service import ServiceInfo
-from tests.gitrepo import GitRepoBuilder
+from prr import testing
+from prr.plugin import Check, Registry, Result, load_registry
+from prr.testing import RepoBuilder, files_in
 
 pytest_plugins = ["tests.portal_fixtures", "tests.live_servers"]
+# The example plugin's own tests need it installed: tests/test_plugins.py installs it and runs them.
+collect_ignore = ["plugins"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("PRR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+# The check tests under tests/checks date their fixtures from today's date, so their repos and
+# their default scan time use today's clock; everything else uses prr.testing's fixed NOW.
+TODAY = datetime.now(UTC)
+
+
 @pytest.fixture
-def make_repo(tmp_path: Path) -> Callable[..., GitRepoBuilder]:
+def make_repo(tmp_path: Path) -> Callable[..., RepoBuilder]:
     """``make_repo({"path": "content"}, days_ago=10)`` → a committed git repo."""
     counter = iter(range(10_000))
 
-    def build(
-        files: dict[str, str | bytes] | None = None, days_ago: float = 1, name: str | None = None
-    ) -> GitRepoBuilder:
-        repo = GitRepoBuilder(tmp_path / (name or f"repo{next(counter)}"))
+    def build(files: dict[str, str | bytes] | None = None, days_ago: float = 1, name: str | None = None) -> RepoBuilder:
+        repo = RepoBuilder(tmp_path / (name or f"repo{next(counter)}"), now=TODAY)
         repo.commit(files or {"README.md": "# service\n"}, "initial", days_ago=days_ago)
         return repo
 
@@ -37,46 +41,19 @@ def make_repo(tmp_path: Path) -> Callable[..., GitRepoBuilder]:
 
 
 @pytest.fixture(scope="session")
-def registry():
+def registry() -> Registry:
     return load_registry()
 
 
-def run_check(
-    check_id: str,
-    repo: GitRepoBuilder | str | Path,
-    *,
-    params: dict[str, Any] | None = None,
-    tier: str = "1",
-    settings: dict[str, Any] | None = None,
-    config: dict[str, Any] | None = None,
-    now: datetime | None = None,
-    live: Any = None,
-) -> Result:
-    """Run one installed check in-process against a repo at HEAD, as the engine would."""
-    registry = load_registry()
-    check = registry.get(check_id)
-    snapshot: RepoSnapshot = open_snapshot(str(getattr(repo, "path", repo)))
-    service = ServiceInfo.resolve(snapshot, tier_override=None, known_tiers={"0", "1", "2"}, default_tier=tier)
-    if not service.tier_declared:
-        service.tier = tier
-    ctx = CheckContext(
-        repo=snapshot,
-        service=service,
-        params=check.resolve_params(params),
-        now=now or datetime.now(UTC),
-        settings=settings or {},
-        config=config or {},
-        live=live,
-    )
-    return check.run(ctx)
+def run_check(check: Check | str, repo: Any, *, now: datetime = TODAY, **options: Any) -> Result:
+    """:func:`prr.testing.run_check` on the check tests' clock."""
+    return testing.run_check(check, repo, now=now, **options)
 
 
-def fixture_repo(name: str, tmp_path: Path, days_ago: float = 1) -> GitRepoBuilder:
+def fixture_repo(name: str, tmp_path: Path, days_ago: float = 1) -> RepoBuilder:
     """Commit the fixture folder ``tests/fixtures/repos/<name>/`` into a fresh git repo."""
-    source = FIXTURES / "repos" / name
-    files = {str(p.relative_to(source)): p.read_bytes() for p in source.rglob("*") if p.is_file()}
-    repo = GitRepoBuilder(tmp_path / name)
-    repo.commit(files, f"fixture {name}", days_ago=days_ago)
+    repo = RepoBuilder(tmp_path / name, now=TODAY)
+    repo.commit(files_in(FIXTURES / "repos" / name), f"fixture {name}", days_ago=days_ago)
     return repo
 
 

@@ -53,10 +53,10 @@ from prr.config import Config, load_config
 from prr.fleet import expand_fleet, scan_entry
 from prr.plugin import Check, Registry, load_registry, not_applicable
 from prr.served import scan_sources
-from prr.storage.db import store_report
+from prr.storage.db import migrate, store_report
+from prr.testing import RepoBuilder
 from prr.tokens import create_token
 from prr.web import appstate, create_app
-from tests.gitrepo import GitRepoBuilder
 
 OPENAPI_DOCUMENT = Path(__file__).resolve().parent.parent / "schemas" / "openapi.yaml"
 
@@ -200,12 +200,13 @@ def write_config(tmp_path: Path, **extra: Any) -> Path:
 def build_app(tmp_path: Path, clock: Clock, **overrides: Any) -> Flask:
     """A portal app on the config and database under ``tmp_path`` (call again to "restart")."""
     config = load_config(tmp_path / "prr.yaml")
+    migrate(config.database_url)  # as `prr serve` does before it starts the portal
     return create_app(config, TESTING=True, PRR_REGISTRY=test_registry(), PRR_CLOCK=clock, **overrides)
 
 
-def repo(tmp_path: Path, name: str) -> GitRepoBuilder:
+def repo(tmp_path: Path, name: str) -> RepoBuilder:
     """The fixture repo of service ``name``, to commit more history to."""
-    return GitRepoBuilder(tmp_path / "repos" / name)
+    return RepoBuilder(tmp_path / "repos" / name)
 
 
 def scan(app: Flask, name: str, at: datetime | None = None) -> dict[str, Any]:
@@ -251,7 +252,7 @@ def scanned_portal(tmp_path: Path, config_extra: dict[str, Any] | None = None, *
     write_config(tmp_path, **(config_extra or {}))
     repos = tmp_path / "repos"
     commits = {
-        "checkout": GitRepoBuilder(repos / "checkout").commit(
+        "checkout": RepoBuilder(repos / "checkout").commit(
             {
                 "catalog-info.yaml": catalog("checkout", "team-payments", "1"),
                 "deploy/deployment.yaml": deployment("checkout", 3, probes=True),
@@ -259,7 +260,7 @@ def scanned_portal(tmp_path: Path, config_extra: dict[str, Any] | None = None, *
             "checkout",
             date=days_ago(10),
         ),
-        "search": GitRepoBuilder(repos / "search").commit(
+        "search": RepoBuilder(repos / "search").commit(
             {
                 "catalog-info.yaml": catalog("search", "team-search", "2"),
                 "k8s/deployment.yaml": deployment("search", 2, probes=False),
@@ -267,7 +268,7 @@ def scanned_portal(tmp_path: Path, config_extra: dict[str, Any] | None = None, *
             "search",
             date=days_ago(10),
         ),
-        "legacy": GitRepoBuilder(repos / "legacy").commit(
+        "legacy": RepoBuilder(repos / "legacy").commit(
             {
                 "README.md": "# legacy\n\nThe old batch importer.\n",
                 "deploy/deployment.yaml": deployment("legacy", 2, probes=True),
@@ -277,7 +278,7 @@ def scanned_portal(tmp_path: Path, config_extra: dict[str, Any] | None = None, *
             date=days_ago(10),
         ),
     }
-    ledger = GitRepoBuilder(repos / "ledger")
+    ledger = RepoBuilder(repos / "ledger")
     first = ledger.commit(
         {
             "catalog-info.yaml": catalog("ledger", "team-payments", "0"),

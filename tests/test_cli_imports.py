@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.gitrepo import GitRepoBuilder
+from prr.testing import RepoBuilder
 
 # Runs the CLI in this interpreter, then reports which web modules got imported along the way.
 PROBE = """
@@ -26,7 +26,7 @@ print("EXIT:", code)
 
 @pytest.fixture
 def service_repo(tmp_path: Path) -> Path:
-    GitRepoBuilder(tmp_path / "repos" / "checkout").commit(
+    RepoBuilder(tmp_path / "repos" / "checkout").commit(
         {"catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: checkout}\n"},
         "catalog",
     )

@@ -16,7 +16,7 @@ from prr.checks.formats.yamlfile import FormatError, load_documents, looks_templ
 from prr.config import load_config
 from prr.demo import BROKEN_YAML, EXPECTED, REPOS, TEMPLATED, create_demo_fleet
 from prr.repo import open_snapshot
-from prr.service import ServiceInfo
+from prr.service import resolve_service
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 NAMES = sorted(REPOS)
@@ -109,7 +109,7 @@ def test_config_is_a_valid_portal_config_for_the_fleet(fleet: Path):
 @pytest.mark.parametrize("name", NAMES)
 def test_service_identity_and_tier_are_as_documented(fleet: Path, name: str):
     snapshot = open_snapshot(str(fleet / "repos" / name))
-    service = ServiceInfo.resolve(snapshot, tier_override=None, known_tiers={"0", "1", "2"}, default_tier="1")
+    service = resolve_service(snapshot, tier_override=None, known_tiers={"0", "1", "2"}, default_tier="1")
     assert service.ref == f"component:default/{name}"
     assert (service.tier, service.tier_declared) == (EXPECTED[name]["tier"], EXPECTED[name]["tier_declared"])
 

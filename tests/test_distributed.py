@@ -32,9 +32,9 @@ from prr.config import load_config
 from prr.demo import create_demo_fleet
 from prr.storage.db import migrate
 from prr.storage.models import Scan, ScanJobRecord, Service
+from prr.testing import RepoBuilder
 from prr.tokens import create_token
 from prr.web import appstate, create_app
-from tests.gitrepo import GitRepoBuilder
 
 REDIS_URL = os.environ.get("PRR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PRR = [sys.executable, "-m", "prr.cli"]
@@ -135,6 +135,13 @@ def run_cli(*args: str) -> Any:
     return result
 
 
+@pytest.fixture
+def database(postgres_url: str) -> str:
+    """A fresh PostgreSQL schema, migrated (as `prr db upgrade` does before workers start)."""
+    migrate(postgres_url)
+    return postgres_url
+
+
 @pytest.fixture(scope="module")
 def demo_fleet(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo")
@@ -143,34 +150,34 @@ def demo_fleet(tmp_path_factory) -> Path:
 
 
 def test_two_workers_scan_the_demo_fleet_into_postgres_as_an_in_process_scan_would(
-    tmp_path, demo_fleet, queue, postgres_url, start_worker
+    tmp_path, demo_fleet, queue, database, start_worker
 ):
     fleet = [{"repo": f"{demo_fleet}/*"}]
-    config = write_config(tmp_path / "prr.yaml", database_url=postgres_url, fleet=fleet, queue=queue)
+    config = write_config(tmp_path / "prr.yaml", database_url=database, fleet=fleet, queue=queue)
     workers = [start_worker(config), start_worker(config)]
 
     queued = run_cli("scan", "--queue", "--config", str(config))
     repos = sorted(str(p) for p in demo_fleet.iterdir())
     assert f"{len(repos)} scans queued" in queued.output
 
-    stored = wait_until(lambda: len(scans_per_repo(postgres_url)) == len(repos), 120, "every service to be stored")
-    assert stored and scans_per_repo(postgres_url) == dict.fromkeys(repos, 1)
+    stored = wait_until(lambda: len(scans_per_repo(database)) == len(repos), 120, "every service to be stored")
+    assert stored and scans_per_repo(database) == dict.fromkeys(repos, 1)
     assert all("succeeded" in w.output() for w in workers), "both workers scanned"
     in_process = f"sqlite:///{tmp_path / 'local.db'}"
     run_cli("scan", "--config", str(write_config(tmp_path / "local.yaml", database_url=in_process, fleet=fleet)))
-    assert verdicts(postgres_url) == verdicts(in_process)
+    assert verdicts(database) == verdicts(in_process)
 
 
-def test_scan_changed_queues_only_the_repos_whose_head_moved(tmp_path, queue, postgres_url, start_worker):
-    repos = [GitRepoBuilder(tmp_path / "repos" / name) for name in ("cart", "ledger", "search")]
+def test_scan_changed_queues_only_the_repos_whose_head_moved(tmp_path, queue, database, start_worker):
+    repos = [RepoBuilder(tmp_path / "repos" / name) for name in ("cart", "ledger", "search")]
     for repo in repos:
         repo.commit({"catalog-info.yaml": f"kind: Component\nmetadata: {{name: {repo.path.name}}}\n"}, "catalog")
     config = write_config(
-        tmp_path / "prr.yaml", database_url=postgres_url, fleet=[{"repo": f"{tmp_path}/repos/*"}], queue=queue
+        tmp_path / "prr.yaml", database_url=database, fleet=[{"repo": f"{tmp_path}/repos/*"}], queue=queue
     )
     start_worker(config)
     run_cli("scan", "--queue", "--config", str(config))
-    wait_until(lambda: sum(scans_per_repo(postgres_url).values()) == 3, 60, "the first scans")
+    wait_until(lambda: sum(scans_per_repo(database).values()) == 3, 60, "the first scans")
 
     unchanged = run_cli("scan", "--queue", "--changed", "--config", str(config))
     assert "3 of 3 repos unchanged since their latest scan: skipped" in unchanged.output
@@ -179,8 +186,8 @@ def test_scan_changed_queues_only_the_repos_whose_head_moved(tmp_path, queue, po
     repos[1].commit({"README.md": "# ledger\n"}, "docs")
     moved = run_cli("scan", "--queue", "--changed", "--config", str(config))
     assert "2 of 3 repos unchanged" in moved.output and "1 scans queued" in moved.output
-    wait_until(lambda: sum(scans_per_repo(postgres_url).values()) == 4, 60, "the moved repo's scan")
-    assert scans_per_repo(postgres_url)[str(repos[1].path)] == 2
+    wait_until(lambda: sum(scans_per_repo(database).values()) == 4, 60, "the moved repo's scan")
+    assert scans_per_repo(database)[str(repos[1].path)] == 2
 
 
 class StallingGitServer:
@@ -211,7 +218,7 @@ class StallingGitServer:
         self.httpd.server_close()
 
 
-def test_a_worker_killed_mid_scan_loses_no_scan(tmp_path, queue, postgres_url, start_worker, demo_fleet):
+def test_a_worker_killed_mid_scan_loses_no_scan(tmp_path, queue, database, start_worker, demo_fleet):
     served = tmp_path / "served"
     subprocess.run(
         ["git", "clone", "-q", "--bare", str(demo_fleet / "payments-api"), str(served / "payments.git")], check=True
@@ -220,7 +227,7 @@ def test_a_worker_killed_mid_scan_loses_no_scan(tmp_path, queue, postgres_url, s
     server = StallingGitServer(served)
     try:
         fleet = [{"repo": f"{server.url}/payments.git"}, {"repo": f"{demo_fleet}/search*"}]
-        data = {"database_url": postgres_url, "fleet": fleet, "queue": queue, "cache_dir": str(tmp_path / "cache")}
+        data = {"database_url": database, "fleet": fleet, "queue": queue, "cache_dir": str(tmp_path / "cache")}
         config = write_config(tmp_path / "prr.yaml", **data)
         doomed = start_worker(config)
         run_cli("scan", "--queue", "--config", str(config))
@@ -230,26 +237,24 @@ def test_a_worker_killed_mid_scan_loses_no_scan(tmp_path, queue, postgres_url, s
 
         survivor = start_worker(config)
         expected = {f"{server.url}/payments.git", *(str(p) for p in demo_fleet.glob("search*"))}
-        wait_until(lambda: set(scans_per_repo(postgres_url)) == expected, 90, "every scan, the killed one redelivered")
+        wait_until(lambda: set(scans_per_repo(database)) == expected, 90, "every scan, the killed one redelivered")
         time.sleep(VISIBILITY_SECONDS * 2)  # long enough for any further redelivery to land
-        assert scans_per_repo(postgres_url) == dict.fromkeys(expected, 1)
+        assert scans_per_repo(database) == dict.fromkeys(expected, 1)
         assert "succeeded" in survivor.output()
     finally:
         server.stop()
 
 
-def test_rescan_now_runs_on_a_worker_and_its_job_reports_progress(
-    tmp_path, demo_fleet, queue, postgres_url, start_worker
-):
+def test_rescan_now_runs_on_a_worker_and_its_job_reports_progress(tmp_path, demo_fleet, queue, database, start_worker):
     config = write_config(
         tmp_path / "prr.yaml",
-        database_url=postgres_url,
+        database_url=database,
         fleet=[{"repo": f"{demo_fleet}/search*"}],
         queue=queue,
         auth={"roles": {"admin": ["root"]}},
     )
     run_cli("scan", "--config", str(config))  # the portal knows the service
-    engine = migrate(postgres_url)
+    engine = migrate(database)
     with Session(engine) as session:
         ref = session.exec(select(Service.ref)).one()
     secret = create_token(engine, "root", "test")

@@ -47,3 +47,38 @@ def test_code_read_from_stdin(make_repo) -> None:
     repo = make_repo({"README.md": "# x\n"})
     out = run(["-"], stdin=SCRIPT.format(repo=str(repo.path)))
     assert "errors 0" in out.stdout and "Traceback" not in out.stderr, out.stderr
+
+
+MAIN_CHECK_SCRIPT = """\
+from prr.engine import ScanRequest, evaluate
+from prr.plugin import Registry, check, passed
+from prr.repo import open_snapshot
+from prr.scorecard import load_scorecard
+
+@check(id="acme.hello", title="Says hello", category="testing", description="d", remediation="r")
+def hello(ctx):
+    return passed("hello from " + ctx.service.name)
+
+registry = Registry({{"acme.hello": hello}})
+report = evaluate(ScanRequest(snapshot=open_snapshot({repo!r}), registry=registry,
+                              scorecard=load_scorecard({card!r}, registry)))
+print(report["checks"][0]["status"], report["checks"][0]["summary"])
+"""
+
+CARD = """\
+apiVersion: prr/v1
+kind: Scorecard
+id: hello
+levels: [bronze]
+tiers: {"1": {required_level: bronze}}
+checks: [{id: acme.hello, level: bronze}]
+"""
+
+
+def test_a_check_defined_in_the_main_script_runs_in_the_workers(make_repo, tmp_path) -> None:
+    repo = make_repo({"README.md": "# x\n"}, name="greeter")
+    (tmp_path / "card.yaml").write_text(CARD)
+    script = tmp_path / "own_check.py"
+    script.write_text(MAIN_CHECK_SCRIPT.format(repo=str(repo.path), card=str(tmp_path / "card.yaml")))
+    out = run([str(script)])
+    assert out.stdout.strip() == "pass hello from greeter", out.stderr

@@ -153,9 +153,9 @@ def test_alerts_routed_uses_the_portals_extra_labels(tmp_path: Path, servers: Li
         "groups:\n- name: x\n  rules:\n  - alert: A\n    expr: vector(1)\n    labels: {severity: page}\n"
     )
     repo = tmp_path / "plain"
-    from tests.gitrepo import GitRepoBuilder
+    from prr.testing import RepoBuilder
 
-    GitRepoBuilder(repo).commit({"rules.yaml": rule_without_team}, "rules", days_ago=1)
+    RepoBuilder(repo).commit({"rules.yaml": rule_without_team}, "rules", days_ago=1)
     assert check("live.alerts-routed", repo, servers, config=config).status == "pass"
 
 

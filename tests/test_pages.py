@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from prr import reads
 from prr.config import load_config
-from prr.storage.db import store_report
+from prr.storage.db import migrate, store_report
 from prr.web import appstate, charts, create_app, pages, render
 from tests.portal_fixtures import build_app, token
 
@@ -220,7 +220,9 @@ def test_overview_pages_through_a_large_fleet(client, monkeypatch):
 def test_a_portal_without_scans_or_scorecard_says_so(tmp_path, config_text, status, text):
     config_file = tmp_path / "prr.yaml"
     config_file.write_text(f"database_url: sqlite:///{tmp_path / 'empty.db'}\n" + config_text)
-    client = create_app(load_config(config_file), TESTING=True).test_client()
+    config = load_config(config_file)
+    migrate(config.database_url)
+    client = create_app(config, TESTING=True).test_client()
     assert text in get(client, "/", status=status).text
 
 

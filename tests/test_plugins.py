@@ -31,10 +31,17 @@ checks:
 
 
 @pytest.fixture(scope="module")
-def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def plugin_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example plugin's source: setuptools builds in it, and its tests run from it."""
+    source = tmp_path_factory.mktemp("src") / PLUGIN_SRC.name
+    shutil.copytree(PLUGIN_SRC, source)
+    return source
+
+
+@pytest.fixture(scope="module")
+def plugin_path(tmp_path_factory: pytest.TempPathFactory, plugin_source: Path) -> Path:
     """Install the example plugin package into its own folder, as `pip install` would."""
-    target, source = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("src") / PLUGIN_SRC.name
-    shutil.copytree(PLUGIN_SRC, source)  # setuptools builds in the source folder: keep ours clean
+    target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [
             sys.executable,
@@ -46,7 +53,7 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-build-isolation",
             "--target",
             str(target),
-            str(source),
+            str(plugin_source),
         ],
         check=True,
         capture_output=True,
@@ -54,9 +61,28 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+def with_plugin(plugin_path: Path) -> dict[str, str]:
+    """The environment of a process that sees the installed plugin."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_path), str(Path(__file__).parent.parent)])}
+
+
 def prr(args: list[str], plugin_path: Path, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_path), str(Path(__file__).parent.parent)])}
-    return subprocess.run(PRR + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        PRR + args, cwd=cwd, env=with_plugin(plugin_path), capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_plugins_own_tests_pass(plugin_path: Path, plugin_source: Path) -> None:
+    """The plugin's tests (written with prr.testing) run against the installed plugin."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
+        cwd=plugin_source,
+        env=with_plugin(plugin_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and "7 passed" in out.stdout, out.stdout + out.stderr
 
 
 def test_third_party_check_is_listed(plugin_path: Path, tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from prr.demo.gitrepo import GitRepoBuilder
 from prr.demo.repos import BROKEN_YAML, EXPECTED, REPOS, TEMPLATED, author_of
 from prr.demo.templates import dump
+from prr.testing import RepoBuilder
 
-__all__ = ["BROKEN_YAML", "EXPECTED", "REPOS", "TEMPLATED", "GitRepoBuilder", "create_demo_fleet"]
+__all__ = ["BROKEN_YAML", "EXPECTED", "REPOS", "TEMPLATED", "create_demo_fleet"]
 
 CONFIG_NAME = "prr.yaml"
 
@@ -36,7 +36,7 @@ def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = Fal
         for path in (config, database, dest / "prr.db-wal", dest / "prr.db-shm"):
             path.unlink(missing_ok=True)
     for name, build in REPOS.items():
-        repo = GitRepoBuilder(repos / name)
+        repo = RepoBuilder(repos / name, now)
         for commit in sorted(build(now), key=lambda c: -c.days_ago):
             repo.commit(
                 commit.files,

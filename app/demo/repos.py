@@ -1,8 +1,8 @@
 """The demo fleet: one e-commerce company's services, each a builder of dated commits.
 
 ``EXPECTED`` is what a careful SRE would conclude for each repo under the shipped
-``production-readiness`` scorecard with no live systems configured (so the
-``live.*`` checks are left out) and no waivers, scanned at the ``now`` the fleet was built for.
+``production-readiness`` scorecard with no live systems configured (so any live check is
+not applicable) and no waivers, scanned at the ``now`` the fleet was built for.
 ``checks`` lists the statuses that make each repo instructive; checks not listed are the usual
 pass / not_applicable. Tier-0 must reach gold, Tier-1 silver, Tier-2 bronze.
 
@@ -27,7 +27,7 @@ pass / not_applicable. Tier-0 must reach gold, Tier-1 silver, Tier-2 bronze.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -266,7 +266,7 @@ TEMPLATED: dict[str, str] = {"recommendations": "chart/templates/"}
 class Commit:
     days_ago: float
     message: str
-    files: dict[str, str | None]
+    files: Mapping[str, str | None]
 
 
 AUTHORS = (

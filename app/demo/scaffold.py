@@ -256,7 +256,7 @@ spec:
 
 # -- CI -----------------------------------------------------------------------------------------
 
-_SETUP = {
+_SETUP: dict[str, list[dict[str, Any]]] = {
     "python": [
         {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11", "cache": "pip"}},
         {"run": "pip install -r requirements.txt -r requirements-dev.txt"},

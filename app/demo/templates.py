@@ -125,7 +125,12 @@ def catalog_info(
     meta["tags"] = [*tags, svc.lang]
     if links:
         meta["links"] = links
-    spec = {"type": "service", "lifecycle": "production", "owner": f"group:default/{svc.owner}", "system": svc.system}
+    spec: dict[str, Any] = {
+        "type": "service",
+        "lifecycle": "production",
+        "owner": f"group:default/{svc.owner}",
+        "system": svc.system,
+    }
     if svc.dependencies:
         spec["dependsOn"] = [f"component:default/{d}" for d in svc.dependencies]
     if api:
@@ -152,13 +157,13 @@ def catalog_info(
 
 
 def link(kind: str, svc: Svc, url: str | None = None) -> dict[str, str]:
-    """A catalog link of type ``runbook`` or ``dashboard`` (or any other)."""
+    """A catalog link of type ``runbook``, ``dashboard`` or ``repo`` (another kind needs its ``url``)."""
     defaults = {
         "dashboard": (svc.dashboard_url, "Grafana overview"),
         "runbook": (f"{svc.repo_url}/blob/main/docs/runbook.md", "Runbook"),
         "repo": (svc.repo_url, "Source"),
     }
-    default_url, title = defaults.get(kind, (url, kind.title()))
+    default_url, title = defaults.get(kind, (url or "", kind.title()))
     return {"url": url or default_url, "title": title, "type": kind, "icon": kind}
 
 

@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, event, make_url
 from sqlmodel import Session, create_engine, select
 
+from prr.closing_cache import ClosingCache
+from prr.plugin import ConfigError
 from prr.storage.models import CheckResult, Scan, Service
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+MAX_OPEN_ENGINES = 8
 DEFAULT_POOL_SIZE = 5  # connections each process keeps open (PostgreSQL)
 DEFAULT_MAX_OVERFLOW = 10  # opened beyond those at peaks, closed when returned
+_engines: ClosingCache[tuple[str, int, int], Engine] = ClosingCache(
+    MAX_OPEN_ENGINES, close=lambda engine: engine.dispose()
+)
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
-    """One engine per URL and pool size in a process. SQLite keeps its own pool (one file, WAL);
-    a server database gets a pool of ``pool_size`` connections plus ``max_overflow`` at peaks,
-    each checked before use (a restarted server or a dropped idle connection is reconnected)."""
+    """The engine (connection pool) of this process for ``url``; few are kept, the rest disposed.
+
+    SQLite keeps its own pool (one file, WAL); a server database gets a pool of ``pool_size``
+    connections plus ``max_overflow`` at peaks, each checked before use (a restarted server or a
+    dropped idle connection is reconnected)."""
+    key = (url, pool_size, max_overflow)
+    return _engines.get(key, lambda: _create_engine(url, pool_size, max_overflow))
+
+
+def _create_engine(url: str, pool_size: int, max_overflow: int) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -45,14 +58,46 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class SchemaNotCurrent(ConfigError):
+    """The database is not at the schema this version of prr needs."""
+
+
+def alembic_config() -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
 def migrate(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
     """Bring the database to the newest schema (alembic ``upgrade head``) and return its engine."""
     engine = get_engine(url, pool_size, max_overflow)
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+    return engine
+
+
+def current_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
+    """The engine of a database already at the newest schema; :class:`SchemaNotCurrent` otherwise.
+
+    For the portal's processes: the schema is migrated once (``prr db upgrade``, or ``prr serve``
+    before it starts its workers), never by each process as it starts.
+    """
+    engine = get_engine(url, pool_size, max_overflow)
+    wanted = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.connect() as connection:
+        found = set(MigrationContext.configure(connection).get_current_heads())
+    if found != wanted:
+        where = make_url(url).render_as_string(hide_password=True)
+        state = (
+            "has no prr schema yet"
+            if not found
+            else f"is at schema revision {', '.join(sorted(found))}, not {', '.join(sorted(wanted))}"
+        )
+        raise SchemaNotCurrent(
+            f"the database {where} {state}: run `prr db upgrade` (with the same --config) to migrate it"
+        )
     return engine
 
 
@@ -75,6 +120,7 @@ def store_report(engine: Engine, report: dict[str, Any], task_key: str | None = 
         service.name, service.owner, service.tier = svc["name"], svc["owner"], svc["tier"]
         service.lifecycle, service.repo, service.updated_at = svc["lifecycle"], report["source"]["repo"], scanned_at
         session.flush()
+        assert service.id is not None  # assigned by the flush
         scan = Scan(
             service_id=service.id,
             commit=report["source"]["commit"],
@@ -92,6 +138,7 @@ def store_report(engine: Engine, report: dict[str, Any], task_key: str | None = 
         )
         session.add(scan)
         session.flush()
+        assert scan.id is not None  # assigned by the flush
         scan.report = {**report, "scan_id": scan.id}
         for c in report["checks"]:
             session.add(
