@@ -32,6 +32,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import redis
 import sqlalchemy as sa
 import yaml
 
@@ -236,6 +237,10 @@ def celery_run(root: Path, workers: int, tmp: Path) -> tuple[float, float]:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+        broker = redis.Redis.from_url(REDIS)
+        for key in broker.scan_iter(match=f"{schema}:*"):
+            broker.delete(key)
+        broker.close()
 
 
 def count_scans(engine: sa.Engine) -> int:
