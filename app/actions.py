@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from prr import notify, reads, schemas
 from prr.context import ReadContext
 from prr.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
-from prr.fleet import FleetEntry, expand_fleet, scan_entry
+from prr.fleet import FleetEntry, expand_fleet, latest_report, scan_entry
 from prr.identity import Identity, may_attest, may_rescan, require_approver
 from prr.jobs import ScanJob, ScanJobs
 from prr.moments import iso, parse_iso
@@ -226,7 +226,7 @@ def request_rescan(ctx: ReadContext, jobs: ScanJobs, who: Identity, ref: str) ->
         )
     if ctx.scorecard is None:
         raise Unavailable(f"the configured scorecard cannot be loaded: {ctx.scorecard_error}")
-    _fleet_entry(ctx, ref)
+    fleet_entry(ctx, ref)
     job, created = jobs.submit(ref, who.user, ctx.now)
     if created:
         with Session(ctx.engine) as session, session.begin():
@@ -234,7 +234,8 @@ def request_rescan(ctx: ReadContext, jobs: ScanJobs, who: Identity, ref: str) ->
     return job, created
 
 
-def _fleet_entry(ctx: ReadContext, ref: str) -> FleetEntry:
+def fleet_entry(ctx: ReadContext, ref: str) -> FleetEntry:
+    """The configured fleet entry the service was scanned from (Conflict when it left the fleet)."""
     with Session(ctx.engine) as session:
         location = session.exec(select(Service.repo).where(Service.ref == ref)).first()
     entry = next((e for e in expand_fleet(ctx.config) if redact_url(e.location) == location), None)
@@ -245,19 +246,22 @@ def _fleet_entry(ctx: ReadContext, ref: str) -> FleetEntry:
 
 def rescan_now(ctx: ReadContext, ref: str) -> int | None:
     """Scan and store the fleet entry ``ref`` was scanned from (what a rescan job runs); the scan id."""
-    scan_id: int | None = scan_and_store(ctx, _fleet_entry(ctx, ref))["scan_id"]
+    scan_id: int | None = scan_and_store(ctx, fleet_entry(ctx, ref))["scan_id"]
     return scan_id
 
 
-def scan_and_store(ctx: ReadContext, entry: FleetEntry) -> dict[str, Any]:
+def scan_and_store(ctx: ReadContext, entry: FleetEntry, task_key: str | None = None) -> dict[str, Any]:
     """Scan one fleet entry at ``ctx.now`` with the portal's waivers and attestations, store it,
     and notify the webhooks when it is worse than the service's previous scan. Returns the stored
-    report (with its ``scan_id``)."""
+    report (with its ``scan_id``). ``task_key``: the queued task this scan answers (stored once)."""
     if ctx.scorecard is None:
         raise Unavailable(f"the configured scorecard cannot be loaded: {ctx.scorecard_error}")
     config, answers = scan_sources(ctx)
-    report = scan_entry(entry, config, ctx.scorecard, ctx.registry, now=ctx.now, attestations=answers)
-    report = {**report, "scan_id": store_report(ctx.engine, report)}
+    previous = latest_report(ctx.engine, entry)  # results of an unchanged commit and check are reused
+    report = scan_entry(
+        entry, config, ctx.scorecard, ctx.registry, now=ctx.now, attestations=answers, reuse_from=previous
+    )
+    report = {**report, "scan_id": store_report(ctx.engine, report, task_key=task_key)}
     notify.after_scan(ctx.engine, ctx.config, report, portal_link(ctx.config, report["service"]["ref"]))
     return report
 

@@ -146,12 +146,16 @@ def gate(
 @main.command()
 @config_option
 @click.option("--workers", type=int, default=None, help="Services scanned in parallel.")
+@click.option(
+    "--queue", is_flag=True, help="Send one scan per service to the Celery workers instead (queue.broker_url)."
+)
+@click.option("--changed", is_flag=True, help="Skip repos whose head did not move since their service's latest scan.")
 @handles_errors
-def scan(config_path: str | None, workers: int | None) -> None:
+def scan(config_path: str | None, workers: int | None, queue: bool, changed: bool) -> None:
     """Scan the configured fleet into the database and print the fleet table."""
     from prr.actions import scan_and_store
     from prr.context import ReadContext
-    from prr.fleet import expand_fleet, scan_fleet
+    from prr.fleet import expand_fleet, moved_since_last_scan, scan_fleet
     from prr.storage.db import migrate
 
     config = load_config(config_path)
@@ -159,7 +163,20 @@ def scan(config_path: str | None, workers: int | None) -> None:
     entries = expand_fleet(config)
     if not entries:
         raise ConfigError("the config names no fleet to scan (add `fleet: [{repo: PATH}]`)")
-    ctx = ReadContext(engine=migrate(config.database_url), config=config, registry=registry, scorecard=card)
+    engine = migrate(config.database_url, **config.database_pool)
+    if changed:
+        moved = moved_since_last_scan(entries, engine, config, card)
+        _diag(f"prr: {len(entries) - len(moved)} of {len(entries)} repos unchanged since their latest scan: skipped")
+        entries = moved
+    if queue:
+        from prr.tasks import enqueue_scan, make_celery
+
+        app = make_celery(config)
+        for entry in entries:
+            enqueue_scan(app, entry)
+        _diag(f"prr: {len(entries)} scans queued on {redact_url(str(config.broker_url))}")
+        return
+    ctx = ReadContext(engine=engine, config=config, registry=registry, scorecard=card)
     workers = workers or config.data.get("workers") or min(4, os.cpu_count() or 1)
     _diag(f"prr: scanning {len(entries)} services with {workers} workers")
     with click.progressbar(length=len(entries), label="scanning", file=sys.stderr, show_pos=True) as bar:
@@ -172,6 +189,64 @@ def scan(config_path: str | None, workers: int | None) -> None:
     click.echo(fleet_table([o.report for o in outcomes if o.report]))
     if any(o.error for o in outcomes):
         sys.exit(EXIT_UNDECIDED)
+
+
+@main.command()
+@config_option
+@click.option(
+    "--concurrency", type=int, default=None, help="Scans run at the same time (default: config workers, else 1)."
+)
+@click.option(
+    "--beat", "with_beat", is_flag=True, help="Also send the periodic fleet rescans (one beat per deployment)."
+)
+@click.option("--loglevel", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+@handles_errors
+def worker(config_path: str | None, concurrency: int | None, with_beat: bool, loglevel: str) -> None:
+    """Run a Celery worker that scans the services queued on the broker (queue.broker_url)."""
+    import socket
+
+    from prr.storage.db import current_engine
+    from prr.tasks import BEAT_STATE, QUEUE, make_celery
+
+    config = load_config(config_path)
+    app = make_celery(config)
+    current_engine(config.database_url, **config.database_pool)  # migrated by `prr db upgrade`; checked here
+    argv = [
+        "worker",
+        f"--concurrency={concurrency or config.data.get('workers') or 1}",
+        "--pool=threads",  # each scan runs its checks in their own process already
+        f"--loglevel={loglevel}",
+        f"--queues={QUEUE}",
+        f"--hostname=prr-{os.getpid()}@{socket.gethostname()}",
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    if with_beat:
+        argv += ["--beat", f"--schedule={BEAT_STATE}"]
+    _diag(f"prr: scan worker on {redact_url(str(config.broker_url))}, storing into {_shown_url(config.database_url)}")
+    app.worker_main(argv)
+
+
+@main.command()
+@config_option
+@click.option("--loglevel", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+@handles_errors
+def beat(config_path: str | None, loglevel: str) -> None:
+    """Send the periodic fleet rescans to the workers (schedule.rescan_every_minutes); run one per deployment."""
+    from prr.tasks import BEAT_STATE, make_celery
+
+    config = load_config(config_path)
+    app = make_celery(config)
+    every = (config.data.get("schedule") or {}).get("rescan_every_minutes", 60)
+    _diag(f"prr: rescanning the fleet every {every} minutes through {redact_url(str(config.broker_url))}")
+    app.start(["beat", f"--schedule={BEAT_STATE}", f"--loglevel={loglevel}"])
+
+
+def _shown_url(database_url: str) -> str:
+    """A database URL with its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).render_as_string(hide_password=True)
 
 
 def fleet_table(reports: list[dict[str, Any]]) -> str:
@@ -283,7 +358,7 @@ def db_upgrade(config_path: str | None) -> None:
     from prr.storage.db import migrate
 
     config = load_config(config_path)
-    migrate(config.database_url)
+    migrate(config.database_url, **config.database_pool)
     _diag("prr: database schema is up to date")
 
 
@@ -309,7 +384,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, debug:
     from prr.web import create_app
 
     config = load_config(config_path)
-    migrate(config.database_url)  # a bad database URL fails here, not in every worker
+    migrate(config.database_url, **config.database_pool)  # a bad database URL fails here, not in every worker
     settings = config.data.get("portal") or {}
     if debug:
         create_app(config).run(host=host, port=port, debug=True, use_reloader=False)
@@ -363,15 +438,15 @@ def token() -> None:
 @handles_errors
 def token_create(user: str, name: str, config_path: str | None) -> None:
     """Create a token and print its secret (once: it is stored only as a hash)."""
-    from sqlalchemy.engine import make_url
-
     from prr.storage.db import migrate
     from prr.tokens import create_token
 
     database_url = load_config(config_path).database_url
     click.echo(create_token(migrate(database_url), user, name))
-    where = make_url(database_url).render_as_string(hide_password=True)
-    _diag(f"prr: token {name!r} created for {user} in {where}; store the secret now, it cannot be shown again")
+    _diag(
+        f"prr: token {name!r} created for {user} in {_shown_url(database_url)}; "
+        "store the secret now, it cannot be shown again"
+    )
 
 
 @token.command("list")

@@ -33,6 +33,24 @@ class Config:
         return os.environ.get("PRR_DATABASE_URL") or self.data["database_url"]
 
     @property
+    def broker_url(self) -> str | None:
+        """The Celery broker scans are queued on (``$PRR_BROKER_URL``, else ``queue.broker_url``);
+        None: scans run in the process that asks for them."""
+        return os.environ.get("PRR_BROKER_URL") or (self.data.get("queue") or {}).get("broker_url")
+
+    @property
+    def database_pool(self) -> dict[str, int]:
+        """``pool_size`` and ``max_overflow`` of each process's database connections (``database``)."""
+        settings = self.data.get("database") or {}
+        return {key: int(settings[key]) for key in ("pool_size", "max_overflow") if key in settings}
+
+    @property
+    def cache_dir(self) -> Path | None:
+        """Where git URLs are mirrored (``cache_dir``; None: the default cache)."""
+        value = self.data.get("cache_dir")
+        return Path(self.resolve_path(value)) if value else None
+
+    @property
     def scorecard(self) -> str:
         """A shipped id, or a path (relative paths are relative to the config file)."""
         name = self.data["scorecard"]

@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine, func
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
 
 from prr.config import Config
 from prr.engine import ScanRequest, evaluate
 from prr.plugin import Registry
-from prr.repo import Limits, RepoError, is_url, iter_local_repos, open_snapshot
+from prr.repo import Limits, RepoError, is_url, iter_local_repos, open_snapshot, redact_url
 from prr.scorecard import Scorecard
+from prr.storage.models import Scan
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def scan_entry(
     """Evaluate one fleet entry (raises RepoError when the repo cannot be read). Live checks ask
     the config's live systems unless ``live_clients`` says otherwise."""
     request_options.setdefault("live_clients", config.live)
-    snapshot = open_snapshot(entry.location, entry.ref, limits=snapshot_limits(config))
+    snapshot = open_snapshot(entry.location, entry.ref, cache_dir=config.cache_dir, limits=snapshot_limits(config))
     request = ScanRequest(
         snapshot=snapshot,
         scorecard=scorecard,
@@ -80,6 +83,45 @@ def scan_entry(
         **request_options,
     )
     return evaluate(request)
+
+
+def moved_since_last_scan(
+    entries: list[FleetEntry], engine: Engine, config: Config, scorecard: Scorecard
+) -> list[FleetEntry]:
+    """The entries whose head commit, or whose scorecard, differs from their latest stored scan.
+
+    A repo never scanned, or one that cannot be read now, counts as moved (its scan says why).
+    Git URLs are fetched (incrementally, into the mirror cache) to learn their head.
+    """
+    last = last_scanned(engine)
+    moved = []
+    for entry in entries:
+        try:
+            head = open_snapshot(entry.location, entry.ref, cache_dir=config.cache_dir).commit
+        except RepoError:
+            head = None
+        if last.get(redact_url(entry.location)) != (head, scorecard.id, scorecard.version):
+            moved.append(entry)
+    return moved
+
+
+def last_scanned(engine: Engine) -> dict[str, tuple[str, str, str]]:
+    """(commit, scorecard id, scorecard version) of each service's latest stored scan, by repo."""
+    latest = select(func.max(Scan.id)).group_by(col(Scan.service_id))
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Scan.repo, Scan.commit, Scan.scorecard_id, Scan.scorecard_version).where(col(Scan.id).in_(latest))
+        ).all()
+    return {repo: (commit, card, version) for repo, commit, card, version in rows}
+
+
+def latest_report(engine: Engine, entry: FleetEntry) -> dict[str, Any] | None:
+    """The stored report of the latest scan of ``entry``'s repo (what a rescan may reuse), if any."""
+    with Session(engine) as session:
+        report = session.exec(
+            select(Scan.report).where(Scan.repo == redact_url(entry.location)).order_by(col(Scan.id).desc()).limit(1)
+        ).first()
+    return report
 
 
 def scan_fleet(

@@ -5,6 +5,11 @@ it, whichever process runs it (the table's unique ``active_ref`` decides races).
 runs the jobs it accepted in a small thread pool and refreshes their heartbeat every
 ``stale_after / 4``; a job whose heartbeat is older than ``stale_after`` was left by a process
 that died: it is marked failed when next looked at, and a new request starts a fresh job.
+
+With a broker configured, ``dispatch`` hands each job to the queue instead (see
+:mod:`prr.tasks`): the job waits there, owned by no process, for up to ``queued_for`` until a
+Celery worker takes it and runs it with :meth:`ScanJobs.run`, which keeps its heartbeat as a
+portal process would.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from prr.storage.models import ScanJobRecord
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=2)  # no heartbeat for this long: the process running the job is gone
+QUEUED_FOR = timedelta(hours=1)  # a job on the broker that no worker took in this long is given up
+ON_BROKER = "queue"  # the ``worker`` of a job waiting on the broker
 
 
 @dataclass
@@ -65,7 +72,8 @@ class ScanJob:
 class ScanJobs:
     """The rescan queue of one process: ``scan(ref)`` scans and stores a service and returns the
     scan id (raising :class:`PortalError`, :class:`RepoError` or :class:`ConfigError` when it
-    cannot); ``clock()`` is now."""
+    cannot); ``clock()`` is now; ``dispatch(job_id, ref)``, when given, sends the job to the
+    broker instead of this process's pool."""
 
     def __init__(
         self,
@@ -74,8 +82,11 @@ class ScanJobs:
         clock: Callable[[], datetime],
         workers: int = 2,
         stale_after: timedelta = STALE_AFTER,
+        dispatch: Callable[[str, str], None] | None = None,
+        queued_for: timedelta = QUEUED_FOR,
     ):
         self._engine, self._scan_ref, self._clock, self._stale_after = engine, scan, clock, stale_after
+        self._dispatch, self._queued_for = dispatch, queued_for
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prr-rescan")
         self._held: set[str] = set()  # ids of the jobs this process runs
         self._lock = threading.Lock()
@@ -107,7 +118,7 @@ class ScanJobs:
                             state="queued",
                             requested_by=requested_by,
                             requested_at=requested_at,
-                            worker=self.worker,
+                            worker=ON_BROKER if self._dispatch else self.worker,
                             heartbeat_at=self._clock(),
                         )
                     )
@@ -117,15 +128,26 @@ class ScanJobs:
                 if running is not None and not self._abandon(running):
                     return ScanJob.from_record(running), False
                 continue
-            with self._lock:
-                self._held.add(job_id)
-                if not self._heartbeat.is_alive():
-                    self._heartbeat.start()
-            self._pool.submit(self._run, job_id, ref)
+            if self._dispatch:
+                try:
+                    self._dispatch(job_id, ref)
+                except Exception as exc:  # the broker is down or refused: the job ends, the caller hears it
+                    self._finish(job_id, "failed", None, f"could not queue the scan: {exc}")
+                    raise Unavailable(f"could not queue a rescan of {ref}: the scan queue did not take it") from exc
+            else:
+                self._hold(job_id)
+                self._pool.submit(self.run, job_id, lambda: self._scan_ref(ref))
             job = self.get(job_id)
             assert job is not None  # just stored
             return job, True
         raise Unavailable(f"could not queue a rescan of {ref}: other requests kept racing it; try again")
+
+    def _hold(self, job_id: str) -> None:
+        """Keep the job's heartbeat fresh until it ends (:meth:`run` lets go)."""
+        with self._lock:
+            self._held.add(job_id)
+            if not self._heartbeat.is_alive():
+                self._heartbeat.start()
 
     def beat(self) -> None:
         """Refresh the heartbeat of the jobs this process holds."""
@@ -145,50 +167,62 @@ class ScanJobs:
                 log.warning("could not refresh the rescan heartbeat", exc_info=True)
 
     def _abandon(self, record: ScanJobRecord) -> bool:
-        """Mark an unfinished job failed when its heartbeat is stale; True when it is (now) over."""
+        """Mark an unfinished job failed when its heartbeat is stale (or, waiting on the broker,
+        when no worker took it in time); True when it is (now) over."""
         now = self._clock()
-        if aware(record.heartbeat_at) > now - self._stale_after:
+        on_broker = record.worker == ON_BROKER
+        limit = self._queued_for if on_broker else self._stale_after
+        if aware(record.heartbeat_at) > now - limit:
             return False
+        reason = (
+            f"no scan worker took it within {limit} of {iso(record.heartbeat_at)}; is `prr worker` running?"
+            if on_broker
+            else f"the process running it ({record.worker}) stopped answering at {iso(record.heartbeat_at)}"
+        )
         with Session(self._engine) as session, session.begin():
             session.execute(
                 update(ScanJobRecord)
                 .where(
                     col(ScanJobRecord.id) == record.id,
                     col(ScanJobRecord.active_ref).is_not(None),
-                    col(ScanJobRecord.heartbeat_at) <= now - self._stale_after,
+                    col(ScanJobRecord.worker) == record.worker,
+                    col(ScanJobRecord.heartbeat_at) <= now - limit,
                 )
                 .values(
                     state="failed",
                     active_ref=None,
                     finished_at=now,
-                    error=f"abandoned: the portal process running it ({record.worker}) stopped "
-                    f"answering at {iso(record.heartbeat_at)}; request a new rescan",
+                    error=f"abandoned: {reason}; request a new rescan",
                 )
             )
         return True
 
-    def _run(self, job_id: str, ref: str) -> None:
+    def run(self, job_id: str, scan: Callable[[], int | None]) -> None:
+        """Run the job in this process: mark it running here, ``scan()`` with its heartbeat kept,
+        record how it ended. A job already over (abandoned meanwhile) is left as it is."""
+        self._hold(job_id)
         try:
             with Session(self._engine) as session, session.begin():
                 started = session.execute(
                     update(ScanJobRecord)
                     .where(col(ScanJobRecord.id) == job_id, col(ScanJobRecord.active_ref).is_not(None))
-                    .values(state="running")
+                    .values(state="running", worker=self.worker, heartbeat_at=self._clock())
                 ).rowcount
             if started:
-                self._finish(job_id, *self._scan(ref))
+                self._finish(job_id, *self._outcome(job_id, scan))
         finally:
             with self._lock:
                 self._held.discard(job_id)
 
-    def _scan(self, ref: str) -> tuple[str, int | None, str | None]:
-        """Scan and store ``ref``: (state, scan_id, error)."""
+    @staticmethod
+    def _outcome(job_id: str, scan: Callable[[], int | None]) -> tuple[str, int | None, str | None]:
+        """Run ``scan``: (state, scan_id, error)."""
         try:
-            return "succeeded", self._scan_ref(ref), None
+            return "succeeded", scan(), None
         except (PortalError, RepoError, ConfigError) as exc:
             return "failed", None, str(exc)
-        except Exception as exc:  # the job reports it; the portal keeps serving
-            log.exception("rescan of %s failed", ref)
+        except Exception as exc:  # the job reports it; the process keeps serving
+            log.exception("rescan job %s failed", job_id)
             return "failed", None, f"{type(exc).__name__}: {exc}"
 
     def _finish(self, job_id: str, state: str, scan_id: int | None, error: str | None) -> None:

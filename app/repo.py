@@ -335,9 +335,11 @@ def _mirror(url: str, cache_dir: Path) -> str:
             if (target / "HEAD").exists():
                 with open_repo(target) as mirror:
                     mirror.git.fetch("--prune", "origin")
-            else:
-                shutil.rmtree(target, ignore_errors=True)  # an interrupted first clone
-                git.Repo.clone_from(url, target, mirror=True).close()
+            else:  # cloned aside and renamed: a clone killed half-way never looks like a mirror
+                partial = target.with_suffix(".partial")
+                shutil.rmtree(partial, ignore_errors=True)
+                git.Repo.clone_from(url, partial, mirror=True).close()
+                partial.rename(target)
         except git.GitCommandError as exc:
             raise RepoError(redact_url(f"{url}: cannot fetch: {_git_complaint(exc)}")) from None
     return str(target)

@@ -13,6 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from prr import schemas
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 
@@ -53,6 +55,13 @@ def test_kubernetes_manifests_match_the_api_schemas() -> None:
     for path in sorted(DEPLOY.glob("kubernetes/*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             kubernetes_validate.validate(doc, "1.30.0", strict=True)
+
+
+def test_the_example_config_is_a_valid_portal_config() -> None:
+    configmap = yaml.safe_load((DEPLOY / "kubernetes" / "config.yaml").read_text())
+    config = yaml.safe_load(configmap["data"]["prr.yaml"])
+    schemas.validate("config", config, "deploy/kubernetes/config.yaml")
+    assert config["queue"]["broker_url"].startswith("redis://") and config["schedule"]["rescan_every_minutes"] == 60
 
 
 def test_dashboard_queries_name_the_portals_metrics() -> None:

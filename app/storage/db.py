@@ -21,22 +21,33 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 MAX_OPEN_ENGINES = 8
-_engines: ClosingCache[str, Engine] = ClosingCache(MAX_OPEN_ENGINES, close=lambda engine: engine.dispose())
+DEFAULT_POOL_SIZE = 5  # connections each process keeps open (PostgreSQL)
+DEFAULT_MAX_OVERFLOW = 10  # opened beyond those at peaks, closed when returned
+_engines: ClosingCache[tuple[str, int, int], Engine] = ClosingCache(
+    MAX_OPEN_ENGINES, close=lambda engine: engine.dispose()
+)
 
 
-def get_engine(url: str) -> Engine:
-    """The engine (connection pool) of this process for ``url``; few are kept, the rest disposed."""
-    return _engines.get(url, lambda: _create_engine(url))
+def get_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
+    """The engine (connection pool) of this process for ``url``; few are kept, the rest disposed.
+
+    SQLite keeps its own pool (one file, WAL); a server database gets a pool of ``pool_size``
+    connections plus ``max_overflow`` at peaks, each checked before use (a restarted server or a
+    dropped idle connection is reconnected)."""
+    key = (url, pool_size, max_overflow)
+    return _engines.get(key, lambda: _create_engine(url, pool_size, max_overflow))
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, pool_size: int, max_overflow: int) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_recycle=1800
+        )
     return engine
 
 
@@ -57,9 +68,9 @@ def alembic_config() -> AlembicConfig:
     return cfg
 
 
-def migrate(url: str) -> Engine:
+def migrate(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
     """Bring the database to the newest schema (alembic ``upgrade head``) and return its engine."""
-    engine = get_engine(url)
+    engine = get_engine(url, pool_size, max_overflow)
     cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -67,13 +78,13 @@ def migrate(url: str) -> Engine:
     return engine
 
 
-def current_engine(url: str) -> Engine:
+def current_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
     """The engine of a database already at the newest schema; :class:`SchemaNotCurrent` otherwise.
 
     For the portal's processes: the schema is migrated once (``prr db upgrade``, or ``prr serve``
     before it starts its workers), never by each process as it starts.
     """
-    engine = get_engine(url)
+    engine = get_engine(url, pool_size, max_overflow)
     wanted = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     with engine.connect() as connection:
         found = set(MigrationContext.configure(connection).get_current_heads())
@@ -90,10 +101,12 @@ def current_engine(url: str) -> Engine:
     return engine
 
 
-def store_report(engine: Engine, report: dict[str, Any]) -> int:
+def store_report(engine: Engine, report: dict[str, Any], task_key: str | None = None) -> int:
     """Store one scan with all its results in one transaction; returns the scan id.
 
     An interrupted or failed store leaves nothing behind, so the previous scan stays the latest.
+    ``task_key`` names the queued task the scan answers: it is unique, so a redelivered task
+    cannot store its scan twice (the second store raises ``IntegrityError``).
     """
     svc = report["service"]
     scanned_at = datetime.fromisoformat(report["source"]["scanned_at"].replace("Z", "+00:00"))
@@ -120,6 +133,7 @@ def store_report(engine: Engine, report: dict[str, Any]) -> int:
             level=report["level"],
             ready=report["ready"],
             duration_seconds=report.get("duration_seconds"),
+            task_key=task_key,
             report={},
         )
         session.add(scan)

@@ -37,6 +37,7 @@ class Scan(SQLModel, table=True):
     level: str | None = Field(default=None, max_length=64)
     ready: bool = False
     duration_seconds: float | None = None
+    task_key: str | None = Field(default=None, unique=True, max_length=64)  # the queued task it answers, if any
     report: dict = Field(sa_column=Column(JSON, nullable=False))
 
 

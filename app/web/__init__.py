@@ -32,7 +32,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     config = config or load_config()
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.update(PRR=config, SECRET_KEY=_secret_key(config), **overrides)
-    app.extensions["prr.db"] = current_engine(config.database_url)  # migrated by `prr db upgrade`
+    app.extensions["prr.db"] = current_engine(
+        config.database_url, **config.database_pool
+    )  # migrated by `prr db upgrade`
 
     from prr.web import api, metrics, pages
 

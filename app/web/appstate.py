@@ -53,19 +53,34 @@ def context(app: Flask | None = None) -> ReadContext:
 
 
 def jobs(app: Flask | None = None) -> ScanJobs:
-    """The app's rescan queue (created on first use; ``portal.rescan_workers``, default 2)."""
+    """The app's rescan queue (created on first use): run in ``portal.rescan_workers`` threads
+    (default 2), or sent to the Celery workers when a broker is configured."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     with _JOBS_LOCK:  # request threads may ask at the same time
         if "prr.jobs" not in app.extensions:
-            workers = int((app.config["PRR"].data.get("portal") or {}).get("rescan_workers", 2))
+            config: Config = app.config["PRR"]
+            workers = int((config.data.get("portal") or {}).get("rescan_workers", 2))
             app.extensions["prr.jobs"] = ScanJobs(
                 app.extensions["prr.db"],
                 scan=lambda ref: actions.rescan_now(context(app), ref),
                 clock=lambda: clock(app),
                 workers=workers,
+                dispatch=_broker_dispatch(app, config) if config.broker_url else None,
             )
         queue: ScanJobs = app.extensions["prr.jobs"]
         return queue
+
+
+def _broker_dispatch(app: Flask, config: Config) -> Callable[[str, str], None]:
+    """Send a rescan job to the Celery workers, with the fleet entry its service was scanned from."""
+    from prr.tasks import enqueue_scan, make_celery
+
+    celery = make_celery(config)
+
+    def dispatch(job_id: str, ref: str) -> None:
+        enqueue_scan(celery, actions.fleet_entry(context(app), ref), job_id=job_id)
+
+    return dispatch
 
 
 def shutdown(app: Flask) -> None:
