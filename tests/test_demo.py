@@ -100,7 +100,7 @@ def test_config_is_a_valid_portal_config_for_the_fleet(fleet: Path):
         "database_url": f"sqlite:///{fleet.resolve()}/prr.db",
         "scorecard": "production-readiness",
         "fleet": [{"repo": f"{fleet.resolve()}/repos/*"}],
-        "auth": {"roles": {"approver": ["sre-lead"], "admin": ["platform-admin"]}},
+        "auth": {"roles": {"approver": {"users": ["sre-lead"]}, "admin": {"users": ["platform-admin"]}}},
     }
     load_config(fleet / "prr.yaml")  # validates against schemas/config.schema.json
     assert sorted(Path(p).name for p in glob(config["fleet"][0]["repo"])) == NAMES

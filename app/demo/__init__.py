@@ -51,7 +51,7 @@ def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = Fal
                 "scorecard": "production-readiness",
                 "fleet": [{"repo": f"{repos}/*"}],
                 # who may write in the demo portal (with a token from `prr token create`)
-                "auth": {"roles": {"approver": ["sre-lead"], "admin": ["platform-admin"]}},
+                "auth": {"roles": {"approver": {"users": ["sre-lead"]}, "admin": {"users": ["platform-admin"]}}},
             },
             header="# PRR portal config for the demo fleet (app/demo).\n",
         )
