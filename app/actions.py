@@ -186,6 +186,8 @@ def sign_off(
     if len(notes) > 10_000:
         raise Invalid("notes are limited to 10000 characters", field="notes")
     scan_id = row["scan_id"] if scan_id is None else scan_id
+    if not 0 < scan_id < 2**63:  # no row has such an id (and the database could not look it up)
+        raise Invalid(f"scan {scan_id} is not a scan of {ref}", field="scan_id")
     with Session(ctx.engine) as session, session.begin():
         scan = session.get(Scan, scan_id)
         service_id = session.exec(select(Service.id).where(Service.ref == ref)).first()

@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from flask_wtf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter, Map
 
 from prr.config import Config, load_config
 from prr.storage.db import migrate
@@ -32,6 +33,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     config = config or load_config()
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.update(PRR=config, SECRET_KEY=_secret_key(config), **overrides)
+    app.url_map.converters["row_id"] = RowId
     app.extensions["prr.db"] = migrate(config.database_url)
 
     from prr.web import api, metrics, pages
@@ -45,6 +47,13 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.before_request(_reads_gate)
     _error_handlers(app)
     return app
+
+
+class RowId(IntegerConverter):
+    """A database row id in a URL: 1 to 2**63 - 1 (a larger number matches no route: 404)."""
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=2**63 - 1)
 
 
 def _secret_key(config: Config) -> str:
