@@ -25,6 +25,7 @@ from prr.storage.db import migrate
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
+MAX_REQUEST_BYTES = 1024 * 1024  # a larger request body is refused (413) before it is read
 OPEN_ENDPOINTS = {"healthz", "metrics.metrics", "static"}
 
 
@@ -32,7 +33,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     """Build the portal for ``config`` (default: ``$PRR_CONFIG`` or built-in defaults)."""
     config = config or load_config()
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
-    app.config.update(PRR=config, SECRET_KEY=_secret_key(config), **overrides)
+    app.config.update(PRR=config, SECRET_KEY=_secret_key(config), MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, **overrides)
     app.url_map.converters["row_id"] = RowId
     app.extensions["prr.db"] = migrate(config.database_url)
 

@@ -235,10 +235,10 @@ def service_waivers(kind: str, namespace: str, name: str) -> Response:
 def grant_waiver(kind: str, namespace: str, name: str) -> Response:
     ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
     body = _body()
-    granted = actions.grant_waiver(
+    granted, created = actions.grant_waiver(
         ctx, who, ref, _field(body, "check", str), _field(body, "reason", str), _field(body, "expires", str)
     )
-    return _created(granted, url_for("api.waiver", waiver_id=granted["id"]))
+    return _created(granted, url_for("api.waiver", waiver_id=granted["id"]), status=201 if created else 200)
 
 
 @bp.get("/waivers")

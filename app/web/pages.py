@@ -533,11 +533,12 @@ def grant_waiver(kind: str, namespace: str, name: str) -> Response | tuple[str, 
         # It stops applying at the start (00:00 UTC) of the chosen day, the date shown wherever it shows.
         expires = datetime.combine(form.expires.data, time(), tzinfo=UTC)
         try:
-            actions.grant_waiver(_ctx(), who, ref, form.check_id.data, form.reason.data, expires)
+            _waiver, created = actions.grant_waiver(_ctx(), who, ref, form.check_id.data, form.reason.data, expires)
         except PortalError as exc:
             _field_error(form, exc, {"check": "check_id", "expires": "expires", "reason": "reason"})
         else:
-            flash(f"Waiver of {form.check_id.data} granted until {form.expires.data:%Y-%m-%d}.", "success")
+            done = "granted" if created else "was already granted"
+            flash(f"Waiver of {form.check_id.data} {done} until {form.expires.data:%Y-%m-%d}.", "success")
             return _back(ref, anchor="#waivers")
     return _service_page(ref, report, waiver_form=form), 422
 
