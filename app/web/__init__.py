@@ -4,7 +4,7 @@ Besides the blueprints it wires: the secret key (``$PRR_SECRET_KEY``, else ``por
 else one generated per process), CSRF protection for the HTML forms (the token-authenticated API
 is exempt; its writes must be JSON, which a cross-site form cannot send), problem+json errors
 under ``/api`` (HTML error pages elsewhere), the ``auth.public_reads`` gate, ``/healthz`` and
-``/metrics``.
+``/metrics``, and the security headers and cookie flags of :mod:`prr.web.hardening`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from prr.config import Config, load_config
 from prr.storage.db import migrate
+from prr.web.hardening import local_path
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
@@ -37,8 +38,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.url_map.converters["row_id"] = RowId
     app.extensions["prr.db"] = migrate(config.database_url)
 
-    from prr.web import api, metrics, pages
+    from prr.web import api, hardening, metrics, pages
 
+    hardening.init_app(app, config)
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)
     metrics.init_app(app)
@@ -104,7 +106,7 @@ def sign_in_page(reason: str) -> Response:
         message=reason,
         hint="Sign in through your organisation's sign-in page (the auth proxy in front "
         "of the portal) and reload. Scripts use the JSON API with an API token.",
-        retry=request.full_path.rstrip("?") if request.method == "GET" else None,
+        retry=local_path(request.full_path.rstrip("?")) if request.method == "GET" else None,
     )
     response = Response(body, 401, mimetype="text/html")
     response.headers["WWW-Authenticate"] = 'Bearer realm="prr"'
