@@ -8,7 +8,7 @@ what that identity may do (the table is in :mod:`prr.identity`), and raises a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -29,6 +29,7 @@ from prr.storage.models import AttestationRecord, AuditEntry, Scan, Service, Sig
 DEFAULT_MAX_WAIVER_DAYS = 180
 DEFAULT_ATTESTATION_DAYS = 365
 DECISIONS = ("go", "no-go")
+MAX_REASON_CHARS = 2000  # a waiver's reason, through the API and the form alike
 
 
 # --------------------------------------------------------------------------- waivers
@@ -36,11 +37,14 @@ DECISIONS = ("go", "no-go")
 
 def grant_waiver(
     ctx: ReadContext, who: Identity, ref: str, check_id: str, reason: str, expires: datetime | str
-) -> dict[str, Any]:
-    """Waive ``check_id`` for the service until ``expires`` (≤ ``portal.max_waiver_days`` ahead)."""
+) -> tuple[dict[str, Any], bool]:
+    """Waive ``check_id`` for the service until ``expires`` (≤ ``portal.max_waiver_days`` ahead);
+    returns ``(waiver, created)``. The same waiver granted again while it is in force (same check,
+    approver, reason and expiry) is not stored twice: the one in force comes back, not created."""
     row = _service_row(ctx, ref)
     require_approver(who, row["owner"], "grant a waiver")
     expires_at = _moment(expires, "expires")
+    reason = reason.strip()
     _validate(
         "waiver",
         {"service": ref, "check": check_id, "reason": reason, "approver": who.user, "expires": iso(expires_at)},
@@ -53,10 +57,22 @@ def grant_waiver(
     if expires_at > ctx.now + timedelta(days=limit):
         raise Invalid(f"a waiver may last at most {limit} days (portal.max_waiver_days)", field="expires")
     with Session(ctx.engine) as session, session.begin():
+        same = session.exec(
+            select(WaiverRecord.id).where(
+                WaiverRecord.service_ref == ref,
+                WaiverRecord.check_id == check_id,
+                WaiverRecord.approver == who.user,
+                WaiverRecord.reason == reason,
+                WaiverRecord.expires_at == expires_at,
+                WaiverRecord.revoked_at.is_(None),  # type: ignore[union-attr]
+            )
+        ).first()
+        if same is not None:
+            return reads.waiver(ctx, same), False
         record = WaiverRecord(
             service_ref=ref,
             check_id=check_id,
-            reason=reason.strip(),
+            reason=reason,
             approver=who.user,
             created_at=ctx.now,
             expires_at=expires_at,
@@ -73,7 +89,7 @@ def grant_waiver(
             {"waiver_id": record.id, "reason": record.reason, "expires": iso(expires_at)},
         )
         waiver_id = record.id
-    return reads.waiver(ctx, waiver_id)
+    return reads.waiver(ctx, waiver_id), True
 
 
 def revoke_waiver(ctx: ReadContext, who: Identity, waiver_id: int, reason: str = "") -> dict[str, Any]:
@@ -186,6 +202,8 @@ def sign_off(
     if len(notes) > 10_000:
         raise Invalid("notes are limited to 10000 characters", field="notes")
     scan_id = row["scan_id"] if scan_id is None else scan_id
+    if not 0 < scan_id < 2**63:  # no row has such an id (and the database could not look it up)
+        raise Invalid(f"scan {scan_id} is not a scan of {ref}", field="scan_id")
     with Session(ctx.engine) as session, session.begin():
         scan = session.get(Scan, scan_id)
         service_id = session.exec(select(Service.id).where(Service.ref == ref)).first()
@@ -293,7 +311,7 @@ def _moment(value: datetime | str, name: str) -> datetime:
             raise Invalid(f"{name} must be an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z", field=name) from None
     if value.tzinfo is None:
         raise Invalid(f"{name} needs a timezone (e.g. 2027-01-31T00:00:00Z)", field=name)
-    return value
+    return value.astimezone(UTC)  # compared and stored in UTC: an offset cannot stretch a limit
 
 
 def _validate(schema: str, document: dict[str, Any]) -> None:

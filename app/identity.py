@@ -6,14 +6,18 @@ from the ``auth`` section of the config::
 
     auth:
       roles:
-        admin: [alice, sre]                    # user names or group names
-        approver: [carol, group:default/prr-approvers]
+        admin: {users: [alice], groups: [sre]}
+        approver: {users: [carol], groups: [group:default/prr-approvers]}
       teams:                                   # group membership, when the proxy sends none
         team-payments: [bob, dave]
 
-A user belongs to the group named in a service's ``spec.owner`` (``group:default/team-x`` and
-``team-x`` are the same) through ``auth.teams`` or the proxy's groups header; that makes them an
-owner of the service.
+Users and groups are kept apart: a user named like a group gains nothing from it, and a group
+grants a role only when its whole name matches (case-sensitive). The one equivalence is the
+Backstage default: ``group:default/team-x``, ``default/team-x`` and ``team-x`` name the same
+group; ``other-ns/team-x`` or ``sandbox/sub/team-x`` are other groups.
+
+A user belongs to the group named in a service's ``spec.owner`` through ``auth.teams`` or the
+proxy's groups header; that makes them an owner of the service.
 
 =================== ==========================================================================
 write               allowed for
@@ -57,9 +61,11 @@ class Identity:
 
 
 def group_name(value: str) -> str:
-    """``group:default/team-x`` -> ``team-x``; plain names unchanged; lower case."""
-    value = value.strip().lower()
-    return value.split("/")[-1] if value.startswith("group:") or "/" in value else value
+    """A group's name in one spelling: ``group:default/team-x`` and ``default/team-x`` -> ``team-x``;
+    every other name whole (``group:ns/team-x`` -> ``ns/team-x``; no path is cut, no case folded)."""
+    value = value.strip().removeprefix("group:")
+    namespace, slash, name = value.partition("/")
+    return name if namespace == "default" and slash and name and "/" not in name else value
 
 
 def auth_settings(config: Config) -> dict[str, Any]:
@@ -68,14 +74,15 @@ def auth_settings(config: Config) -> dict[str, Any]:
 
 def resolve(user: str, groups: Iterable[str], config: Config, via: str) -> Identity:
     """Build an identity: the given groups plus the ``auth.teams`` the user is listed in, and the
-    ``auth.roles`` naming the user or one of those groups."""
+    ``auth.roles`` listing the user among its ``users`` or one of those groups among its ``groups``."""
     settings = auth_settings(config)
     names = {group_name(g) for g in groups}
     names |= {group_name(team) for team, members in (settings.get("teams") or {}).items() if user in (members or [])}
     roles = {
         role
         for role, members in (settings.get("roles") or {}).items()
-        if role in ROLES and any(m == user or group_name(m) in names for m in members or [])
+        if role in ROLES
+        and (user in (members.get("users") or []) or any(group_name(g) in names for g in members.get("groups") or []))
     }
     return Identity(user=user, groups=frozenset(names), roles=frozenset(roles), via=via)
 

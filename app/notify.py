@@ -10,7 +10,8 @@ Config::
 
 After each stored scan, the scan is compared with the service's previous one (as stored):
 ``level_dropped`` when its level is lower, ``not_ready`` when it was ready and is not. Each event
-is POSTed as JSON with a Slack-compatible ``text``; a failed delivery (connection error, 5xx, 429)
+is POSTed as JSON with a Slack-compatible ``text`` (every scanned string in it escaped, so a
+repository cannot post links or mentions); a failed delivery (connection error, 5xx, 429)
 is retried with exponential backoff and then logged, never raised: a webhook outage must not
 fail a scan.
 """
@@ -22,12 +23,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from prr.config import Config
+from prr.escaping import for_slack
 from prr.reads import compare_scans
 from prr.storage.models import Scan
 
@@ -53,8 +56,8 @@ def events_for(
     if change is None:
         return []
     service = current["service"]
-    who = f"{service['ref']} ({service['owner'] or 'no owner'}, Tier-{service['tier']})"
-    link = f" <{portal_url}|open in PRR portal>" if portal_url else ""
+    who = for_slack(f"{service['ref']} ({service['owner'] or 'no owner'}, Tier-{service['tier']})")
+    link = f" <{for_slack(quote(portal_url, safe=':/%'))}|open in PRR portal>" if portal_url else ""
     base = {
         "service": {k: service[k] for k in ("ref", "name", "owner", "tier")},
         "previous": _verdict(previous),
@@ -65,14 +68,14 @@ def events_for(
     events = []
     if change["level_dropped"]:
         text = (
-            f":chart_with_downwards_trend: {who} dropped from {previous['level'] or 'no level'} "
-            f"to {current['level'] or 'no level'}{_unmet(change)}.{link}"
+            f":chart_with_downwards_trend: {who} dropped from {_level(previous)} "
+            f"to {_level(current)}{_unmet(change)}.{link}"
         )
         events.append({"event": "level_dropped", **base, "text": text})
     if change["stopped_ready"]:
         text = (
             f":rotating_light: {who} is no longer production ready (needs "
-            f"{current['scorecard']['required_level']}, now {current['level'] or 'no level'}){_unmet(change)}.{link}"
+            f"{for_slack(current['scorecard']['required_level'])}, now {_level(current)}){_unmet(change)}.{link}"
         )
         events.append({"event": "not_ready", **base, "text": text})
     return events
@@ -89,8 +92,12 @@ def _verdict(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _level(report: dict[str, Any]) -> str:
+    return for_slack(report["level"] or "no level")
+
+
 def _unmet(change: dict[str, Any]) -> str:
-    return f"; newly failing: {', '.join(change['newly_unmet'])}" if change["newly_unmet"] else ""
+    return f"; newly failing: {for_slack(', '.join(change['newly_unmet']))}" if change["newly_unmet"] else ""
 
 
 def previous_report(engine: Engine, report: dict[str, Any]) -> dict[str, Any] | None:

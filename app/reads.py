@@ -33,6 +33,8 @@ from prr.storage.models import AttestationRecord, AuditEntry, Scan, Service, Sig
 
 SORT_KEYS = ("ref", "name", "owner", "tier", "level", "score", "ready", "scanned_at")
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000
+MAX_WITHIN_DAYS = 3650
 NO_LEVEL = "none"  # the ``level`` filter value for services that reach no level
 
 
@@ -118,8 +120,8 @@ def list_services(
     descending, key = sort.startswith("-"), sort.lstrip("-")
     if key not in SORT_KEYS:
         raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)} (prefix - for descending)")
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise ValueError(f"page must be ≥ 1 and per_page between 1 and {MAX_PER_PAGE}")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValueError(f"page must be between 1 and {MAX_PAGE} and per_page between 1 and {MAX_PER_PAGE}")
     tiers = {tier} if isinstance(tier, str) else set(tier) if tier is not None else None
     rows = [
         r

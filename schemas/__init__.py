@@ -48,7 +48,11 @@ def problems(name: str, document: Any) -> list[tuple[str, int | None, str]]:
 
 
 def _message(error: jsonschema.ValidationError) -> str:
-    """jsonschema's message, with the bound said where it only says "too short" or "too long"."""
+    """jsonschema's message, with the bound said where it only says "too short" or "too long", and
+    the schema's own hint (``x-error``) where it gives one."""
+    hint = error.schema.get("x-error") if isinstance(error.schema, dict) else None
+    if hint and error.validator in ("type", "additionalProperties"):
+        return f"{error.message}: {hint}"
     if error.validator == "minLength":
         return f"{error.instance!r} is too short (at least {error.validator_value} characters)"
     if error.validator == "maxLength":

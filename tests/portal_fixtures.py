@@ -187,7 +187,7 @@ def write_config(tmp_path: Path, **extra: Any) -> Path:
         "scan": {"check_timeout_seconds": 60},
         "portal": {"base_url": "https://prr.example.com"},
         "auth": {
-            "roles": {"admin": ["root"], "approver": ["carol", "dave"]},
+            "roles": {"admin": {"users": ["root"]}, "approver": {"users": ["carol", "dave"]}},
             "teams": {"team-payments": ["alice", "dave"], "team-search": ["sam"]},
         },
         **extra,

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from sqlmodel import Session, select
 
 from prr.cli import main
+from prr.config import load_config
+from prr.plugin import ConfigError
 from prr.storage.models import ApiToken, AuditEntry
 from prr.tokens import revoke_token
 from tests.portal_fixtures import SESSION_NOW, ApiClient, token
@@ -156,7 +158,10 @@ PROXY = {"header": "X-Forwarded-User", "groups_header": "X-Forwarded-Groups", "a
 
 
 def _proxied(make_portal, **auth) -> ApiClient:
-    settings = {"roles": {"admin": ["root"], "approver": ["group:default/prr-approvers"]}, **auth}
+    settings = {
+        "roles": {"admin": {"users": ["root"]}, "approver": {"groups": ["group:default/prr-approvers"]}},
+        **auth,
+    }
     return ApiClient(make_portal({"auth": settings}).app)
 
 
@@ -269,3 +274,46 @@ def test_proxy_writes_without_a_json_body_are_refused(make_portal, url):
     as_form = api.post(url, headers={"X-Forwarded-User": "root"}, data={"x": "1"})
     bare = api.post(url, headers={"X-Forwarded-User": "root"})
     assert as_form.status_code == bare.status_code == 415
+
+
+# --------------------------------------------------------------------------- group names
+
+
+@pytest.mark.parametrize(
+    "groups, roles",
+    [
+        ("platform-admins", ["admin"]),
+        ("group:default/platform-admins", ["admin"]),
+        ("default/platform-admins", ["admin"]),
+        ("mallory-sandbox/subgroup/platform-admins", []),  # another group, however its tail reads
+        ("mallory-sandbox/platform-admins", []),
+        ("group:mallory-sandbox/platform-admins", []),
+        ("PLATFORM-ADMINS", []),  # case-sensitive
+        ("platform-admins-not", []),
+        ("root", []),  # a group named like an admin user is not that user
+    ],
+)
+def test_a_group_grants_a_role_only_by_its_whole_name(make_portal, groups, roles):
+    api = _proxied(
+        make_portal, trusted_proxy=PROXY, roles={"admin": {"users": ["root"], "groups": ["platform-admins"]}}
+    )
+    me = api.get("/api/v1/me", headers={"X-Forwarded-User": "mallory", "X-Forwarded-Groups": groups})
+    assert me.status_code == 200 and me.json["roles"] == roles
+
+
+def test_a_user_named_like_a_group_gains_nothing(make_portal):
+    api = _proxied(make_portal, trusted_proxy=PROXY)
+    assert api.get("/api/v1/me", headers={"X-Forwarded-User": "prr-approvers"}).json["roles"] == []
+
+
+def test_a_proxy_group_in_another_namespace_does_not_own_a_service(make_portal):
+    api = _proxied(make_portal, trusted_proxy=PROXY)
+    impostor = {"X-Forwarded-User": "mallory", "X-Forwarded-Groups": "mallory-sandbox/team-search"}
+    assert api.post(ENTITY.format("search") + "/scans", headers=impostor, json={}).status_code == 403
+
+
+def test_the_flat_role_list_is_refused_with_a_hint(tmp_path: Path):
+    config = tmp_path / "prr.yaml"
+    config.write_text("auth:\n  roles:\n    admin: [root, sre]\n")
+    with pytest.raises(ConfigError, match=r"prr.yaml:3: at auth/roles/admin: .*\{users: \[alice\], groups"):
+        load_config(config)

@@ -162,3 +162,20 @@ def test_an_unreachable_webhook_is_logged_not_raised(caplog):
     [delivery] = notify.deliver([{"url": url, "retries": 1, "timeout_seconds": 2}], events, sleep=lambda s: None)
     assert not delivery.ok and delivery.attempts == 2 and "ConnectionError" in delivery.error
     assert "could not deliver level_dropped" in caplog.text
+
+
+def test_repository_text_cannot_post_links_or_mentions(receiver):
+    hostile = "<https://evil.example|Click here> <!channel> &amp;"
+    before, after = _report("silver", True, {"a": True}, 1), _report("bronze", False, {f"{hostile}": False})
+    after["service"] = {**after["service"], "ref": f"component:default/{hostile}", "owner": hostile}
+    portal_url = f"https://prr.example.com/services/component/default/{hostile}"
+    notify.deliver([{"url": receiver.url}], notify.events_for(before, after, portal_url), sleep=lambda s: None)
+    assert receiver.events() == ["level_dropped", "not_ready"]
+    for event in receiver.received:
+        text = event["text"]
+        assert "<https://evil" not in text and "<!channel>" not in text
+        assert "&lt;https://evil.example|Click here&gt; &lt;!channel&gt; &amp;amp;" in text  # shown, not acted on
+        [link] = text.split("<")[1:]  # the portal's own link is the one link
+        assert link.startswith("https://prr.example.com/services/component/default/%3Chttps://evil.example%7CClick")
+        assert link.endswith("|open in PRR portal>")
+        assert event["service"]["owner"] == hostile  # the JSON fields stay as scanned

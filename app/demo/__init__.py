@@ -58,7 +58,7 @@ def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = Fal
                 # services without an Alertmanager config of their own are routed by the central one
                 "routing": {"alertmanager_config": CENTRAL_ALERTMANAGER},
                 # who may write in the demo portal (with a token from `prr token create`)
-                "auth": {"roles": {"approver": ["sre-lead"], "admin": ["platform-admin"]}},
+                "auth": {"roles": {"approver": {"users": ["sre-lead"]}, "admin": {"users": ["platform-admin"]}}},
             },
             header="# PRR portal config for the demo fleet (app/demo).\n",
         )

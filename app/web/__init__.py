@@ -4,7 +4,7 @@ Besides the blueprints it wires: the secret key (``$PRR_SECRET_KEY``, else ``por
 else one generated per process), CSRF protection for the HTML forms (the token-authenticated API
 is exempt; its writes must be JSON, which a cross-site form cannot send), problem+json errors
 under ``/api`` (HTML error pages elsewhere), the ``auth.public_reads`` gate, ``/healthz`` and
-``/metrics``.
+``/metrics``, and the security headers and cookie flags of :mod:`prr.web.hardening`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from flask_wtf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter, Map
 
 from prr.config import Config, load_config
 from prr.storage.db import current_engine
+from prr.web.hardening import local_path
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
+MAX_REQUEST_BYTES = 1024 * 1024  # a larger request body is refused (413) before it is read
 OPEN_ENDPOINTS = {"healthz", "metrics.metrics", "static"}
 
 
@@ -31,13 +34,15 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     """Build the portal for ``config`` (default: ``$PRR_CONFIG`` or built-in defaults)."""
     config = config or load_config()
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
-    app.config.update(PRR=config, SECRET_KEY=_secret_key(config), **overrides)
+    app.config.update(PRR=config, SECRET_KEY=_secret_key(config), MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, **overrides)
+    app.url_map.converters["row_id"] = RowId
     app.extensions["prr.db"] = current_engine(
         config.database_url, **config.database_pool
     )  # migrated by `prr db upgrade`
 
-    from prr.web import api, metrics, pages
+    from prr.web import api, hardening, metrics, pages
 
+    hardening.init_app(app, config)
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)
     metrics.init_app(app)
@@ -47,6 +52,13 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.before_request(_reads_gate)
     _error_handlers(app)
     return app
+
+
+class RowId(IntegerConverter):
+    """A database row id in a URL: 1 to 2**63 - 1 (a larger number matches no route: 404)."""
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=2**63 - 1)
 
 
 def _secret_key(config: Config) -> str:
@@ -96,7 +108,7 @@ def sign_in_page(reason: str) -> Response:
         message=reason,
         hint="Sign in through your organisation's sign-in page (the auth proxy in front "
         "of the portal) and reload. Scripts use the JSON API with an API token.",
-        retry=request.full_path.rstrip("?") if request.method == "GET" else None,
+        retry=local_path(request.full_path.rstrip("?")) if request.method == "GET" else None,
     )
     response = Response(body, 401, mimetype="text/html")
     response.headers["WWW-Authenticate"] = 'Bearer realm="prr"'

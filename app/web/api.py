@@ -52,30 +52,59 @@ def _writer() -> Identity:
 def _body() -> dict[str, Any]:
     if not request.is_json:
         raise UnsupportedMediaType("send the request body as application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise BadRequest("the body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
 
 
 def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], required: bool = True) -> Any:
-    if name not in body or body[name] is None:
+    """``body[name]`` if it has the type ``kind``: strings must be encodable text (no lone
+    surrogates), integers fit in 64 bits; else :class:`Invalid`."""
+    value = body.get(name)
+    if value is None:
         if required:
             raise Invalid(f"{name} is required", field=name)
         return None
-    if not isinstance(body[name], kind) or (kind is int and isinstance(body[name], bool)):
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise Invalid(f"{name} has the wrong type", field=name)
-    return body[name]
+    if isinstance(value, str) and not _encodable(value):
+        raise Invalid(f"{name} is not valid Unicode text (it holds a lone surrogate)", field=name)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise Invalid(f"{name} is out of range", field=name)
+    return value
 
 
-def _int_arg(name: str, default: int) -> int:
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    """The integer query parameter ``name`` (``default`` when absent), between ``low`` and ``high``."""
     raw = request.args.get(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise BadRequest(f"query parameter {name} must be an integer") from None
+    if not low <= value <= high:
+        raise BadRequest(f"query parameter {name} must be between {low} and {high}")
+    return value
+
+
+def _state_arg() -> str:
+    state = request.args.get("state", "all")
+    if state not in reads.WAIVER_STATES:
+        raise BadRequest(f"state must be one of {', '.join(reads.WAIVER_STATES)}")
+    return state
 
 
 def _bool_arg(name: str) -> bool | None:
@@ -120,8 +149,8 @@ def list_services() -> Response:
             ready=_bool_arg("ready"),
             search=request.args.get("q") or None,
             sort=request.args.get("sort", "ref"),
-            page=_int_arg("page", 1),
-            per_page=_int_arg("per_page", 50),
+            page=_int_arg("page", 1, 1, reads.MAX_PAGE),
+            per_page=_int_arg("per_page", 50, 1, reads.MAX_PER_PAGE),
         )
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
@@ -163,9 +192,7 @@ def scorecard(kind: str, namespace: str, name: str) -> Response:
 def history(kind: str, namespace: str, name: str) -> Response:
     ctx, ref = _ctx(), _ref(kind, namespace, name)
     _known(ctx, ref)
-    limit = _int_arg("limit", 100)
-    if not 1 <= limit <= 1000:
-        raise BadRequest("limit must be between 1 and 1000")
+    limit = _int_arg("limit", 100, 1, 1000)
     return jsonify({"service": ref, "items": reads.service_history(ctx, ref, limit)})
 
 
@@ -186,7 +213,7 @@ def scan_job(job_id: str) -> Response:
     return jsonify(body)
 
 
-@bp.get("/scans/<int:scan_id>")
+@bp.get("/scans/<row_id:scan_id>")
 def scan(scan_id: int) -> Response:
     report = reads.scan_scorecard(_ctx(), scan_id)
     if report is None:
@@ -201,31 +228,31 @@ def scan(scan_id: int) -> Response:
 def service_waivers(kind: str, namespace: str, name: str) -> Response:
     ctx, ref = _ctx(), _ref(kind, namespace, name)
     _known(ctx, ref)
-    return jsonify({"items": reads.waivers(ctx, ref=ref, state=request.args.get("state", "all"))})
+    return jsonify({"items": reads.waivers(ctx, ref=ref, state=_state_arg())})
 
 
 @bp.post("/entities/<kind>/<namespace>/<name>/waivers")
 def grant_waiver(kind: str, namespace: str, name: str) -> Response:
     ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
     body = _body()
-    granted = actions.grant_waiver(
+    granted, created = actions.grant_waiver(
         ctx, who, ref, _field(body, "check", str), _field(body, "reason", str), _field(body, "expires", str)
     )
-    return _created(granted, url_for("api.waiver", waiver_id=granted["id"]))
+    return _created(granted, url_for("api.waiver", waiver_id=granted["id"]), status=201 if created else 200)
 
 
 @bp.get("/waivers")
 def waivers() -> Response:
-    state = request.args.get("state", "all")
-    if state not in reads.WAIVER_STATES:
-        raise BadRequest(f"state must be one of {', '.join(reads.WAIVER_STATES)}")
     items = reads.waivers(
-        _ctx(), ref=request.args.get("service") or None, state=state, within_days=_int_arg("within_days", 30)
+        _ctx(),
+        ref=request.args.get("service") or None,
+        state=_state_arg(),
+        within_days=_int_arg("within_days", 30, 0, reads.MAX_WITHIN_DAYS),
     )
     return jsonify({"items": items})
 
 
-@bp.get("/waivers/<int:waiver_id>")
+@bp.get("/waivers/<row_id:waiver_id>")
 def waiver(waiver_id: int) -> Response:
     found = reads.waiver(_ctx(), waiver_id)
     if found is None:
@@ -233,7 +260,7 @@ def waiver(waiver_id: int) -> Response:
     return jsonify(found)
 
 
-@bp.post("/waivers/<int:waiver_id>/revoke")
+@bp.post("/waivers/<row_id:waiver_id>/revoke")
 def revoke_waiver(waiver_id: int) -> Response:
     who = _writer()
     body = _body() if request.content_length else {}
@@ -329,7 +356,5 @@ def audit() -> Response:
     who = _writer()
     if not who.is_admin:
         raise Forbidden("only admins may read the audit log")
-    limit = _int_arg("limit", 100)
-    if not 1 <= limit <= 1000:
-        raise BadRequest("limit must be between 1 and 1000")
+    limit = _int_arg("limit", 100, 1, 1000)
     return jsonify({"items": reads.audit_log(_ctx(), limit, target=request.args.get("target") or None)})

@@ -137,7 +137,7 @@ def overview() -> str:
     filters["active"] = any(filters.values())
     sort_key = request.args.get("sort", "name") if request.args.get("sort") in SORTS else "name"
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
-    page_number = max(1, request.args.get("page", 1, type=int) or 1)
+    page_number = min(max(1, request.args.get("page", 1, type=int) or 1), reads.MAX_PAGE)
     result = reads.list_services(
         ctx,
         tier=filters["tier"] or None,
@@ -533,16 +533,17 @@ def grant_waiver(kind: str, namespace: str, name: str) -> Response | tuple[str, 
         # It stops applying at the start (00:00 UTC) of the chosen day, the date shown wherever it shows.
         expires = datetime.combine(form.expires.data, time(), tzinfo=UTC)
         try:
-            actions.grant_waiver(_ctx(), who, ref, form.check_id.data, form.reason.data, expires)
+            _waiver, created = actions.grant_waiver(_ctx(), who, ref, form.check_id.data, form.reason.data, expires)
         except PortalError as exc:
             _field_error(form, exc, {"check": "check_id", "expires": "expires", "reason": "reason"})
         else:
-            flash(f"Waiver of {form.check_id.data} granted until {form.expires.data:%Y-%m-%d}.", "success")
+            done = "granted" if created else "was already granted"
+            flash(f"Waiver of {form.check_id.data} {done} until {form.expires.data:%Y-%m-%d}.", "success")
             return _back(ref, anchor="#waivers")
     return _service_page(ref, report, waiver_form=form), 422
 
 
-@bp.post("/services/<kind>/<namespace>/<name>/waivers/<int:waiver_id>/revoke")
+@bp.post("/services/<kind>/<namespace>/<name>/waivers/<row_id:waiver_id>/revoke")
 def revoke_waiver(kind: str, namespace: str, name: str, waiver_id: int) -> Response:
     who = _writer()
     ref, _report = _service_or_404(kind, namespace, name)
