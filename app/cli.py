@@ -148,6 +148,7 @@ def scan(config_path: str | None, workers: int | None) -> None:
     from prr.actions import scan_and_store
     from prr.context import ReadContext
     from prr.fleet import expand_fleet, scan_fleet
+    from prr.status import sync
     from prr.storage.db import migrate
 
     config = load_config(config_path)
@@ -156,6 +157,7 @@ def scan(config_path: str | None, workers: int | None) -> None:
     if not entries:
         raise ConfigError("the config names no fleet to scan (add `fleet: [{repo: PATH}]`)")
     ctx = ReadContext(engine=migrate(config.database_url), config=config, registry=registry, scorecard=card)
+    sync(ctx)  # served statuses follow a changed scorecard or config waivers before new scans land
     workers = workers or config.data.get("workers") or min(4, os.cpu_count() or 1)
     _diag(f"prr: scanning {len(entries)} services with {workers} workers")
     with click.progressbar(length=len(entries), label="scanning", file=sys.stderr, show_pos=True) as bar:

@@ -53,7 +53,7 @@ from prr.config import Config, load_config
 from prr.fleet import expand_fleet, scan_entry
 from prr.plugin import Check, Registry, load_registry, not_applicable
 from prr.served import scan_sources
-from prr.storage.db import store_report
+from prr.status import record_scan
 from prr.tokens import create_token
 from prr.web import appstate, create_app
 from tests.gitrepo import GitRepoBuilder
@@ -241,7 +241,7 @@ def _store_fixture_scan(app: Flask, name: str, commit: str, at: datetime) -> Non
         config, answers = scan_sources(ctx)
         _stored_reports[key] = scan_entry(entry, config, ctx.scorecard, ctx.registry, now=at, attestations=answers)
     report = _stored_reports[key]
-    store_report(ctx.engine, {**report, "source": {**report["source"], "repo": entry.location}})
+    record_scan(ctx, {**report, "source": {**report["source"], "repo": entry.location}})
 
 
 def scanned_portal(tmp_path: Path, config_extra: dict[str, Any] | None = None, **overrides: Any) -> ScannedPortal:

@@ -34,7 +34,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.config.update(PRR=config, SECRET_KEY=_secret_key(config), **overrides)
     app.extensions["prr.db"] = migrate(config.database_url)
 
-    from prr.web import api, metrics, pages
+    from prr.web import api, appstate, metrics, pages
 
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)
@@ -44,6 +44,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.before_request(_reads_gate)
     _error_handlers(app)
+    appstate.keep_status(app)
     return app
 
 

@@ -7,6 +7,7 @@ functions of :mod:`prr.actions`, which decide who may do what. Every POST redire
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -18,8 +19,10 @@ from wtforms.fields.choices import SelectChoice
 
 from prr import actions, identity, reads
 from prr.context import ReadContext
-from prr.errors import PortalError
+from prr.errors import PortalError, StaleVerdict
 from prr.identity import Identity, auth_settings
+from prr.moments import parse_iso
+from prr.notify import cause_text
 from prr.refs import join_ref, split_ref
 from prr.web import appstate, charts, render
 from prr.web.auth import current_identity
@@ -38,7 +41,7 @@ SORTS = {
     "scanned": "scanned_at",
 }
 PER_PAGE = 100
-TREND_SCANS = 12
+TREND_POINTS = 12
 STATUS_ORDER = {"fail": 0, "error": 1, "waived": 2, "warn": 3, "pass": 4, "not_applicable": 5}
 
 
@@ -92,23 +95,14 @@ def _ago(value: Any) -> str:
     return render.ago(value, _ctx().now)
 
 
-def _all_services(ctx: ReadContext, **filters: Any) -> list[dict[str, Any]]:
-    """Every service row matching ``filters``, across all pages of :func:`reads.list_services`."""
-    rows, page = [], 1
-    while True:
-        result = reads.list_services(ctx, page=page, per_page=reads.MAX_PER_PAGE, **filters)
-        rows += result.items
-        if page >= result.pages:
-            return rows
-        page += 1
-
-
 def _service_or_404(kind: str, namespace: str, name: str) -> tuple[str, dict[str, Any]]:
+    """The service's ref and served report (its status row rides along as ``report["_status"]``)."""
     ref = join_ref(kind, namespace, name)
-    report = reads.service_scorecard(_ctx(), ref)
-    if report is None:
+    served = reads.served_view(_ctx(), ref)
+    if served is None:
         abort(404, description=f"No scanned service {ref}.")
-    return ref, report
+    row, report = served
+    return ref, {**report, "_status": row}
 
 
 def _ref_parts(ref: str) -> dict[str, str]:
@@ -152,7 +146,7 @@ def overview() -> str:
     summary = reads.fleet_summary(ctx)
     regressions = _regressions(ctx)
     regressed = {r["ref"] for r in regressions}
-    rows = [_with_trend(ctx, {**row, "regressed": row["ref"] in regressed}) for row in result.items]
+    rows = _with_trends(ctx, [{**row, "regressed": row["ref"] in regressed} for row in result.items])
     return render_template(
         "pages/overview.html",
         nav="fleet",
@@ -172,8 +166,7 @@ def _fleet(ctx: ReadContext, summary: dict[str, Any]) -> dict[str, Any]:
         counts = summary["tiers"].get(tier, {"total": 0, "ready": 0, "ready_pct": 0, "levels": {}})
         tiers.append({"tier": tier, "required_level": ctx.scorecard.required_levels.get(tier, "?"), **counts})
     total, ready = summary["total"], summary["ready"]
-    newest = reads.list_services(ctx, per_page=1, sort="-scanned_at").items
-    latest = newest[0]["scanned_at"] if newest else None
+    latest = reads.latest_scanned_at(ctx)
     return {
         "total": total,
         "ready": ready,
@@ -186,17 +179,25 @@ def _fleet(ctx: ReadContext, summary: dict[str, Any]) -> dict[str, Any]:
 def _regressions(ctx: ReadContext) -> list[dict[str, Any]]:
     titles = {c.id: c.title for c in ctx.registry}
     return [
-        {**r, **_ref_parts(r["ref"]), "newly_unmet": [{"id": c, "title": titles.get(c, c)} for c in r["newly_unmet"]]}
+        {
+            **r,
+            **_ref_parts(r["ref"]),
+            "newly_unmet": [{"id": c, "title": titles.get(c, c)} for c in r["newly_unmet"]],
+            "why": ", ".join(cause_text(c["cause"], c["cause_id"]) for c in r["causes"][-3:]),
+        }
         for r in reads.regressions(ctx)
     ]
 
 
-def _with_trend(ctx: ReadContext, row: dict[str, Any]) -> dict[str, Any]:
-    scores = [h["score"] for h in reads.service_history(ctx, row["ref"], limit=TREND_SCANS)]
-    row["trend_svg"] = (
-        charts.sparkline(scores, f"Score trend of {row['name']}, last {len(scores)} scans") if len(scores) > 1 else None
-    )
-    return row
+def _with_trends(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with a sparkline of their last served scores (one query for the page)."""
+    scores = reads.trends(ctx, [r["ref"] for r in rows], points=TREND_POINTS)
+    for row in rows:
+        mine = scores.get(row["ref"], [])
+        row["trend_svg"] = (
+            charts.sparkline(mine, f"Score trend of {row['name']}, last {len(mine)} changes") if len(mine) > 1 else None
+        )
+    return rows
 
 
 # --------------------------------------------------------------------------- teams
@@ -204,34 +205,18 @@ def _with_trend(ctx: ReadContext, row: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/teams")
 def teams() -> str:
-    ctx = _ctx()
-    rows = _all_services(ctx)
-    by_owner: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        team = by_owner.setdefault(
-            row["owner"] or "", {"owner": row["owner"], "total": 0, "ready": 0, "blocking_unmet": 0, "tiers": set()}
-        )
-        team["total"] += 1
-        team["ready"] += row["ready"]
-        team["blocking_unmet"] += row["blocking_unmet"]
-        team["tiers"].add(row["tier"])
-    return render_template(
-        "pages/teams.html",
-        nav="teams",
-        teams=sorted(by_owner.values(), key=lambda t: (t["owner"] is None, t["owner"] or "")),
-    )
+    return render_template("pages/teams.html", nav="teams", teams=reads.teams(_ctx()))
 
 
 @bp.get("/teams/<path:owner>")
 def team(owner: str) -> tuple[str, int] | str:
     ctx = _ctx()
-    view = reads.team(ctx, owner)
     sort_key = request.args.get("sort") if request.args.get("sort") in SORTS else None
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
-    rows = view["services"]
-    if sort_key:
-        rows = _all_services(ctx, owner=owner, sort=("-" if direction == "desc" else "") + SORTS[sort_key])
-    rows = [_with_trend(ctx, dict(row)) for row in rows]
+    page_number = max(1, request.args.get("page", 1, type=int) or 1)
+    sort = ("-" if direction == "desc" else "") + SORTS[sort_key] if sort_key else None
+    view = reads.team(ctx, owner, page=page_number, per_page=PER_PAGE, sort=sort)
+    rows = _with_trends(ctx, view["services"])
     page = render_template(
         "pages/team.html",
         nav="teams",
@@ -244,11 +229,11 @@ def team(owner: str) -> tuple[str, int] | str:
 
 
 def _team_failing(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The team's unmet checks, most widespread first: ``{"id", "title", "services": [...]}``."""
+    """The unmet checks of the page's services, most widespread first: ``{"id", "title", "services"}``."""
     found: dict[str, dict[str, Any]] = {}
+    reports = reads.reports_of(ctx, [r["ref"] for r in rows])
     for row in rows:
-        report = reads.service_scorecard(ctx, row["ref"]) or {"checks": []}
-        for c in report["checks"]:
+        for c in reports.get(row["ref"], {"checks": []})["checks"]:
             if c["met"] is False:
                 item = found.setdefault(
                     c["id"],
@@ -275,14 +260,15 @@ def service(kind: str, namespace: str, name: str) -> str:
 
 def _service_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
     ctx = _ctx()
-    history = reads.service_history(ctx, ref)
+    history = [{**h, "why": cause_text(h["cause"], h["cause_id"])} for h in reads.service_history(ctx, ref)]
     points = [
         charts.HistoryPoint(
-            at=render.as_datetime(h["scanned_at"]),
+            at=parse_iso(h["at"]),
             score=h["score"],
             level=h["level"],
             ready=h["ready"],
-            label=h["commit"][:12],
+            label=f"{h['why']}, commit {h['commit'][:12]}",
+            waiver_carried=h["waiver_carried"],
         )
         for h in history
     ]
@@ -318,7 +304,9 @@ def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: A
         "can": can,
         "waiver_form": waiver_form,
         "attest_form": attest_form,
-        "signoff_form": forms.get("signoff_form") or SignOffForm(scan_id=report["scan_id"]),
+        "status": report["_status"],
+        "signoff_form": forms.get("signoff_form")
+        or SignOffForm(status_version=report["_status"]["status_version"], idempotency_key=uuid.uuid4().hex),
     }
 
 
@@ -458,7 +446,7 @@ def _review_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
 @bp.get("/checks")
 def checks_index() -> str:
     ctx = _ctx()
-    tally = _fleet_tally(ctx)
+    tally = reads.check_tally(ctx)
     in_card = {c.id: c for c in ctx.scorecard.checks}
     items = [{**info, "tally": tally.get(info["id"], {})} for info in reads.checks(ctx)]
     levels = list(ctx.scorecard.levels)
@@ -468,25 +456,15 @@ def checks_index() -> str:
     return render_template("pages/checks.html", nav="checks", items=items)
 
 
-def _fleet_tally(ctx: ReadContext) -> dict[str, dict[str, int]]:
-    """Per check id: how many services meet it, fail it, have it waived, or where it does not apply."""
-    tally: dict[str, dict[str, int]] = {}
-    for row in _all_services(ctx):
-        report = reads.service_scorecard(ctx, row["ref"]) or {"checks": []}
-        for c in report["checks"]:
-            counts = tally.setdefault(c["id"], {"met": 0, "unmet": 0, "waived": 0, "not_applicable": 0})
-            key = "not_applicable" if c["met"] is None else "waived" if c["waived"] else "met" if c["met"] else "unmet"
-            counts[key] += 1
-    return tally
-
-
 @bp.get("/checks/<check_id>")
 def check(check_id: str) -> str:
     view = reads.check_view(_ctx(), check_id)
     if view["check"] is None:
         abort(404, description=f"No installed check {check_id}.")
-    for item in view["failing"] + view["waived"]:
-        item.update(_ref_parts(item["ref"]), source=_source(reads.scan_scorecard(_ctx(), item["scan_id"])))
+    listed = view["failing"] + view["waived"]
+    reports = reads.reports_of(_ctx(), [item["ref"] for item in listed])
+    for item in listed:
+        item.update(_ref_parts(item["ref"]), source=_source(reports[item["ref"]]))
     return render_template("pages/check.html", nav="checks", view=view, info=view["check"])
 
 
@@ -588,14 +566,36 @@ def sign_off(kind: str, namespace: str, name: str) -> Response | tuple[str, int]
     ref, report = _service_or_404(kind, namespace, name)
     form = SignOffForm()
     if form.validate_on_submit():
-        try:  # against the scan the reviewers were shown, even when a newer one landed meanwhile
-            record = actions.sign_off(
-                _ctx(), who, ref, form.decision.data, form.notes.data or "", scan_id=form.scan_id.data
+        try:  # on the verdict the reviewers were shown: refused when it changed meanwhile
+            record, created = actions.sign_off(
+                _ctx(),
+                who,
+                ref,
+                form.decision.data,
+                form.notes.data or "",
+                status_version=form.status_version.data,
+                idempotency_key=form.idempotency_key.data,
             )
+        except StaleVerdict as exc:
+            flash(exc.detail, "error")
+            fresh = SignOffForm(
+                formdata=None,
+                decision=form.decision.data,
+                notes=form.notes.data,
+                status_version=report["_status"]["status_version"],
+                idempotency_key=uuid.uuid4().hex,
+            )
+            return _review_page(ref, report, signoff_form=fresh), 409
         except PortalError as exc:
             _field_error(form, exc, {"decision": "decision", "notes": "notes"})
         else:
-            flash(f"Decision {record['decision'].upper()} recorded against scan #{record['scan_id']}.", "success")
+            verdict = f"{(record['level'] or 'no level').title()}, {'ready' if record['ready'] else 'not ready'}"
+            flash(
+                f"Decision {record['decision'].upper()} recorded on {verdict} (scan #{record['scan_id']})."
+                if created
+                else f"This decision was already recorded (sign-off #{record['id']}); it was not recorded twice.",
+                "success" if created else "info",
+            )
             return _back(ref, "pages.review", "#signoff")
     return _review_page(ref, report, signoff_form=form), 422
 
