@@ -3,54 +3,13 @@ on 127.0.0.1 that each test starts and stops."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from prr import notify
 from tests.portal_fixtures import repo, scan
-
-
-class Receiver:
-    """A webhook endpoint: records each POSTed JSON body and answers the next status in ``statuses``
-    (then 200)."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"content_type": self.headers["Content-Type"], **json.loads(body)})
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/prr"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def events(self) -> list[str]:
-        return [r["event"] for r in self.received]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
-    running.thread.start()
-    yield running
-    running.server.shutdown()
-    running.server.server_close()
-    running.thread.join(5)
 
 
 def _change(level: str | None, ready: bool, dropped: bool, stopped: bool, cause: str = "scan") -> dict[str, Any]:
