@@ -13,7 +13,7 @@ DEBIAN_PACKAGES := git prometheus prometheus-alertmanager chromium poppler-utils
 	libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck setup system-packages docs bench clean
+.PHONY: demo test lint typecheck setup system-packages docs bench bench-portal clean
 
 demo: setup
 	$(BIN)/prr demo create $(DEMO) --force --history
@@ -58,3 +58,7 @@ clean:
 
 bench: setup
 	$(BIN)/python bench/scan_fleet.py
+
+# The portal's reads on 5,000 services with a year of weekly scans, SQLite then PostgreSQL (~30 min).
+bench-portal: setup
+	$(BIN)/python bench/portal_reads.py

@@ -47,6 +47,7 @@ SORT_KEYS = ("ref", "name", "owner", "tier", "level", "score", "ready", "scanned
 MAX_PER_PAGE = 200
 NO_LEVEL = "none"  # the ``level`` filter value for services that reach no level
 REGRESSION_WINDOW = timedelta(days=7)  # the regressions panel's default "since"
+REGRESSION_BATCH = 50
 _SORT_COLUMNS = {
     "ref": ServiceStatus.ref,
     "name": ServiceStatus.name,
@@ -301,6 +302,22 @@ def owners(ctx: ReadContext) -> list[str]:
         return sorted(o for o in session.exec(select(ServiceStatus.owner).distinct()) if o)
 
 
+def unmet_checks(ctx: ReadContext, owner: str) -> dict[str, list[dict[str, str]]]:
+    """The checks the owner's services do not meet, by check id: the services (``ref``, ``kind``,
+    ``namespace``, ``name``) in ref order."""
+    found: dict[str, list[dict[str, str]]] = {}
+    with Session(ctx.engine) as session:
+        for check_id, ref in session.exec(
+            select(ServiceCheck.check_id, ServiceStatus.ref)
+            .join(ServiceStatus, col(ServiceStatus.service_id) == col(ServiceCheck.service_id))
+            .where(ServiceStatus.owner == owner, ServiceCheck.state == "unmet")
+            .order_by(col(ServiceStatus.ref))
+        ):
+            kind, namespace, name = split_ref(ref)
+            found.setdefault(check_id, []).append({"ref": ref, "kind": kind, "namespace": namespace, "name": name})
+    return found
+
+
 def reports_of(ctx: ReadContext, refs: list[str]) -> dict[str, dict[str, Any]]:
     """The served reports of a page of services, by ref."""
     with Session(ctx.engine) as session:
@@ -347,8 +364,9 @@ def service_history(ctx: ReadContext, ref: str, limit: int = 100) -> list[dict[s
         return [event_dict(e) for e in reversed(found)]
 
 
-def trends(ctx: ReadContext, refs: list[str], points: int = 12) -> dict[str, list[float | None]]:
-    """The last ``points`` served scores of each of a page of services, oldest first, by ref."""
+def trends(ctx: ReadContext, refs: list[str], points: int = 12, days: int = 90) -> dict[str, list[float | None]]:
+    """The last ``points`` served scores (of the last ``days``) of each of a page of services,
+    oldest first, by ref."""
     ranked = (
         select(
             StatusEvent.ref,
@@ -359,7 +377,7 @@ def trends(ctx: ReadContext, refs: list[str], points: int = 12) -> dict[str, lis
             )
             .label("rank"),
         )
-        .where(col(StatusEvent.ref).in_(refs))
+        .where(col(StatusEvent.ref).in_(refs), col(StatusEvent.at) > ctx.now - timedelta(days=days))
         .subquery()
     )
     found: dict[str, list[float | None]] = {ref: [] for ref in refs}
@@ -373,11 +391,14 @@ def trends(ctx: ReadContext, refs: list[str], points: int = 12) -> dict[str, lis
     return found
 
 
-def regressions(ctx: ReadContext, since: datetime | None = None) -> list[dict[str, Any]]:
+def regressions(ctx: ReadContext, since: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Services whose served verdict is worse now than at ``since`` (default a week ago; for a
-    service first scanned since, than its first verdict): a lower
-    level, no longer ready, or checks met then and unmet now; whatever caused it (a scan, a waiver
-    revoked or expired). Worst first (stopped ready, then level drops), then by tier and ref.
+    service first scanned since, than its first verdict): a lower level, no longer ready, or
+    checks unmet now that were not then; whatever caused it (a scan, a waiver revoked or expired).
+    Worst first (stopped ready, then level drops), then by tier and ref; at most ``limit``.
+
+    Only services with a worsening change since are compared, a batch at a time, so the cost
+    follows the regressions found, not the fleet.
 
     Item: ``{"ref", "name", "owner", "tier", "previous_level", "level", "level_dropped",
     "was_ready", "ready", "stopped_ready", "newly_unmet", "scan_id", "at", "causes"}`` (``at``: the
@@ -385,28 +406,45 @@ def regressions(ctx: ReadContext, since: datetime | None = None) -> list[dict[st
     """
     refresh_due(ctx)
     since = since or ctx.now - REGRESSION_WINDOW
+    found: list[dict[str, Any]] = []
     with Session(ctx.engine) as session:
-        changes = session.exec(
-            select(StatusEvent)
-            .where(col(StatusEvent.at) > since)
-            .order_by(col(StatusEvent.service_id), col(StatusEvent.id))
+        candidates = session.exec(
+            select(StatusEvent.service_id)
+            .where(col(StatusEvent.worsened), col(StatusEvent.at) > since)
+            .group_by(col(StatusEvent.service_id))
+            .order_by(func.max(StatusEvent.tier), func.max(StatusEvent.ref))
         ).all()
-        by_service: dict[int, list[StatusEvent]] = {}
-        for change in changes:
-            by_service.setdefault(change.service_id, []).append(change)
-        found = []
-        for service_id, moved in by_service.items():
-            baseline = session.exec(
-                select(StatusEvent)
-                .where(StatusEvent.service_id == service_id, col(StatusEvent.at) <= since)
-                .order_by(col(StatusEvent.id).desc())
-                .limit(1)
-            ).first()
-            item = _compare(baseline or moved[0], moved[-1])  # new since then: from its first verdict
-            if item:
-                item["causes"] = [{"at": iso(m.at), "cause": m.cause, "cause_id": m.cause_id} for m in moved]
-                found.append(item)
-    return sorted(found, key=lambda c: (not c["stopped_ready"], not c["level_dropped"], c["tier"], c["ref"]))
+        for start in range(0, len(candidates), REGRESSION_BATCH):
+            batch = list(candidates[start : start + REGRESSION_BATCH])
+            found += _regressed(session, batch, since)
+            if len(found) >= limit:
+                break
+    found.sort(key=lambda c: (not c["stopped_ready"], not c["level_dropped"], c["tier"], c["ref"]))
+    return found[:limit]
+
+
+def _regressed(session: Session, service_ids: list[int], since: datetime) -> list[dict[str, Any]]:
+    """Of these services, the ones worse now than at ``since``."""
+    moved: dict[int, list[StatusEvent]] = {}
+    for change in session.exec(
+        select(StatusEvent)
+        .where(col(StatusEvent.service_id).in_(service_ids), col(StatusEvent.at) > since)
+        .order_by(col(StatusEvent.id))
+    ):
+        moved.setdefault(change.service_id, []).append(change)
+    last_before = (
+        select(func.max(StatusEvent.id))
+        .where(col(StatusEvent.service_id).in_(service_ids), col(StatusEvent.at) <= since)
+        .group_by(col(StatusEvent.service_id))
+    )
+    baselines = {e.service_id: e for e in session.exec(select(StatusEvent).where(col(StatusEvent.id).in_(last_before)))}
+    found = []
+    for service_id, changes in moved.items():
+        item = _compare(baselines.get(service_id, changes[0]), changes[-1])  # new since then: its first verdict
+        if item:
+            item["causes"] = [{"at": iso(m.at), "cause": m.cause, "cause_id": m.cause_id} for m in changes[-5:]]
+            found.append(item)
+    return found
 
 
 def _compare(before: StatusEvent, now: StatusEvent) -> dict[str, Any] | None:

@@ -192,6 +192,9 @@ def _event(
     )
     if unchanged:
         return None
+    level_dropped = before is not None and _rank(levels, served["level"]) < _rank(levels, previous_level)
+    stopped_ready = bool(previous_ready) and not served["ready"]
+    newly_unmet = [c for c, met in now.items() if met is False and was.get(c) is True]
     return StatusEvent(
         service_id=service_id,
         ref=values["ref"],
@@ -210,9 +213,10 @@ def _event(
         score=served["score"],
         required_level=values["required_level"],
         waiver_carried=values["waiver_carried"],
-        level_dropped=before is not None and _rank(levels, served["level"]) < _rank(levels, previous_level),
-        stopped_ready=bool(previous_ready) and not served["ready"],
-        newly_unmet=[c for c, met in now.items() if met is False and was.get(c) is True],
+        level_dropped=level_dropped,
+        stopped_ready=stopped_ready,
+        worsened=level_dropped or stopped_ready or bool(newly_unmet),
+        newly_unmet=newly_unmet,
         newly_met=[c for c, met in now.items() if met is True and was.get(c) is False],
         unmet=[c for c, met in now.items() if met is False],
         waived=[c["id"] for c in served["checks"] if c["waived"]],

@@ -216,7 +216,10 @@ class StatusEvent(SQLModel, table=True):
     stood after the change, so the verdict at any moment is the service's last event before it."""
 
     __tablename__ = "status_event"
-    __table_args__ = (Index("ix_status_event_service_at", "service_id", "at", "id"),)
+    __table_args__ = (
+        Index("ix_status_event_service_at", "service_id", "at", "id"),
+        Index("ix_status_event_worsened_at", "worsened", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     service_id: int = Field(foreign_key="service.id")
@@ -238,6 +241,7 @@ class StatusEvent(SQLModel, table=True):
     waiver_carried: bool = False
     level_dropped: bool = False
     stopped_ready: bool = False
+    worsened: bool = False  # level dropped, readiness lost or a check newly unmet
     newly_unmet: list = Field(sa_column=Column(JSON, nullable=False))
     newly_met: list = Field(sa_column=Column(JSON, nullable=False))
     unmet: list = Field(sa_column=Column(JSON, nullable=False))

@@ -40,8 +40,9 @@ SORTS = {
     "ready": "ready",
     "scanned": "scanned_at",
 }
-PER_PAGE = 100
+PER_PAGE = 50
 TREND_POINTS = 12
+REGRESSIONS_SHOWN = 10
 STATUS_ORDER = {"fail": 0, "error": 1, "waived": 2, "warn": 3, "pass": 4, "not_applicable": 5}
 
 
@@ -185,7 +186,7 @@ def _regressions(ctx: ReadContext) -> list[dict[str, Any]]:
             "newly_unmet": [{"id": c, "title": titles.get(c, c)} for c in r["newly_unmet"]],
             "why": ", ".join(cause_text(c["cause"], c["cause_id"]) for c in r["causes"][-3:]),
         }
-        for r in reads.regressions(ctx)
+        for r in reads.regressions(ctx, limit=REGRESSIONS_SHOWN)
     ]
 
 
@@ -223,30 +224,26 @@ def team(owner: str) -> tuple[str, int] | str:
         view=view,
         rows=rows,
         sort={"key": sort_key, "dir": direction},
-        failing=_team_failing(ctx, rows),
+        failing=_team_failing(ctx, owner),
     )
     return (page, 404) if not rows else page
 
 
-def _team_failing(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The unmet checks of the page's services, most widespread first: ``{"id", "title", "services"}``."""
-    found: dict[str, dict[str, Any]] = {}
-    reports = reads.reports_of(ctx, [r["ref"] for r in rows])
-    for row in rows:
-        for c in reports.get(row["ref"], {"checks": []})["checks"]:
-            if c["met"] is False:
-                item = found.setdefault(
-                    c["id"],
-                    {
-                        "id": c["id"],
-                        "title": c["title"],
-                        "blocking": c["blocking"],
-                        "level": c["level"],
-                        "services": [],
-                    },
-                )
-                item["services"].append(row)
-    return sorted(found.values(), key=lambda i: (-len(i["services"]), i["id"]))
+def _team_failing(ctx: ReadContext, owner: str) -> list[dict[str, Any]]:
+    """The team's unmet checks, most widespread first: ``{"id", "title", "blocking", "level", "services"}``."""
+    titles = {c.id: c.title for c in ctx.registry}
+    placed = {c.id: c for c in ctx.scorecard.checks} if ctx.scorecard else {}
+    found = [
+        {
+            "id": check_id,
+            "title": titles.get(check_id, check_id),
+            "blocking": check_id in placed and placed[check_id].blocking,
+            "level": placed[check_id].level if check_id in placed else None,
+            "services": services,
+        }
+        for check_id, services in reads.unmet_checks(ctx, owner).items()
+    ]
+    return sorted(found, key=lambda i: (-len(i["services"]), i["id"]))
 
 
 # --------------------------------------------------------------------------- one service

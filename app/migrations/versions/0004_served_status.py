@@ -99,12 +99,14 @@ def upgrade() -> None:
         sa.Column("waiver_carried", sa.Boolean, nullable=False),
         sa.Column("level_dropped", sa.Boolean, nullable=False),
         sa.Column("stopped_ready", sa.Boolean, nullable=False),
+        sa.Column("worsened", sa.Boolean, nullable=False),
         sa.Column("newly_unmet", sa.JSON, nullable=False),
         sa.Column("newly_met", sa.JSON, nullable=False),
         sa.Column("unmet", sa.JSON, nullable=False),
         sa.Column("waived", sa.JSON, nullable=False),
     )
     op.create_index("ix_status_event_service_at", "status_event", ["service_id", "at", "id"])
+    op.create_index("ix_status_event_worsened_at", "status_event", ["worsened", "at"])
 
 
 def downgrade() -> None:
