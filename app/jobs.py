@@ -18,9 +18,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, update
+from sqlalchemy import CursorResult, Engine, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -170,10 +170,13 @@ class ScanJobs:
     def _run(self, job_id: str, ref: str) -> None:
         try:
             with Session(self._engine) as session, session.begin():
-                started = session.execute(
-                    update(ScanJobRecord)
-                    .where(col(ScanJobRecord.id) == job_id, col(ScanJobRecord.active_ref).is_not(None))
-                    .values(state="running")
+                started = cast(
+                    CursorResult[Any],
+                    session.execute(
+                        update(ScanJobRecord)
+                        .where(col(ScanJobRecord.id) == job_id, col(ScanJobRecord.active_ref).is_not(None))
+                        .values(state="running")
+                    ),
                 ).rowcount
             if started:
                 self._finish(job_id, *self._scan(ref))

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Integer, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -220,7 +221,7 @@ def fleet_summary(ctx: ReadContext, owner: str | None = None) -> dict[str, Any]:
     """
     refresh_due(ctx)
     query = select(
-        ServiceStatus.tier, ServiceStatus.level, func.count(), func.sum(func.cast(ServiceStatus.ready, Integer))
+        ServiceStatus.tier, ServiceStatus.level, func.count(), func.sum(func.cast(col(ServiceStatus.ready), Integer))
     ).group_by(col(ServiceStatus.tier), col(ServiceStatus.level))
     if owner is not None:
         query = query.where(ServiceStatus.owner == owner)
@@ -277,13 +278,13 @@ def teams(ctx: ReadContext) -> list[dict[str, Any]]:
     """Every owner with their counts: ``{"owner", "total", "ready", "blocking_unmet", "tiers"}``."""
     refresh_due(ctx)
     with Session(ctx.engine) as session:
-        groups = session.exec(
-            select(
-                ServiceStatus.owner,
-                ServiceStatus.tier,
+        groups = session.execute(
+            sa_select(
+                col(ServiceStatus.owner),
+                col(ServiceStatus.tier),
                 func.count(),
-                func.sum(func.cast(ServiceStatus.ready, Integer)),
-                func.sum(ServiceStatus.blocking_unmet),
+                func.sum(func.cast(col(ServiceStatus.ready), Integer)),
+                func.sum(col(ServiceStatus.blocking_unmet)),
             ).group_by(col(ServiceStatus.owner), col(ServiceStatus.tier))
         ).all()
     by_owner: dict[str | None, dict[str, Any]] = {}
@@ -322,7 +323,7 @@ def reports_of(ctx: ReadContext, refs: list[str]) -> dict[str, dict[str, Any]]:
     """The served reports of a page of services, by ref."""
     with Session(ctx.engine) as session:
         found = session.exec(select(ServiceStatus.ref, ServiceStatus.report).where(col(ServiceStatus.ref).in_(refs)))
-        return {ref: report for ref, report in found}
+        return {ref: dict(report) for ref, report in found}
 
 
 def latest_scans(engine: Engine, ref: str | None = None, depth: int = 1) -> list[tuple[Service, Scan]]:
@@ -330,7 +331,7 @@ def latest_scans(engine: Engine, ref: str | None = None, depth: int = 1) -> list
     ranked = select(
         Scan.id,
         func.row_number()
-        .over(partition_by=Scan.service_id, order_by=(col(Scan.scanned_at).desc(), col(Scan.id).desc()))
+        .over(partition_by=col(Scan.service_id), order_by=(col(Scan.scanned_at).desc(), col(Scan.id).desc()))
         .label("rank"),
     ).subquery()
     query = (
@@ -373,7 +374,8 @@ def trends(ctx: ReadContext, refs: list[str], points: int = 12, days: int = 90) 
             StatusEvent.score,
             func.row_number()
             .over(
-                partition_by=StatusEvent.service_id, order_by=(col(StatusEvent.at).desc(), col(StatusEvent.id).desc())
+                partition_by=col(StatusEvent.service_id),
+                order_by=(col(StatusEvent.at).desc(), col(StatusEvent.id).desc()),
             )
             .label("rank"),
         )
@@ -495,11 +497,12 @@ def check_view(ctx: ReadContext, check_id: str) -> dict[str, Any]:
     }
     with Session(ctx.engine) as session:
         for state, key in (("unmet", "failing"), ("waived", "waived")):
-            found = session.exec(
-                select(ServiceCheck, ServiceStatus.ref, ServiceStatus.name, ServiceStatus.owner, ServiceStatus.tier)
+            found = session.execute(
+                sa_select(ServiceCheck, col(ServiceStatus.ref), col(ServiceStatus.name), col(ServiceStatus.owner))
+                .add_columns(col(ServiceStatus.tier), col(ServiceStatus.scan_id), col(ServiceStatus.repo))
+                .add_columns(col(ServiceStatus.commit))
                 .join(ServiceStatus, col(ServiceStatus.service_id) == col(ServiceCheck.service_id))
-                .add_columns(ServiceStatus.scan_id, ServiceStatus.repo, ServiceStatus.commit)
-                .where(ServiceCheck.check_id == check_id, ServiceCheck.state == state)
+                .where(col(ServiceCheck.check_id) == check_id, col(ServiceCheck.state) == state)
                 .order_by(col(ServiceStatus.tier), col(ServiceStatus.ref))
                 .limit(MAX_CHECK_ITEMS)
             ).all()
@@ -539,7 +542,7 @@ def check_tally(ctx: ReadContext, check_id: str | None = None) -> dict[str, dict
 def checks(ctx: ReadContext) -> list[dict[str, Any]]:
     """Installed checks (metadata) with their place in the configured scorecard (``scorecard``:
     ``{"level", "weight", "blocking", "tiers"}`` or None when the scorecard does not use the check)."""
-    return [check_info(ctx, c.id) for c in ctx.registry]
+    return [info for c in ctx.registry if (info := check_info(ctx, c.id)) is not None]
 
 
 def check_info(ctx: ReadContext, check_id: str) -> dict[str, Any] | None:
@@ -713,7 +716,7 @@ def attestations(ctx: ReadContext, ref: str) -> list[dict[str, Any]]:
         records = session.exec(
             select(AttestationRecord)
             .where(AttestationRecord.service_ref == ref)
-            .order_by(AttestationRecord.created_at.desc(), AttestationRecord.id.desc())
+            .order_by(col(AttestationRecord.created_at).desc(), col(AttestationRecord.id).desc())
         ).all()
         seen: set[str] = set()
         items = []
@@ -773,7 +776,7 @@ def signoff_item(s: SignOff, scan: Scan) -> dict[str, Any]:
 def audit_log(ctx: ReadContext, limit: int = 100, target: str | None = None) -> list[dict[str, Any]]:
     """The newest audited writes: ``{"id", "at", "actor", "action", "target", "details"}``."""
     with Session(ctx.engine) as session:
-        query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        query = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit)
         if target is not None:
             query = query.where(AuditEntry.target == target)
         return [

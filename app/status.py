@@ -309,9 +309,10 @@ def refresh_due(ctx: ReadContext) -> list[dict[str, Any]]:
                 ).first()
                 if due is None:
                     break
-                service_id, ref, moment = due
-                cause, cause_id = _what_expired(session, ref, aware(moment))
-                event = recompute(session, replace(ctx, now=aware(moment)), service_id, cause, cause_id)
+                service_id, ref, changes_at = due
+                moment = aware(changes_at or ctx.now)
+                cause, cause_id = _what_expired(session, ref, moment)
+                event = recompute(session, replace(ctx, now=moment), service_id, cause, cause_id)
         except (IntegrityError, OperationalError):  # another process got there first: look again
             continue
         if event:
@@ -355,7 +356,7 @@ def sync(ctx: ReadContext) -> int:
         changed = session.exec(select(ServiceStatus.service_id).where(ServiceStatus.inputs != fingerprint)).all()
     done = 0
     for service_id in missing:
-        done += _replay(ctx, service_id)
+        done += _replay(ctx, service_id) if service_id is not None else 0
     for service_id, cause in [(s, "scan") for s in newer] + [(s, "start") for s in changed if s not in newer]:
         try:
             with Session(ctx.engine) as session, session.begin():

@@ -141,7 +141,7 @@ def list_services() -> Response:
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     body = page.to_dict()
-    args = request.args.to_dict(flat=False)
+    args: dict[str, Any] = request.args.to_dict(flat=False)
     body["links"] = {
         "self": url_for("api.list_services", _external=False, **args),
         "next": url_for("api.list_services", **{**args, "page": page.page + 1}) if page.page < page.pages else None,

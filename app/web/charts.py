@@ -72,8 +72,8 @@ def history_chart(points: list[HistoryPoint], title: str, width: int = 1100, hei
             _text(svg, text, x=coords[i][0], y=height - 12, **{"class": "axis", "text-anchor": "middle"})
             last_tick = coords[i][0]
     previous_level: str | object | None = _UNSET
-    for (x, y), p in zip(coords, points):
-        y_mark = y if y is not None else top + plot_h
+    for (x, y_or_none), p in zip(coords, points):
+        y_mark = y_or_none if y_or_none is not None else top + plot_h
         kind = ("ready" if p.ready else "not-ready") + (" waived" if p.waiver_carried else "")
         group = _el(svg, "g", **{"class": "point " + kind})
         tip = (
@@ -163,8 +163,5 @@ def _fmt_score(score: float | None) -> str:
 def _date_ticks(points: list[HistoryPoint], most: int = 6) -> list[tuple[int, str]]:
     """Indexes of the points to label on the x axis (first, last, and evenly between)."""
     n = len(points)
-    if n <= most:
-        chosen = range(n)
-    else:
-        chosen = sorted({round(k * (n - 1) / (most - 1)) for k in range(most)})
+    chosen = list(range(n)) if n <= most else sorted({round(k * (n - 1) / (most - 1)) for k in range(most)})
     return [(i, f"{points[i].at:%b %d}") for i in chosen]

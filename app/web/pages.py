@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from prr import actions, identity, reads
@@ -24,6 +25,7 @@ from prr.identity import Identity, auth_settings
 from prr.moments import parse_iso
 from prr.notify import cause_text
 from prr.refs import join_ref, split_ref
+from prr.scorecard import Scorecard
 from prr.web import appstate, charts, render
 from prr.web.auth import current_identity
 from prr.web.errors import status_of
@@ -54,6 +56,12 @@ def _setup(state: Any) -> None:
 # --------------------------------------------------------------------------- request plumbing
 
 
+def _card(ctx: ReadContext) -> Scorecard:
+    """The configured scorecard (pages are not served without one: see ``_scorecard_loaded``)."""
+    assert ctx.scorecard is not None
+    return ctx.scorecard
+
+
 def _ctx() -> ReadContext:
     if "prr_ctx" not in g:
         g.prr_ctx = appstate.context()
@@ -81,7 +89,7 @@ def url_with(**changes: Any) -> str:
             args.pop(key, None)
         else:
             args[key] = value
-    base = url_for(request.endpoint, **(request.view_args or {}))
+    base = url_for(request.endpoint or "pages.overview", **(request.view_args or {}))
     return base + ("?" + urlencode(args) if args else "")
 
 
@@ -106,7 +114,7 @@ def _service_or_404(kind: str, namespace: str, name: str) -> tuple[str, dict[str
     return ref, {**report, "_status": row}
 
 
-def _ref_parts(ref: str) -> dict[str, str]:
+def _ref_parts(ref: str) -> dict[str, Any]:
     kind, namespace, name = split_ref(ref)
     return {"kind": kind, "namespace": namespace, "name": name}
 
@@ -128,7 +136,9 @@ def _source(report: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/")
 def overview() -> str:
     ctx = _ctx()
-    filters = {key: request.args.get(key, "").strip() for key in ("q", "tier", "owner", "level", "ready")}
+    filters: dict[str, Any] = {
+        key: request.args.get(key, "").strip() for key in ("q", "tier", "owner", "level", "ready")
+    }
     filters["active"] = any(filters.values())
     sort_key = request.args.get("sort", "name") if request.args.get("sort") in SORTS else "name"
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
@@ -157,15 +167,16 @@ def overview() -> str:
         regressions=regressions,
         filters=filters,
         sort={"key": sort_key, "dir": direction},
-        options={"tiers": ctx.scorecard.tiers, "owners": reads.owners(ctx)},
+        options={"tiers": _card(ctx).tiers, "owners": reads.owners(ctx)},
     )
 
 
 def _fleet(ctx: ReadContext, summary: dict[str, Any]) -> dict[str, Any]:
     tiers = []
-    for tier in sorted(set(ctx.scorecard.tiers) | set(summary["tiers"])):
+    card = _card(ctx)
+    for tier in sorted(set(card.tiers) | set(summary["tiers"])):
         counts = summary["tiers"].get(tier, {"total": 0, "ready": 0, "ready_pct": 0, "levels": {}})
-        tiers.append({"tier": tier, "required_level": ctx.scorecard.required_levels.get(tier, "?"), **counts})
+        tiers.append({"tier": tier, "required_level": card.required_levels.get(tier, "?"), **counts})
     total, ready = summary["total"], summary["ready"]
     latest = reads.latest_scanned_at(ctx)
     return {
@@ -444,9 +455,9 @@ def _review_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
 def checks_index() -> str:
     ctx = _ctx()
     tally = reads.check_tally(ctx)
-    in_card = {c.id: c for c in ctx.scorecard.checks}
+    in_card = {c.id: c for c in _card(ctx).checks}
     items = [{**info, "tally": tally.get(info["id"], {})} for info in reads.checks(ctx)]
-    levels = list(ctx.scorecard.levels)
+    levels = list(_card(ctx).levels)
     items.sort(
         key=lambda i: (i["id"] not in in_card, levels.index(i["scorecard"]["level"]) if i["scorecard"] else 0, i["id"])
     )
@@ -475,12 +486,12 @@ def _writer() -> Identity:
     return who
 
 
-def _back(ref: str, endpoint: str = "pages.service", anchor: str = "") -> Response:
+def _back(ref: str, endpoint: str = "pages.service", anchor: str = "") -> BaseResponse:
     return redirect(url_for(endpoint, **_ref_parts(ref)) + anchor, code=303)
 
 
 @bp.post("/services/<kind>/<namespace>/<name>/rescan")
-def rescan(kind: str, namespace: str, name: str) -> Response:
+def rescan(kind: str, namespace: str, name: str) -> BaseResponse:
     who = _writer()
     ref, _report = _service_or_404(kind, namespace, name)
     try:
@@ -498,7 +509,7 @@ def rescan(kind: str, namespace: str, name: str) -> Response:
 
 
 @bp.post("/services/<kind>/<namespace>/<name>/waivers")
-def grant_waiver(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
+def grant_waiver(kind: str, namespace: str, name: str) -> BaseResponse | tuple[str, int]:
     who = _writer()
     ref, report = _service_or_404(kind, namespace, name)
     form = WaiverForm()
@@ -518,7 +529,7 @@ def grant_waiver(kind: str, namespace: str, name: str) -> Response | tuple[str, 
 
 
 @bp.post("/services/<kind>/<namespace>/<name>/waivers/<int:waiver_id>/revoke")
-def revoke_waiver(kind: str, namespace: str, name: str, waiver_id: int) -> Response:
+def revoke_waiver(kind: str, namespace: str, name: str, waiver_id: int) -> BaseResponse:
     who = _writer()
     ref, _report = _service_or_404(kind, namespace, name)
     existing = reads.waiver(_ctx(), waiver_id)
@@ -534,7 +545,7 @@ def revoke_waiver(kind: str, namespace: str, name: str, waiver_id: int) -> Respo
 
 
 @bp.post("/services/<kind>/<namespace>/<name>/attestations")
-def attest(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
+def attest(kind: str, namespace: str, name: str) -> BaseResponse | tuple[str, int]:
     who = _writer()
     ref, report = _service_or_404(kind, namespace, name)
     form = AttestationForm()
@@ -558,7 +569,7 @@ def attest(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
 
 
 @bp.post("/services/<kind>/<namespace>/<name>/signoffs")
-def sign_off(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
+def sign_off(kind: str, namespace: str, name: str) -> BaseResponse | tuple[str, int]:
     who = _writer()
     ref, report = _service_or_404(kind, namespace, name)
     form = SignOffForm()
@@ -624,9 +635,10 @@ def _field_error(form: Any, exc: PortalError, fields: dict[str, str]) -> None:
 @bp.errorhandler(404)
 def _error_page(error: HTTPException) -> tuple[str, int]:
     titles = {401: "Sign in required", 403: "Not allowed", 404: "Not found"}
+    code = error.code or 500
     return render_template(
-        "pages/error.html", code=error.code, title=titles[error.code], message=error.description
-    ), error.code
+        "pages/error.html", code=code, title=titles.get(code, "Error"), message=error.description
+    ), code
 
 
 @bp.errorhandler(CSRFError)
