@@ -23,7 +23,16 @@ from prr.jobs import ScanJob, ScanJobs
 from prr.moments import iso, parse_iso
 from prr.served import scan_sources
 from prr.status import notify_events, recompute_ref, record_scan
-from prr.storage.models import AttestationRecord, AuditEntry, Scan, Service, ServiceStatus, SignOff, WaiverRecord
+from prr.storage.models import (
+    AttestationRecord,
+    AuditEntry,
+    Scan,
+    ServedReport,
+    Service,
+    ServiceStatus,
+    SignOff,
+    WaiverRecord,
+)
 
 DEFAULT_MAX_WAIVER_DAYS = 180
 DEFAULT_ATTESTATION_DAYS = 365
@@ -231,7 +240,9 @@ def sign_off(
                 ready=status.ready,
                 score=status.score,
                 status_version=status.version,
-                waivers=[{"check": c["id"], **(c["waiver"] or {})} for c in status.report["checks"] if c["waived"]],
+                waivers=[
+                    {"check": c["id"], **(c["waiver"] or {})} for c in _served_checks_of(session, status) if c["waived"]
+                ],
                 idempotency_key=idempotency_key,
             )
             session.add(record)
@@ -251,6 +262,11 @@ def sign_off(
             raise
         return earlier, False
     return next(s for s in reads.signoffs(ctx, ref) if s["id"] == signoff_id), True
+
+
+def _served_checks_of(session: Session, status: ServiceStatus) -> list[dict[str, Any]]:
+    kept = session.get(ServedReport, status.service_id)
+    return list(kept.report["checks"]) if kept else []
 
 
 def _verdict(status: ServiceStatus) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from typing import Any
 
 from sqlalchemy import Engine, Integer, func, or_
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from prr.context import ReadContext
@@ -36,6 +35,7 @@ from prr.storage.models import (
     AttestationRecord,
     AuditEntry,
     Scan,
+    ServedReport,
     Service,
     ServiceCheck,
     ServiceStatus,
@@ -66,7 +66,7 @@ _SORT_COLUMNS = {
 
 def _rows_query() -> Any:
     """Status rows without their reports (lists never load them)."""
-    return select(ServiceStatus).options(defer(ServiceStatus.report))  # type: ignore[arg-type]
+    return select(ServiceStatus)
 
 
 def _row(status: ServiceStatus) -> dict[str, Any]:
@@ -116,8 +116,12 @@ def served_view(ctx: ReadContext, ref: str) -> tuple[dict[str, Any], dict[str, A
     """The service's row and served report, read together (one version of the status)."""
     refresh_due(ctx)
     with Session(ctx.engine) as session:
-        found = session.exec(select(ServiceStatus).where(ServiceStatus.ref == ref)).first()
-        return (_row(found), dict(found.report)) if found else None
+        found = session.exec(
+            select(ServiceStatus, ServedReport)
+            .join(ServedReport, col(ServedReport.service_id) == col(ServiceStatus.service_id))
+            .where(ServiceStatus.ref == ref)
+        ).first()
+        return (_row(found[0]), dict(found[1].report)) if found else None
 
 
 def scan_scorecard(ctx: ReadContext, scan_id: int) -> dict[str, Any] | None:
@@ -322,8 +326,12 @@ def unmet_checks(ctx: ReadContext, owner: str) -> dict[str, list[dict[str, str]]
 def reports_of(ctx: ReadContext, refs: list[str]) -> dict[str, dict[str, Any]]:
     """The served reports of a page of services, by ref."""
     with Session(ctx.engine) as session:
-        found = session.exec(select(ServiceStatus.ref, ServiceStatus.report).where(col(ServiceStatus.ref).in_(refs)))
-        return {ref: dict(report) for ref, report in found}
+        found = session.exec(
+            select(ServiceStatus.ref, ServedReport)
+            .join(ServedReport, col(ServedReport.service_id) == col(ServiceStatus.service_id))
+            .where(col(ServiceStatus.ref).in_(refs))
+        )
+        return {ref: dict(kept.report) for ref, kept in found}
 
 
 def latest_scans(engine: Engine, ref: str | None = None, depth: int = 1) -> list[tuple[Service, Scan]]:
@@ -358,7 +366,7 @@ def service_history(ctx: ReadContext, ref: str, limit: int = 100) -> list[dict[s
     with Session(ctx.engine) as session:
         found = session.exec(
             select(StatusEvent)
-            .where(StatusEvent.ref == ref)
+            .where(StatusEvent.service_id == select(Service.id).where(Service.ref == ref).scalar_subquery())
             .order_by(col(StatusEvent.at).desc(), col(StatusEvent.id).desc())
             .limit(limit)
         ).all()
@@ -379,7 +387,10 @@ def trends(ctx: ReadContext, refs: list[str], points: int = 12, days: int = 90) 
             )
             .label("rank"),
         )
-        .where(col(StatusEvent.ref).in_(refs), col(StatusEvent.at) > ctx.now - timedelta(days=days))
+        .where(
+            col(StatusEvent.service_id).in_(select(Service.id).where(col(Service.ref).in_(refs))),
+            col(StatusEvent.at) > ctx.now - timedelta(days=days),
+        )
         .subquery()
     )
     found: dict[str, list[float | None]] = {ref: [] for ref in refs}

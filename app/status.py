@@ -38,6 +38,7 @@ from prr.storage.db import add_report
 from prr.storage.models import (
     AttestationRecord,
     Scan,
+    ServedReport,
     Service,
     ServiceCheck,
     ServiceStatus,
@@ -114,7 +115,8 @@ def recompute(
     answers = answers_as_of(session, ctx.now, service.ref).get(service.ref, {})
     served = reapply(ctx, scan.report, waivers, answers)
     bare = reapply(ctx, scan.report, [], answers) if waivers else served
-    before = row.report if row is not None else None
+    kept = session.get(ServedReport, service_id)
+    before = kept.report if kept is not None else None
     levels = list(served["scorecard"]["levels"])
     applicable = [c for c in served["checks"] if c["met"] is not None]
     values = {
@@ -140,7 +142,6 @@ def recompute(
         "scanned_at": scan.scanned_at,
         "scorecard_id": scan.scorecard_id,
         "scorecard_version": scan.scorecard_version,
-        "report": served,
         "changes_at": _next_change(ctx.now, waivers, answers),
         "inputs": inputs_fingerprint(ctx),
         "updated_at": ctx.now,
@@ -154,6 +155,10 @@ def recompute(
             setattr(row, key, value)
         row.version += event is not None
     session.flush()
+    if kept is None:
+        session.add(ServedReport(service_id=service_id, report=served))
+    else:
+        kept.report = served
     _write_checks(session, service_id, served["checks"])
     if event is None:
         return None

@@ -156,8 +156,8 @@ class ServiceStatus(SQLModel, table=True):
     Rewritten in the same transaction as whatever changes it (:mod:`prr.status`); ``changes_at`` is
     when it next changes by itself (the earliest expiry in force), ``version`` counts its changes
     (a form rendered from version n is stale once it is n + 1), ``inputs`` fingerprints the
-    scorecard and config waivers it was computed with. Lists, filters and counts read these columns;
-    ``report`` (the served document) is read for one service at a time.
+    scorecard and config waivers it was computed with. Lists, filters and counts read these narrow
+    rows; the served document is kept apart (:class:`ServedReport`) and read one service at a time.
     """
 
     __tablename__ = "service_status"
@@ -188,11 +188,19 @@ class ServiceStatus(SQLModel, table=True):
     scanned_at: datetime = _utc_column(nullable=False, index=True)
     scorecard_id: str = Field(max_length=128)
     scorecard_version: str = Field(max_length=64)
-    report: dict = Field(sa_column=Column(JSON, nullable=False))
     changes_at: datetime | None = _utc_column(nullable=True, index=True)
     version: int = 1
     inputs: str = Field(max_length=64)
     updated_at: datetime = _utc_column(nullable=False)
+
+
+class ServedReport(SQLModel, table=True):
+    """The served document of a service's status: its latest scan report with the waivers and
+    attestations in force applied."""
+
+    __tablename__ = "served_report"
+    service_id: int = Field(foreign_key="service_status.service_id", primary_key=True)
+    report: dict = Field(sa_column=Column(JSON, nullable=False))
 
 
 class ServiceCheck(SQLModel, table=True):

@@ -52,7 +52,6 @@ def upgrade() -> None:
         sa.Column("scanned_at", UTC, nullable=False, index=True),
         sa.Column("scorecard_id", sa.String(128), nullable=False),
         sa.Column("scorecard_version", sa.String(64), nullable=False),
-        sa.Column("report", sa.JSON, nullable=False),
         sa.Column("changes_at", UTC, index=True),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("inputs", sa.String(64), nullable=False),
@@ -60,6 +59,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_service_status_tier_level", "service_status", ["tier", "level_rank"])
     op.create_index("ix_service_status_owner_ref", "service_status", ["owner", "ref"])
+    op.create_table(
+        "served_report",
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("service_status.service_id"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        sa.Column("report", sa.JSON, nullable=False),
+    )
     op.create_table(
         "service_check",
         sa.Column(
@@ -110,7 +120,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("status_event", "service_check", "service_status"):
+    for table in ("status_event", "service_check", "served_report", "service_status"):
         op.drop_table(table)
     with op.batch_alter_table("signoff") as batch:
         batch.drop_constraint("uq_signoff_idempotency_key", type_="unique")
