@@ -283,11 +283,19 @@ def db_upgrade(config_path: str | None) -> None:
 @handles_errors
 def serve(host: str, port: int, workers: int | None, threads: int | None, debug: bool, config_path: str | None) -> None:
     """Serve the portal (JSON API, pages, /healthz, /metrics) under gunicorn."""
+    from prr.context import ReadContext
+    from prr.status import sync
     from prr.storage.db import migrate
     from prr.web import create_app
 
     config = load_config(config_path)
-    migrate(config.database_url)  # a bad database URL fails here, not in every worker
+    engine = migrate(config.database_url)  # a bad database URL fails here, not in every worker
+    try:  # bring the served verdicts up to date once, before the workers start
+        card, registry = _scorecard_and_registry(config, None)
+        sync(ReadContext(engine=engine, config=config, registry=registry, scorecard=card))
+    except ConfigError:
+        pass  # the portal's pages say what is wrong with the scorecard
+    engine.dispose()  # each worker opens its own connections; none may be shared across the fork
     settings = config.data.get("portal") or {}
     if debug:
         create_app(config).run(host=host, port=port, debug=True, use_reloader=False)

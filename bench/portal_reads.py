@@ -326,8 +326,9 @@ def run(backend: str, services: int, weeks: int, requests_per_read: int, seconds
     started = time.monotonic()
     build(url, services, weeks)
     built = time.monotonic() - started
-    server, base = serve(url, workdir)
+    server = None
     try:
+        server, base = serve(url, workdir)
         paths = [
             ("/healthz", "/healthz"),
             ("services list, page 1", "/api/v1/services?per_page=50"),
@@ -350,8 +351,9 @@ def run(backend: str, services: int, weeks: int, requests_per_read: int, seconds
             alone.append(1000 * (time.perf_counter() - start))
         alone.sort()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
         if backend == "postgres":
             with admin.begin() as conn:
                 conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
