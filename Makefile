@@ -14,7 +14,7 @@ DEBIAN_PACKAGES := git prometheus prometheus-alertmanager chromium poppler-utils
 	libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-live test lint typecheck setup system-packages docs bench bench-scale clean plugin-test
+.PHONY: demo demo-live test lint typecheck setup system-packages docs bench bench-scale bench-portal clean plugin-test
 
 demo: setup
 	$(BIN)/prr demo create $(DEMO) --force --history
@@ -66,6 +66,10 @@ clean:
 
 bench: setup
 	$(BIN)/python bench/scan_fleet.py
+
+# The portal's reads on 5,000 services with a year of weekly scans, SQLite then PostgreSQL (~30 min).
+bench-portal: setup
+	$(BIN)/python bench/portal_reads.py
 
 # 500 generated repos: scan vs floor, unchanged rescans, 1 vs 2 Celery workers, worker memory.
 # Needs Redis and PostgreSQL on 127.0.0.1 (as the tests do); figures go in bench/RESULTS.md.

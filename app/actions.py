@@ -11,20 +11,29 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
-from prr import notify, reads, schemas
+from prr import reads, schemas
 from prr.context import ReadContext
-from prr.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from prr.errors import Conflict, Forbidden, Invalid, NotFound, StaleVerdict, Unavailable
 from prr.fleet import FleetEntry, expand_fleet, latest_report, scan_entry
 from prr.identity import Identity, may_attest, may_rescan, require_approver
 from prr.jobs import ScanJob, ScanJobs
 from prr.moments import iso, parse_iso
-from prr.refs import portal_link
 from prr.repo import redact_url
 from prr.served import scan_sources
-from prr.storage.db import store_report
-from prr.storage.models import AttestationRecord, AuditEntry, Scan, Service, SignOff, WaiverRecord
+from prr.status import notify_events, recompute_ref, record_scan
+from prr.storage.models import (
+    AttestationRecord,
+    AuditEntry,
+    Scan,
+    ServedReport,
+    Service,
+    ServiceStatus,
+    SignOff,
+    WaiverRecord,
+)
 
 DEFAULT_MAX_WAIVER_DAYS = 180
 DEFAULT_ATTESTATION_DAYS = 365
@@ -88,8 +97,10 @@ def grant_waiver(
             f"{ref}#{check_id}",
             {"waiver_id": record.id, "reason": record.reason, "expires": iso(expires_at)},
         )
-        waiver_id = record.id
-    return reads.waiver(ctx, waiver_id), True
+        waiver_id = _id(record.id)
+        events = recompute_ref(session, ctx, ref, "waiver.granted", waiver_id)
+    notify_events(ctx, events)
+    return _found(reads.waiver(ctx, waiver_id)), True
 
 
 def revoke_waiver(ctx: ReadContext, who: Identity, waiver_id: int, reason: str = "") -> dict[str, Any]:
@@ -111,7 +122,9 @@ def revoke_waiver(ctx: ReadContext, who: Identity, waiver_id: int, reason: str =
             f"{record.service_ref}#{record.check_id}",
             {"waiver_id": waiver_id, "reason": reason},
         )
-    return reads.waiver(ctx, waiver_id)
+        events = recompute_ref(session, ctx, record.service_ref, "waiver.revoked", waiver_id)
+    notify_events(ctx, events)
+    return _found(reads.waiver(ctx, waiver_id))
 
 
 # --------------------------------------------------------------------------- attestations
@@ -174,7 +187,9 @@ def attest(
                 "expires": iso(expires_at),
             },
         )
-        attestation_id = record.id
+        attestation_id = _id(record.id)
+        events = recompute_ref(session, ctx, ref, "attestation", attestation_id)
+    notify_events(ctx, events)
     return next(a for a in reads.attestations(ctx, ref) if a["id"] == attestation_id)
 
 
@@ -191,44 +206,106 @@ def _validity_days(ctx: ReadContext, check_id: str, tier: str) -> int:
 
 
 def sign_off(
-    ctx: ReadContext, who: Identity, ref: str, decision: str, notes: str = "", scan_id: int | None = None
-) -> dict[str, Any]:
-    """Record a launch review decision (``go`` / ``no-go``) against a scan of the service (default:
-    its latest)."""
+    ctx: ReadContext,
+    who: Identity,
+    ref: str,
+    decision: str,
+    notes: str = "",
+    *,
+    status_version: int | None = None,
+    scan_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Record a launch review decision (``go`` / ``no-go``) on the service's served verdict, keeping
+    the verdict (level, ready, score, scan, waivers in force) with it. Returns (sign-off, created).
+
+    ``status_version`` / ``scan_id``: the status the approver was shown; when the served verdict has
+    changed since, the decision is refused with :class:`StaleVerdict` carrying the current one.
+    ``idempotency_key``: a resent request with the same key returns the first one's sign-off.
+    """
     row = _service_row(ctx, ref)
     require_approver(who, row["owner"], "record a launch review sign-off")
     if decision not in DECISIONS:
         raise Invalid("decision must be go or no-go", field="decision")
     if len(notes) > 10_000:
         raise Invalid("notes are limited to 10000 characters", field="notes")
-    scan_id = row["scan_id"] if scan_id is None else scan_id
-    if not 0 < scan_id < 2**63:  # no row has such an id (and the database could not look it up)
+    if scan_id is not None and not 0 < scan_id < 2**63:  # no row has such an id (and the database could not look it up)
         raise Invalid(f"scan {scan_id} is not a scan of {ref}", field="scan_id")
-    with Session(ctx.engine) as session, session.begin():
-        scan = session.get(Scan, scan_id)
-        service_id = session.exec(select(Service.id).where(Service.ref == ref)).first()
-        if scan is None or scan.service_id != service_id:
-            raise Invalid(f"scan {scan_id} is not a scan of {ref}", field="scan_id")
-        record = SignOff(
-            service_ref=ref,
-            scan_id=scan_id,
-            decision=decision,
-            decided_by=who.user,
-            decided_at=ctx.now,
-            notes=notes.strip(),
-        )
-        session.add(record)
-        session.flush()
-        _audit(
-            session,
-            ctx,
-            who,
-            "signoff.create",
-            ref,
-            {"signoff_id": record.id, "decision": decision, "scan_id": scan_id},
-        )
-        signoff_id = record.id
-    return next(s for s in reads.signoffs(ctx, ref) if s["id"] == signoff_id)
+    if idempotency_key is not None and not 8 <= len(idempotency_key) <= 64:
+        raise Invalid("the idempotency key must be 8 to 64 characters", field="idempotency_key")
+    earlier = _signoff_by_key(ctx, idempotency_key)
+    if earlier is not None:
+        return earlier, False
+    try:
+        with Session(ctx.engine) as session, session.begin():
+            status = session.exec(select(ServiceStatus).where(ServiceStatus.ref == ref).with_for_update()).one()
+            if (status_version is not None and status_version != status.version) or (
+                scan_id is not None and scan_id != status.scan_id
+            ):
+                raise StaleVerdict(
+                    f"the verdict of {ref} changed since the page was shown: it is now "
+                    f"{status.level or 'no level'}, {'ready' if status.ready else 'not ready'} "
+                    f"(score {status.score}); review it again before deciding",
+                    current=_verdict(status),
+                )
+            record = SignOff(
+                service_ref=ref,
+                scan_id=status.scan_id,
+                decision=decision,
+                decided_by=who.user,
+                decided_at=ctx.now,
+                notes=notes.strip(),
+                level=status.level,
+                ready=status.ready,
+                score=status.score,
+                status_version=status.version,
+                waivers=[
+                    {"check": c["id"], **(c["waiver"] or {})} for c in _served_checks_of(session, status) if c["waived"]
+                ],
+                idempotency_key=idempotency_key,
+            )
+            session.add(record)
+            session.flush()
+            _audit(
+                session,
+                ctx,
+                who,
+                "signoff.create",
+                ref,
+                {"signoff_id": record.id, "decision": decision, "scan_id": status.scan_id, "version": status.version},
+            )
+            signoff_id = record.id
+    except IntegrityError:  # the same key sent twice at once: the other request recorded it
+        earlier = _signoff_by_key(ctx, idempotency_key)
+        if earlier is None:
+            raise
+        return earlier, False
+    return next(s for s in reads.signoffs(ctx, ref) if s["id"] == signoff_id), True
+
+
+def _served_checks_of(session: Session, status: ServiceStatus) -> list[dict[str, Any]]:
+    kept = session.get(ServedReport, status.service_id)
+    return list(kept.report["checks"]) if kept else []
+
+
+def _verdict(status: ServiceStatus) -> dict[str, Any]:
+    return {
+        "level": status.level,
+        "ready": status.ready,
+        "score": status.score,
+        "scan_id": status.scan_id,
+        "status_version": status.version,
+    }
+
+
+def _signoff_by_key(ctx: ReadContext, key: str | None) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    with Session(ctx.engine) as session:
+        found = session.exec(
+            select(SignOff, Scan).join(Scan, col(Scan.id) == col(SignOff.scan_id)).where(SignOff.idempotency_key == key)
+        ).first()
+        return reads.signoff_item(*found) if found else None
 
 
 # --------------------------------------------------------------------------- rescans
@@ -269,9 +346,9 @@ def rescan_now(ctx: ReadContext, ref: str) -> int | None:
 
 
 def scan_and_store(ctx: ReadContext, entry: FleetEntry, task_key: str | None = None) -> dict[str, Any]:
-    """Scan one fleet entry at ``ctx.now`` with the portal's waivers and attestations, store it,
-    and notify the webhooks when it is worse than the service's previous scan. Returns the stored
-    report (with its ``scan_id``). ``task_key``: the queued task this scan answers (stored once)."""
+    """Scan one fleet entry at ``ctx.now`` with the portal's waivers and attestations, store it with
+    its service's new served status, and notify the webhooks when that got worse. Returns the
+    stored report (with its ``scan_id``). ``task_key``: the queued task this scan answers (stored once)."""
     if ctx.scorecard is None:
         raise Unavailable(f"the configured scorecard cannot be loaded: {ctx.scorecard_error}")
     config, answers = scan_sources(ctx)
@@ -279,12 +356,22 @@ def scan_and_store(ctx: ReadContext, entry: FleetEntry, task_key: str | None = N
     report = scan_entry(
         entry, config, ctx.scorecard, ctx.registry, now=ctx.now, attestations=answers, reuse_from=previous
     )
-    report = {**report, "scan_id": store_report(ctx.engine, report, task_key=task_key)}
-    notify.after_scan(ctx.engine, ctx.config, report, portal_link(ctx.config, report["service"]["ref"]))
-    return report
+    scan_id, events = record_scan(ctx, report, task_key=task_key)
+    notify_events(ctx, events)
+    return {**report, "scan_id": scan_id}
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _id(value: int | None) -> int:
+    assert value is not None  # flushed: the database gave it one
+    return value
+
+
+def _found(item: dict[str, Any] | None) -> dict[str, Any]:
+    assert item is not None  # written in this request
+    return item
 
 
 def _service_row(ctx: ReadContext, ref: str) -> dict[str, Any]:

@@ -156,6 +156,7 @@ def scan(config_path: str | None, workers: int | None, queue: bool, changed: boo
     from prr.actions import scan_and_store
     from prr.context import ReadContext
     from prr.fleet import expand_fleet, moved_since_last_scan, scan_fleet
+    from prr.status import sync
     from prr.storage.db import migrate
 
     config = load_config(config_path)
@@ -177,6 +178,7 @@ def scan(config_path: str | None, workers: int | None, queue: bool, changed: boo
         _diag(f"prr: {len(entries)} scans queued on {redact_url(str(config.broker_url))}")
         return
     ctx = ReadContext(engine=engine, config=config, registry=registry, scorecard=card)
+    sync(ctx)  # served statuses follow a changed scorecard or config waivers before new scans land
     workers = workers or config.data.get("workers") or min(4, os.cpu_count() or 1)
     _diag(f"prr: scanning {len(entries)} services with {workers} workers")
     with click.progressbar(length=len(entries), label="scanning", file=sys.stderr, show_pos=True) as bar:
@@ -380,11 +382,19 @@ def db_upgrade(config_path: str | None) -> None:
 @handles_errors
 def serve(host: str, port: int, workers: int | None, threads: int | None, debug: bool, config_path: str | None) -> None:
     """Serve the portal (JSON API, pages, /healthz, /metrics) under gunicorn."""
+    from prr.context import ReadContext
+    from prr.status import sync
     from prr.storage.db import migrate
     from prr.web import create_app
 
     config = load_config(config_path)
-    migrate(config.database_url, **config.database_pool)  # a bad database URL fails here, not in every worker
+    engine = migrate(config.database_url, **config.database_pool)  # a bad database URL fails here, not in every worker
+    try:  # bring the served verdicts up to date once, before the workers start
+        card, registry = _scorecard_and_registry(config, None)
+        sync(ReadContext(engine=engine, config=config, registry=registry, scorecard=card))
+    except ConfigError:
+        pass  # the portal's pages say what is wrong with the scorecard
+    engine.dispose()  # each worker opens its own connections; none may be shared across the fork
     settings = config.data.get("portal") or {}
     if debug:
         create_app(config).run(host=host, port=port, debug=True, use_reloader=False)

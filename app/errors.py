@@ -36,3 +36,7 @@ class Conflict(PortalError):
 
 class Unavailable(PortalError):
     """The portal cannot do it now (scorecard unloadable, queue racing); try again later."""
+
+
+class StaleVerdict(Conflict):
+    """A decision made on a served verdict that has changed since; ``extra["current"]`` is the new one."""

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, update
+from sqlalchemy import CursorResult, Engine, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -203,10 +203,13 @@ class ScanJobs:
         self._hold(job_id)
         try:
             with Session(self._engine) as session, session.begin():
-                started = session.execute(
-                    update(ScanJobRecord)
-                    .where(col(ScanJobRecord.id) == job_id, col(ScanJobRecord.active_ref).is_not(None))
-                    .values(state="running", worker=self.worker, heartbeat_at=self._clock())
+                started = cast(
+                    CursorResult[Any],
+                    session.execute(
+                        update(ScanJobRecord)
+                        .where(col(ScanJobRecord.id) == job_id, col(ScanJobRecord.active_ref).is_not(None))
+                        .values(state="running", worker=self.worker, heartbeat_at=self._clock())
+                    ),
                 ).rowcount
             if started:
                 self._finish(job_id, *self._outcome(job_id, scan))

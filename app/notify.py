@@ -1,4 +1,4 @@
-"""Webhook notifications when a service gets worse.
+"""Webhook notifications when a service's served verdict gets worse.
 
 Config::
 
@@ -8,12 +8,13 @@ Config::
         retries: 3                            # extra attempts after the first, with backoff
         timeout_seconds: 5
 
-After each stored scan, the scan is compared with the service's previous one (as stored):
-``level_dropped`` when its level is lower, ``not_ready`` when it was ready and is not. Each event
-is POSTed as JSON with a Slack-compatible ``text`` (every scanned string in it escaped, so a
-repository cannot post links or mentions); a failed delivery (connection error, 5xx, 429)
-is retried with exponential backoff and then logged, never raised: a webhook outage must not
-fail a scan.
+Each change of a service's served verdict is a status event (:mod:`prr.status`), whatever caused
+it: a scan, a waiver granted, revoked or expired, an answer recorded or expired. An event whose
+level is lower than before raises ``level_dropped``; one that ends readiness raises ``not_ready``.
+Each is POSTed as JSON with a Slack-compatible ``text`` (every scanned string in it escaped, so a
+repository cannot post links or mentions); a failed delivery (connection error, 5xx,
+429) is retried with exponential backoff and then logged, never raised: a webhook outage must not
+fail a scan or a write.
 """
 
 from __future__ import annotations
@@ -26,17 +27,23 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from sqlalchemy import Engine
-from sqlmodel import Session, col, select
 
 from prr.config import Config
 from prr.escaping import for_slack
-from prr.reads import compare_scans
-from prr.storage.models import Scan
+from prr.refs import split_ref
 
 log = logging.getLogger(__name__)
 EVENTS = ("level_dropped", "not_ready")
 BACKOFF_SECONDS = 0.5
+CAUSES = {
+    "scan": "scan #{id}",
+    "waiver.granted": "waiver #{id} granted",
+    "waiver.revoked": "waiver #{id} revoked",
+    "waiver.expired": "waiver #{id} expired",
+    "attestation": "answer #{id} recorded",
+    "attestation.expired": "answer #{id} expired",
+    "start": "scorecard or config change",
+}
 
 
 @dataclass
@@ -48,87 +55,62 @@ class Delivery:
     error: str | None = None
 
 
-def events_for(
-    previous: dict[str, Any], current: dict[str, Any], portal_url: str | None = None
-) -> list[dict[str, Any]]:
-    """The events ``current`` (a stored scan report) raises against ``previous``."""
-    change = compare_scans(previous, current)
-    if change is None:
+def cause_text(kind: str, cause_id: int | None) -> str:
+    """``waiver #3 expired``; ``waiver expired`` when the waiver has no id (a config waiver)."""
+    return (
+        CAUSES.get(kind, kind).format(id=cause_id)
+        if cause_id is not None
+        else CAUSES.get(kind, kind).replace(" #{id}", "")
+    )
+
+
+def messages_for(change: dict[str, Any], portal_url: str | None = None) -> list[dict[str, Any]]:
+    """The webhook messages a status event (:func:`prr.status.event_dict`) raises."""
+    if not (change["level_dropped"] or change["stopped_ready"]):
         return []
-    service = current["service"]
-    who = for_slack(f"{service['ref']} ({service['owner'] or 'no owner'}, Tier-{service['tier']})")
+    who = for_slack(f"{change['ref']} ({change['owner'] or 'no owner'}, Tier-{change['tier']})")
     link = f" <{for_slack(quote(portal_url, safe=':/%'))}|open in PRR portal>" if portal_url else ""
+    why = f" after {cause_text(change['cause'], change['cause_id'])}"
+    unmet = f"; newly failing: {for_slack(', '.join(change['newly_unmet']))}" if change["newly_unmet"] else ""
     base = {
-        "service": {k: service[k] for k in ("ref", "name", "owner", "tier")},
-        "previous": _verdict(previous),
-        "current": _verdict(current),
+        "service": {
+            "ref": change["ref"],
+            "name": split_ref(change["ref"])[2],
+            "owner": change["owner"],
+            "tier": change["tier"],
+        },
+        "previous": {"level": change["previous_level"], "ready": change["previous_ready"]},
+        "current": {k: change[k] for k in ("level", "ready", "score", "scan_id", "commit")} | {"at": change["at"]},
+        "cause": {"kind": change["cause"], "id": change["cause_id"]},
         "newly_unmet": change["newly_unmet"],
         "portal_url": portal_url,
     }
-    events = []
+    found = []
     if change["level_dropped"]:
         text = (
-            f":chart_with_downwards_trend: {who} dropped from {_level(previous)} "
-            f"to {_level(current)}{_unmet(change)}.{link}"
+            f":chart_with_downwards_trend: {who} dropped from {for_slack(change['previous_level'] or 'no level')} "
+            f"to {for_slack(change['level'] or 'no level')}{why}{unmet}.{link}"
         )
-        events.append({"event": "level_dropped", **base, "text": text})
+        found.append({"event": "level_dropped", **base, "text": text})
     if change["stopped_ready"]:
         text = (
-            f":rotating_light: {who} is no longer production ready (needs "
-            f"{for_slack(current['scorecard']['required_level'])}, now {_level(current)}){_unmet(change)}.{link}"
+            f":rotating_light: {who} is no longer production ready (needs {for_slack(change['required_level'])}, "
+            f"now {for_slack(change['level'] or 'no level')}){why}{unmet}.{link}"
         )
-        events.append({"event": "not_ready", **base, "text": text})
-    return events
+        found.append({"event": "not_ready", **base, "text": text})
+    return found
 
 
-def _verdict(report: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "scan_id": report.get("scan_id"),
-        "commit": report["source"]["commit"],
-        "scanned_at": report["source"]["scanned_at"],
-        "level": report["level"],
-        "score": report["score"],
-        "ready": report["ready"],
-    }
-
-
-def _level(report: dict[str, Any]) -> str:
-    return for_slack(report["level"] or "no level")
-
-
-def _unmet(change: dict[str, Any]) -> str:
-    return f"; newly failing: {for_slack(', '.join(change['newly_unmet']))}" if change["newly_unmet"] else ""
-
-
-def previous_report(engine: Engine, report: dict[str, Any]) -> dict[str, Any] | None:
-    """The stored scan of the same service made just before ``report`` (which has a ``scan_id``)."""
-    with Session(engine) as session:
-        current = session.get(Scan, report["scan_id"])
-        if current is None:
-            return None
-        earlier = session.exec(
-            select(Scan)
-            .where(Scan.service_id == current.service_id, Scan.id != current.id, Scan.scanned_at <= current.scanned_at)
-            .order_by(col(Scan.scanned_at).desc(), col(Scan.id).desc())
-        ).first()
-        return dict(earlier.report) if earlier else None
-
-
-def after_scan(
-    engine: Engine,
+def deliver_events(
     config: Config,
-    report: dict[str, Any],
-    portal_url: str | None = None,
+    changes: list[dict[str, Any]],
+    link_for: Callable[[str], str | None],
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Delivery]:
-    """Compare a just-stored scan with the one before and deliver the events it raises."""
+    """Deliver the messages the status events raise to the configured webhooks."""
     hooks = config.data.get("webhooks") or []
-    if not hooks:
-        return []
-    previous = previous_report(engine, report)
-    if previous is None:
-        return []
-    return deliver(hooks, events_for(previous, report, portal_url), sleep=sleep)
+    messages = [m for change in changes for m in messages_for(change, link_for(change["ref"]))]
+    return deliver(hooks, messages, sleep=sleep) if hooks else []
 
 
 def deliver(

@@ -1,9 +1,10 @@
 """The portal's reads, shared by the JSON API and the HTML pages.
 
 Every function takes a :class:`prr.context.ReadContext` and returns plain dicts and lists, ready
-for ``jsonify`` or a Jinja template. What is served for a service is its latest scan with the
-waivers and attestations in force now (:mod:`prr.served`). History and regressions compare stored
-verdicts (what each scan said when it was made).
+for ``jsonify`` or a Jinja template. Service verdicts come from the stored served status
+(:mod:`prr.status`): lists, filters, sorting, paging and counts are SQL over its columns, and no
+read loads more than one page of reports. Every read first brings due statuses up to date
+(:func:`prr.status.refresh_due`), so none serves an expired waiver.
 
 Service rows (``list_services``, ``team``) look like::
 
@@ -11,66 +12,125 @@ Service rows (``list_services``, ``team``) look like::
      "name": "checkout", "owner": "team-payments", "tier": "1", "lifecycle": "production",
      "repo": "...", "scan_id": 7, "scanned_at": "2026-11-27T08:00:00Z", "commit": "…",
      "score": 81.3, "level": "bronze", "ready": false, "required_level": "silver",
-     "blocking_unmet": 0, "unmet": 3, "waived": 1}
+     "levels": ["bronze", "silver", "gold"], "blocking_unmet": 0, "unmet": 3, "waived": 1,
+     "waiver_carried": false, "status_version": 4, "changes_at": null}
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlalchemy import Engine, Integer, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from prr.context import ReadContext
 from prr.moments import aware, iso
 from prr.refs import split_ref
-from prr.served import active_waivers, latest_attestations, reapply
-from prr.storage.models import AttestationRecord, AuditEntry, Scan, Service, SignOff, WaiverRecord
+from prr.status import event_dict, refresh_due
+from prr.storage.models import (
+    AttestationRecord,
+    AuditEntry,
+    Scan,
+    ServedReport,
+    Service,
+    ServiceCheck,
+    ServiceStatus,
+    SignOff,
+    StatusEvent,
+    WaiverRecord,
+)
 
 SORT_KEYS = ("ref", "name", "owner", "tier", "level", "score", "ready", "scanned_at")
 MAX_PER_PAGE = 200
 MAX_PAGE = 1_000_000
 MAX_WITHIN_DAYS = 3650
 NO_LEVEL = "none"  # the ``level`` filter value for services that reach no level
+REGRESSION_WINDOW = timedelta(days=7)  # the regressions panel's default "since"
+REGRESSION_BATCH = 50
+_SORT_COLUMNS = {
+    "ref": ServiceStatus.ref,
+    "name": ServiceStatus.name,
+    "owner": ServiceStatus.owner,
+    "tier": ServiceStatus.tier,
+    "level": ServiceStatus.level_rank,
+    "score": ServiceStatus.score,
+    "ready": ServiceStatus.ready,
+    "scanned_at": ServiceStatus.scanned_at,
+}
 
 
 # --------------------------------------------------------------------------- one service
 
 
-def service_scorecard(ctx: ReadContext, ref: str) -> dict[str, Any] | None:
-    """The service's latest scan as a §7 report, waivers and attestations applied at now.
-
-    None when the service has never been scanned.
-    """
-    with Session(ctx.engine) as session:
-        scan = session.exec(
-            select(Scan)
-            .join(Service, Service.id == Scan.service_id)
-            .where(Service.ref == ref)
-            .order_by(Scan.scanned_at.desc(), Scan.id.desc())
-        ).first()
-        report = dict(scan.report) if scan else None
-    return reapply(ctx, report) if report else None
+def _rows_query() -> Any:
+    """Status rows without their reports (lists never load them)."""
+    return select(ServiceStatus)
 
 
-def scan_scorecard(ctx: ReadContext, scan_id: int, reapplied: bool = False) -> dict[str, Any] | None:
-    """One stored scan's report: as stored (``reapplied=False``) or with today's waivers applied."""
-    with Session(ctx.engine) as session:
-        scan = session.get(Scan, scan_id)
-        report = dict(scan.report) if scan else None
-    if report is None:
-        return None
-    return reapply(ctx, report) if reapplied else report
+def _row(status: ServiceStatus) -> dict[str, Any]:
+    kind, namespace, _ = split_ref(status.ref)
+    return {
+        "ref": status.ref,
+        "kind": kind,
+        "namespace": namespace,
+        "name": status.name,
+        "owner": status.owner,
+        "tier": status.tier,
+        "lifecycle": status.lifecycle,
+        "repo": status.repo,
+        "scan_id": status.scan_id,
+        "scanned_at": iso(status.scanned_at),
+        "commit": status.commit,
+        "score": status.score,
+        "level": status.level,
+        "ready": status.ready,
+        "required_level": status.required_level,
+        "levels": list(status.levels),
+        "blocking_unmet": status.blocking_unmet,
+        "unmet": status.unmet,
+        "waived": status.waived,
+        "waiver_carried": status.waiver_carried,
+        "status_version": status.version,
+        "changes_at": iso(status.changes_at),
+    }
 
 
 def service(ctx: ReadContext, ref: str) -> dict[str, Any] | None:
-    """The service's row (as in ``list_services``), or None when unknown."""
-    rows = _served_rows(ctx, ref=ref)
-    return rows[0] if rows else None
+    """The service's row (as in ``list_services``), or None when it has no served status."""
+    refresh_due(ctx)
+    with Session(ctx.engine) as session:
+        found = session.exec(_rows_query().where(ServiceStatus.ref == ref)).first()
+        return _row(found) if found else None
+
+
+def service_scorecard(ctx: ReadContext, ref: str) -> dict[str, Any] | None:
+    """The served report of the service (its latest scan, waivers and attestations in force now);
+    None when the service has never been scanned."""
+    served = served_view(ctx, ref)
+    return served[1] if served else None
+
+
+def served_view(ctx: ReadContext, ref: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The service's row and served report, read together (one version of the status)."""
+    refresh_due(ctx)
+    with Session(ctx.engine) as session:
+        found = session.exec(
+            select(ServiceStatus, ServedReport)
+            .join(ServedReport, col(ServedReport.service_id) == col(ServiceStatus.service_id))
+            .where(ServiceStatus.ref == ref)
+        ).first()
+        return (_row(found[0]), dict(found[1].report)) if found else None
+
+
+def scan_scorecard(ctx: ReadContext, scan_id: int) -> dict[str, Any] | None:
+    """One stored scan's report, as it was stored."""
+    with Session(ctx.engine) as session:
+        scan = session.get(Scan, scan_id)
+        return dict(scan.report) if scan else None
 
 
 # --------------------------------------------------------------------------- the fleet
@@ -109,121 +169,171 @@ def list_services(
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
-    """Services with their latest scan, filtered, sorted and paginated.
+    """Services with their served verdict, filtered, sorted and paginated (in SQL).
 
-    Filters use the served verdict (waivers in force now): ``tier`` one tier or several, ``owner``
-    exact, ``level`` a level name or ``"none"``, ``ready`` True/False, ``search`` a substring of the
-    ref or name. ``sort`` is one of :data:`SORT_KEYS`, ``-`` in front for descending (``-score``);
-    ties break by ref; unknown values sort last. ``page`` counts from 1; ``per_page`` ≤ 200.
-    Raises ``ValueError`` for an unknown sort key or a page below 1.
+    ``tier`` one tier or several, ``owner`` exact, ``level`` a level name or ``"none"``, ``ready``
+    True/False, ``search`` a substring of the ref or name. ``sort`` is one of :data:`SORT_KEYS`,
+    ``-`` in front for descending (``-score``); ties break by ref; unknown values sort last.
+    ``page`` counts from 1; ``per_page`` ≤ 200. Raises ``ValueError`` for an unknown sort key or a
+    page below 1.
     """
     descending, key = sort.startswith("-"), sort.lstrip("-")
     if key not in SORT_KEYS:
         raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)} (prefix - for descending)")
     if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"page must be between 1 and {MAX_PAGE} and per_page between 1 and {MAX_PER_PAGE}")
-    tiers = {tier} if isinstance(tier, str) else set(tier) if tier is not None else None
-    rows = [
-        r
-        for r in _served_rows(ctx)
-        if (tiers is None or r["tier"] in tiers)
-        and (owner is None or r["owner"] == owner)
-        and (level is None or (r["level"] or NO_LEVEL) == level)
-        and (ready is None or r["ready"] is ready)
-        and (not search or search.lower() in r["ref"] or search.lower() in r["name"].lower())
-    ]
-    rows.sort(key=lambda r: r["ref"])
-    known = [r for r in rows if _sort_value(r, key) is not None]
-    unknown = [r for r in rows if _sort_value(r, key) is None]
-    known.sort(key=lambda r: _sort_value(r, key), reverse=descending)
-    ordered = known + unknown
-    start = (page - 1) * per_page
-    return Page(ordered[start : start + per_page], len(ordered), page, per_page)
+    refresh_due(ctx)
+    conditions = _filters(tier, owner, level, ready, search)
+    column: Any = _SORT_COLUMNS[key]
+    unknown = column.is_(None) if key != "level" else column < 0
+    ordering = [unknown, column.desc() if descending else column.asc(), col(ServiceStatus.ref)]
+    with Session(ctx.engine) as session:
+        total = session.exec(select(func.count()).select_from(ServiceStatus).where(*conditions)).one()
+        found = session.exec(
+            _rows_query().where(*conditions).order_by(*ordering).offset((page - 1) * per_page).limit(per_page)
+        ).all()
+        return Page([_row(s) for s in found], int(total), page, per_page)
 
 
-def _sort_value(row: dict[str, Any], key: str) -> Any:
-    if key == "level":
-        return None if row["level"] is None else row["levels"].index(row["level"])
-    return row[key]
+def _filters(
+    tier: str | Iterable[str] | None, owner: str | None, level: str | None, ready: bool | None, search: str | None
+) -> list[Any]:
+    found: list[Any] = []
+    if tier is not None:
+        found.append(col(ServiceStatus.tier).in_([tier] if isinstance(tier, str) else list(tier)))
+    if owner is not None:
+        found.append(ServiceStatus.owner == owner)
+    if level is not None:
+        found.append(col(ServiceStatus.level).is_(None) if level == NO_LEVEL else ServiceStatus.level == level)
+    if ready is not None:
+        found.append(ServiceStatus.ready == ready)
+    if search:
+        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        found.append(
+            or_(
+                col(ServiceStatus.ref).like(pattern, escape="\\"),
+                func.lower(ServiceStatus.name).like(pattern, escape="\\"),
+            )
+        )
+    return found
 
 
-def fleet_summary(ctx: ReadContext) -> dict[str, Any]:
-    """Counts for the overview: per tier, services, ready, ready % and how many at each level.
+def fleet_summary(ctx: ReadContext, owner: str | None = None) -> dict[str, Any]:
+    """Counts for the overview (or one owner's services): per tier, services, ready, ready % and
+    how many at each level.
 
     ``{"total": 12, "ready": 7, "levels": ["bronze", …], "tiers": {"0": {"total": 3, "ready": 1,
     "ready_pct": 33.3, "levels": {"gold": 1, "silver": 1, "bronze": 0, "none": 1}}, …}}``
     """
-    rows = _served_rows(ctx)
-    levels = list(ctx.scorecard.levels) if ctx.scorecard else sorted({lv for r in rows for lv in r["levels"]})
+    refresh_due(ctx)
+    query = select(
+        ServiceStatus.tier, ServiceStatus.level, func.count(), func.sum(func.cast(col(ServiceStatus.ready), Integer))
+    ).group_by(col(ServiceStatus.tier), col(ServiceStatus.level))
+    if owner is not None:
+        query = query.where(ServiceStatus.owner == owner)
+    with Session(ctx.engine) as session:
+        groups = session.exec(query).all()
+    levels = list(ctx.scorecard.levels) if ctx.scorecard else sorted({lv for _, lv, _, _ in groups if lv})
     tiers: dict[str, dict[str, Any]] = {}
-    for row in sorted(rows, key=lambda r: r["tier"]):
-        bucket = tiers.setdefault(
-            row["tier"], {"total": 0, "ready": 0, "levels": {lv: 0 for lv in [*levels, NO_LEVEL]}}
-        )
-        bucket["total"] += 1
-        bucket["ready"] += row["ready"]
-        name = row["level"] or NO_LEVEL
-        bucket["levels"][name] = bucket["levels"].get(name, 0) + 1
+    for tier, level, count, ready in sorted(groups, key=lambda g: g[0]):
+        bucket = tiers.setdefault(tier, {"total": 0, "ready": 0, "levels": {lv: 0 for lv in [*levels, NO_LEVEL]}})
+        bucket["total"] += count
+        bucket["ready"] += int(ready or 0)
+        name = level or NO_LEVEL
+        bucket["levels"][name] = bucket["levels"].get(name, 0) + count
     for bucket in tiers.values():
         bucket["ready_pct"] = round(100 * bucket["ready"] / bucket["total"], 1)
-    return {"total": len(rows), "ready": sum(r["ready"] for r in rows), "levels": levels, "tiers": tiers}
+    total = sum(b["total"] for b in tiers.values())
+    return {"total": total, "ready": sum(b["ready"] for b in tiers.values()), "levels": levels, "tiers": tiers}
 
 
-def team(ctx: ReadContext, owner: str) -> dict[str, Any]:
-    """One owner's services (rows, worst first), their summary, and the team's waivers in force."""
-    rows = [r for r in _served_rows(ctx) if r["owner"] == owner]
-    rows.sort(key=lambda r: (r["ready"], r["score"] if r["score"] is not None else -1, r["ref"]))
-    refs = {r["ref"] for r in rows}
+def latest_scanned_at(ctx: ReadContext) -> str | None:
+    """When the newest served scan was made."""
+    with Session(ctx.engine) as session:
+        return iso(session.exec(select(func.max(ServiceStatus.scanned_at))).one())
+
+
+def team(ctx: ReadContext, owner: str, page: int = 1, per_page: int = 50, sort: str | None = None) -> dict[str, Any]:
+    """One owner's services (one page; worst first unless ``sort`` is given), their counts, and
+    the team's waivers in force."""
+    summary = fleet_summary(ctx, owner)
+    with Session(ctx.engine) as session:
+        query = _rows_query().where(ServiceStatus.owner == owner)
+        if sort is None:
+            query = query.order_by(
+                col(ServiceStatus.ready),
+                col(ServiceStatus.score).is_(None).desc(),
+                col(ServiceStatus.score),
+                col(ServiceStatus.ref),
+            )
+        rows = [_row(s) for s in session.exec(query.offset((page - 1) * per_page).limit(per_page)).all()]
+    if sort is not None:
+        rows = list_services(ctx, owner=owner, sort=sort, page=page, per_page=per_page).items
     return {
         "owner": owner,
         "services": rows,
-        "total": len(rows),
-        "ready": sum(r["ready"] for r in rows),
-        "waivers": [w for w in waivers(ctx, state="active") if w["service"] in refs],
+        "total": summary["total"],
+        "ready": summary["ready"],
+        "page": page,
+        "pages": max(1, -(-summary["total"] // per_page)),
+        "waivers": waivers(ctx, owner=owner, state="active"),
     }
+
+
+def teams(ctx: ReadContext) -> list[dict[str, Any]]:
+    """Every owner with their counts: ``{"owner", "total", "ready", "blocking_unmet", "tiers"}``."""
+    refresh_due(ctx)
+    with Session(ctx.engine) as session:
+        groups = session.execute(
+            sa_select(
+                col(ServiceStatus.owner),
+                col(ServiceStatus.tier),
+                func.count(),
+                func.sum(func.cast(col(ServiceStatus.ready), Integer)),
+                func.sum(col(ServiceStatus.blocking_unmet)),
+            ).group_by(col(ServiceStatus.owner), col(ServiceStatus.tier))
+        ).all()
+    by_owner: dict[str | None, dict[str, Any]] = {}
+    for owner, tier, count, ready, blocking in groups:
+        team = by_owner.setdefault(owner, {"owner": owner, "total": 0, "ready": 0, "blocking_unmet": 0, "tiers": set()})
+        team["total"] += count
+        team["ready"] += int(ready or 0)
+        team["blocking_unmet"] += int(blocking or 0)
+        team["tiers"].add(tier)
+    return sorted(by_owner.values(), key=lambda t: (t["owner"] is None, t["owner"] or ""))
 
 
 def owners(ctx: ReadContext) -> list[str]:
     """Every owner named by a scanned service, sorted."""
     with Session(ctx.engine) as session:
-        return sorted(o for o in session.exec(select(Service.owner).distinct()) if o)
+        return sorted(o for o in session.exec(select(ServiceStatus.owner).distinct()) if o)
 
 
-def _served_rows(ctx: ReadContext, ref: str | None = None) -> list[dict[str, Any]]:
-    """Each service (or just ``ref``) with its latest scan re-applied at now, as a row."""
-    waivers_by_ref = active_waivers(ctx, ref)
-    answers_by_ref = latest_attestations(ctx.engine, ref)
-    rows = []
-    for service_row, scan in latest_scans(ctx.engine, ref):
-        served = reapply(
-            ctx, scan.report, waivers_by_ref.get(service_row.ref, []), answers_by_ref.get(service_row.ref, {})
+def unmet_checks(ctx: ReadContext, owner: str) -> dict[str, list[dict[str, str]]]:
+    """The checks the owner's services do not meet, by check id: the services (``ref``, ``kind``,
+    ``namespace``, ``name``) in ref order."""
+    found: dict[str, list[dict[str, str]]] = {}
+    with Session(ctx.engine) as session:
+        for check_id, ref in session.exec(
+            select(ServiceCheck.check_id, ServiceStatus.ref)
+            .join(ServiceStatus, col(ServiceStatus.service_id) == col(ServiceCheck.service_id))
+            .where(ServiceStatus.owner == owner, ServiceCheck.state == "unmet")
+            .order_by(col(ServiceStatus.ref))
+        ):
+            kind, namespace, name = split_ref(ref)
+            found.setdefault(check_id, []).append({"ref": ref, "kind": kind, "namespace": namespace, "name": name})
+    return found
+
+
+def reports_of(ctx: ReadContext, refs: list[str]) -> dict[str, dict[str, Any]]:
+    """The served reports of a page of services, by ref."""
+    with Session(ctx.engine) as session:
+        found = session.exec(
+            select(ServiceStatus.ref, ServedReport)
+            .join(ServedReport, col(ServedReport.service_id) == col(ServiceStatus.service_id))
+            .where(col(ServiceStatus.ref).in_(refs))
         )
-        kind, namespace, _ = split_ref(service_row.ref)
-        applicable = [c for c in served["checks"] if c["met"] is not None]
-        rows.append(
-            {
-                "ref": service_row.ref,
-                "kind": kind,
-                "namespace": namespace,
-                "name": service_row.name,
-                "owner": service_row.owner,
-                "tier": scan.tier,
-                "lifecycle": service_row.lifecycle,
-                "repo": service_row.repo,
-                "scan_id": scan.id,
-                "scanned_at": iso(scan.scanned_at),
-                "commit": scan.commit,
-                "score": served["score"],
-                "level": served["level"],
-                "ready": served["ready"],
-                "required_level": served["scorecard"]["required_level"],
-                "levels": list(served["scorecard"]["levels"]),
-                "blocking_unmet": sum(1 for c in applicable if c["blocking"] and not c["met"]),
-                "unmet": sum(1 for c in applicable if not c["met"]),
-                "waived": sum(1 for c in served["checks"] if c["waived"]),
-            }
-        )
-    return rows
+        return {ref: dict(kept.report) for ref, kept in found}
 
 
 def latest_scans(engine: Engine, ref: str | None = None, depth: int = 1) -> list[tuple[Service, Scan]]:
@@ -231,114 +341,221 @@ def latest_scans(engine: Engine, ref: str | None = None, depth: int = 1) -> list
     ranked = select(
         Scan.id,
         func.row_number()
-        .over(partition_by=Scan.service_id, order_by=(Scan.scanned_at.desc(), Scan.id.desc()))
+        .over(partition_by=col(Scan.service_id), order_by=(col(Scan.scanned_at).desc(), col(Scan.id).desc()))
         .label("rank"),
     ).subquery()
     query = (
         select(Service, Scan)
-        .join(Scan, Scan.service_id == Service.id)
+        .join(Scan, col(Scan.service_id) == col(Service.id))
         .join(ranked, ranked.c.id == Scan.id)
         .where(ranked.c.rank <= depth)
-        .order_by(Service.ref, ranked.c.rank)
+        .order_by(col(Service.ref), ranked.c.rank)
     )
     if ref is not None:
         query = query.where(Service.ref == ref)
     with Session(engine) as session:
-        return list(session.exec(query).all())
+        return [(s, scan) for s, scan in session.exec(query).all()]
 
 
 # --------------------------------------------------------------------------- history & regressions
 
 
 def service_history(ctx: ReadContext, ref: str, limit: int = 100) -> list[dict[str, Any]]:
-    """The service's scans, oldest first (at most the newest ``limit``), as each scan scored then:
-    ``[{"scan_id", "scanned_at", "commit", "score", "level", "ready", "tier", "scorecard_version"}]``.
-    """
+    """The service's served verdict over time, oldest first (at most the newest ``limit``
+    changes): status events (:func:`prr.status.event_dict`), ``waiver_carried`` marking where a
+    waiver held the verdict up."""
+    refresh_due(ctx)
     with Session(ctx.engine) as session:
-        scans = session.exec(
-            select(Scan)
-            .join(Service, Service.id == Scan.service_id)
-            .where(Service.ref == ref)
-            .order_by(Scan.scanned_at.desc(), Scan.id.desc())
+        found = session.exec(
+            select(StatusEvent)
+            .where(StatusEvent.service_id == select(Service.id).where(Service.ref == ref).scalar_subquery())
+            .order_by(col(StatusEvent.at).desc(), col(StatusEvent.id).desc())
             .limit(limit)
         ).all()
-        return [
-            {
-                "scan_id": s.id,
-                "scanned_at": iso(s.scanned_at),
-                "commit": s.commit,
-                "score": s.score,
-                "level": s.level,
-                "ready": s.ready,
-                "tier": s.tier,
-                "scorecard_version": s.scorecard_version,
-            }
-            for s in reversed(scans)
-        ]
+        return [event_dict(e) for e in reversed(found)]
 
 
-def compare_scans(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any] | None:
-    """How ``current`` (a §7 report) regressed from ``previous``; None when it did not.
+def trends(ctx: ReadContext, refs: list[str], points: int = 12, days: int = 90) -> dict[str, list[float | None]]:
+    """The last ``points`` served scores (of the last ``days``) of each of a page of services,
+    oldest first, by ref."""
+    ranked = (
+        select(
+            StatusEvent.ref,
+            StatusEvent.score,
+            func.row_number()
+            .over(
+                partition_by=col(StatusEvent.service_id),
+                order_by=(col(StatusEvent.at).desc(), col(StatusEvent.id).desc()),
+            )
+            .label("rank"),
+        )
+        .where(
+            col(StatusEvent.service_id).in_(select(Service.id).where(col(Service.ref).in_(refs))),
+            col(StatusEvent.at) > ctx.now - timedelta(days=days),
+        )
+        .subquery()
+    )
+    found: dict[str, list[float | None]] = {ref: [] for ref in refs}
+    with Session(ctx.engine) as session:
+        for ref, score, _rank in session.exec(
+            select(ranked.c.ref, ranked.c.score, ranked.c.rank)
+            .where(ranked.c.rank <= points)
+            .order_by(ranked.c.rank.desc())
+        ):
+            found[ref].append(score)
+    return found
 
-    ``{"ref", "previous_level", "level", "level_dropped", "was_ready", "ready", "stopped_ready",
-    "newly_unmet": [check ids met before, unmet now], "previous_scan_id", "scan_id"}``
+
+def regressions(ctx: ReadContext, since: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Services whose served verdict is worse now than at ``since`` (default a week ago; for a
+    service first scanned since, than its first verdict): a lower level, no longer ready, or
+    checks unmet now that were not then; whatever caused it (a scan, a waiver revoked or expired).
+    Worst first (stopped ready, then level drops), then by tier and ref; at most ``limit``.
+
+    Only services with a worsening change since are compared, a batch at a time, so the cost
+    follows the regressions found, not the fleet.
+
+    Item: ``{"ref", "name", "owner", "tier", "previous_level", "level", "level_dropped",
+    "was_ready", "ready", "stopped_ready", "newly_unmet", "scan_id", "at", "causes"}`` (``at``: the
+    newest change; ``causes``: the changes since, oldest first, as ``{"at", "cause", "cause_id"}``).
     """
-    levels = list(current["scorecard"]["levels"])
-    rank = lambda level: -1 if level not in levels else levels.index(level)  # noqa: E731
-    before = {c["id"]: c["met"] for c in previous["checks"]}
-    newly_unmet = [c["id"] for c in current["checks"] if c["met"] is False and before.get(c["id"]) is True]
-    level_dropped = rank(current["level"]) < rank(previous["level"])
-    stopped_ready = bool(previous["ready"]) and not current["ready"]
+    refresh_due(ctx)
+    since = since or ctx.now - REGRESSION_WINDOW
+    found: list[dict[str, Any]] = []
+    with Session(ctx.engine) as session:
+        candidates = session.exec(
+            select(StatusEvent.service_id)
+            .where(col(StatusEvent.worsened), col(StatusEvent.at) > since)
+            .group_by(col(StatusEvent.service_id))
+            .order_by(func.max(StatusEvent.tier), func.max(StatusEvent.ref))
+        ).all()
+        for start in range(0, len(candidates), REGRESSION_BATCH):
+            batch = list(candidates[start : start + REGRESSION_BATCH])
+            found += _regressed(session, batch, since)
+            if len(found) >= limit:
+                break
+    found.sort(key=lambda c: (not c["stopped_ready"], not c["level_dropped"], c["tier"], c["ref"]))
+    return found[:limit]
+
+
+def _regressed(session: Session, service_ids: list[int], since: datetime) -> list[dict[str, Any]]:
+    """Of these services, the ones worse now than at ``since``."""
+    moved: dict[int, list[StatusEvent]] = {}
+    for change in session.exec(
+        select(StatusEvent)
+        .where(col(StatusEvent.service_id).in_(service_ids), col(StatusEvent.at) > since)
+        .order_by(col(StatusEvent.id))
+    ):
+        moved.setdefault(change.service_id, []).append(change)
+    last_before = (
+        select(func.max(StatusEvent.id))
+        .where(col(StatusEvent.service_id).in_(service_ids), col(StatusEvent.at) <= since)
+        .group_by(col(StatusEvent.service_id))
+    )
+    baselines = {e.service_id: e for e in session.exec(select(StatusEvent).where(col(StatusEvent.id).in_(last_before)))}
+    found = []
+    for service_id, changes in moved.items():
+        item = _compare(baselines.get(service_id, changes[0]), changes[-1])  # new since then: its first verdict
+        if item:
+            item["causes"] = [{"at": iso(m.at), "cause": m.cause, "cause_id": m.cause_id} for m in changes[-5:]]
+            found.append(item)
+    return found
+
+
+def _compare(before: StatusEvent, now: StatusEvent) -> dict[str, Any] | None:
+    level_dropped = now.level_rank < before.level_rank
+    stopped_ready = before.ready and not now.ready
+    newly_unmet = [c for c in now.unmet if c not in set(before.unmet)]
     if not (level_dropped or stopped_ready or newly_unmet):
         return None
     return {
-        "ref": current["service"]["ref"],
-        "previous_level": previous["level"],
-        "level": current["level"],
+        "ref": now.ref,
+        "name": split_ref(now.ref)[2],
+        "owner": now.owner,
+        "tier": now.tier,
+        "previous_level": before.level,
+        "level": now.level,
         "level_dropped": level_dropped,
-        "was_ready": previous["ready"],
-        "ready": current["ready"],
+        "was_ready": before.ready,
+        "ready": now.ready,
         "stopped_ready": stopped_ready,
         "newly_unmet": newly_unmet,
-        "previous_scan_id": previous.get("scan_id"),
-        "scan_id": current.get("scan_id"),
+        "previous_scan_id": before.scan_id,
+        "scan_id": now.scan_id,
+        "at": iso(now.at),
     }
-
-
-def regressions(ctx: ReadContext) -> list[dict[str, Any]]:
-    """Services whose latest scan is worse than the one before (lower level, no longer ready, or
-    checks newly unmet), as stored; each item as :func:`compare_scans` plus ``name``, ``owner``,
-    ``tier`` and ``scanned_at``. Worst first (stopped ready, then level drops).
-    """
-    pairs: dict[str, list[tuple[Service, Scan]]] = defaultdict(list)
-    for service_row, scan in latest_scans(ctx.engine, depth=2):
-        pairs[service_row.ref].append((service_row, scan))
-    found = []
-    for pair in pairs.values():
-        if len(pair) < 2:
-            continue
-        (service_row, current), (_, previous) = pair
-        change = compare_scans(previous.report, current.report)
-        if change:
-            found.append(
-                {
-                    **change,
-                    "name": service_row.name,
-                    "owner": service_row.owner,
-                    "tier": current.tier,
-                    "scanned_at": iso(current.scanned_at),
-                }
-            )
-    return sorted(found, key=lambda c: (not c["stopped_ready"], not c["level_dropped"], c["tier"], c["ref"]))
 
 
 # --------------------------------------------------------------------------- checks
 
 
+MAX_CHECK_ITEMS = 200  # failing / waived services listed on a check's view
+
+
+def check_view(ctx: ReadContext, check_id: str) -> dict[str, Any]:
+    """How the fleet does on one check (served results): ``{"check": check_info or None,
+    "failing": [...], "waived": [...], "met": n, "not_applicable": n, "unmet": n}``; each failing
+    / waived item is ``{"ref", "name", "owner", "tier", "status", "summary", "evidence", "waiver",
+    "scan_id", "repo", "commit"}``, failing sorted by tier then ref (at most 200 of each).
+    """
+    refresh_due(ctx)
+    counts = check_tally(ctx, check_id).get(check_id, {})
+    view: dict[str, Any] = {
+        "check": check_info(ctx, check_id),
+        "failing": [],
+        "waived": [],
+        "met": counts.get("met", 0),
+        "unmet": counts.get("unmet", 0),
+        "not_applicable": counts.get("not_applicable", 0),
+    }
+    with Session(ctx.engine) as session:
+        for state, key in (("unmet", "failing"), ("waived", "waived")):
+            found = session.execute(
+                sa_select(ServiceCheck, col(ServiceStatus.ref), col(ServiceStatus.name), col(ServiceStatus.owner))
+                .add_columns(col(ServiceStatus.tier), col(ServiceStatus.scan_id), col(ServiceStatus.repo))
+                .add_columns(col(ServiceStatus.commit))
+                .join(ServiceStatus, col(ServiceStatus.service_id) == col(ServiceCheck.service_id))
+                .where(col(ServiceCheck.check_id) == check_id, col(ServiceCheck.state) == state)
+                .order_by(col(ServiceStatus.tier), col(ServiceStatus.ref))
+                .limit(MAX_CHECK_ITEMS)
+            ).all()
+            view[key] = [
+                {
+                    "ref": ref,
+                    "name": name,
+                    "owner": owner,
+                    "tier": tier,
+                    "status": entry.status,
+                    "summary": entry.summary,
+                    "evidence": entry.evidence,
+                    "waiver": entry.waiver,
+                    "scan_id": scan_id,
+                    "repo": repo,
+                    "commit": commit,
+                }
+                for entry, ref, name, owner, tier, scan_id, repo, commit in found
+            ]
+    return view
+
+
+def check_tally(ctx: ReadContext, check_id: str | None = None) -> dict[str, dict[str, int]]:
+    """Per check id: how many services meet it, fail it, have it waived, or where it does not apply."""
+    query = select(ServiceCheck.check_id, ServiceCheck.state, func.count()).group_by(
+        col(ServiceCheck.check_id), col(ServiceCheck.state)
+    )
+    if check_id is not None:
+        query = query.where(ServiceCheck.check_id == check_id)
+    tally: dict[str, dict[str, int]] = {}
+    with Session(ctx.engine) as session:
+        for found_id, state, count in session.exec(query):
+            tally.setdefault(found_id, {"met": 0, "unmet": 0, "waived": 0, "not_applicable": 0})[state] = count
+    return tally
+
+
 def checks(ctx: ReadContext) -> list[dict[str, Any]]:
     """Installed checks (metadata) with their place in the configured scorecard (``scorecard``:
     ``{"level", "weight", "blocking", "tiers"}`` or None when the scorecard does not use the check)."""
-    return [check_info(ctx, c.id) for c in ctx.registry]
+    return [info for c in ctx.registry if (info := check_info(ctx, c.id)) is not None]
 
 
 def check_info(ctx: ReadContext, check_id: str) -> dict[str, Any] | None:
@@ -357,50 +574,6 @@ def check_info(ctx: ReadContext, check_id: str) -> dict[str, Any] | None:
         }
     )
     return {**ctx.registry.get(check_id).metadata(), "scorecard": placement}
-
-
-def check_view(ctx: ReadContext, check_id: str) -> dict[str, Any]:
-    """How the fleet does on one check (served results): ``{"check": check_info or None,
-    "failing": [...], "waived": [...], "met": n, "not_applicable": n}``; each failing / waived item
-    is ``{"ref", "name", "owner", "tier", "status", "summary", "evidence", "waiver", "scan_id"}``,
-    failing sorted by tier then ref.
-    """
-    view: dict[str, Any] = {
-        "check": check_info(ctx, check_id),
-        "failing": [],
-        "waived": [],
-        "met": 0,
-        "not_applicable": 0,
-    }
-    waivers_by_ref = active_waivers(ctx)
-    answers_by_ref = latest_attestations(ctx.engine)
-    for service_row, scan in latest_scans(ctx.engine):
-        served = reapply(
-            ctx, scan.report, waivers_by_ref.get(service_row.ref, []), answers_by_ref.get(service_row.ref, {})
-        )
-        entry = next((c for c in served["checks"] if c["id"] == check_id), None)
-        if entry is None or entry["met"] is None:
-            view["not_applicable"] += entry is not None
-            continue
-        item = {
-            "ref": service_row.ref,
-            "name": service_row.name,
-            "owner": service_row.owner,
-            "tier": scan.tier,
-            "status": entry["status"],
-            "summary": entry["summary"],
-            "evidence": entry["evidence"],
-            "waiver": entry["waiver"],
-            "scan_id": scan.id,
-        }
-        if entry["waived"]:
-            view["waived"].append(item)
-        elif entry["met"]:
-            view["met"] += 1
-        else:
-            view["failing"].append(item)
-    view["failing"].sort(key=lambda i: (i["tier"], i["ref"]))
-    return view
 
 
 def scorecards(ctx: ReadContext) -> list[dict[str, Any]]:
@@ -438,9 +611,10 @@ WAIVER_STATES = ("active", "expiring", "expired", "revoked", "all")
 
 
 def waivers(
-    ctx: ReadContext, *, ref: str | None = None, state: str = "all", within_days: int = 30
+    ctx: ReadContext, *, ref: str | None = None, owner: str | None = None, state: str = "all", within_days: int = 30
 ) -> list[dict[str, Any]]:
-    """Waivers (stored and config), newest expiry first. ``state``: ``active`` (in force now),
+    """Waivers (stored and config) of one service, one owner's services or all, newest expiry
+    first. ``state``: ``active`` (in force now),
     ``expiring`` (in force, expiring within ``within_days``), ``expired``, ``revoked`` or ``all``.
 
     Item: ``{"id" (None for config waivers), "service", "check", "reason", "approver", "created_at",
@@ -451,9 +625,14 @@ def waivers(
         raise ValueError(f"state must be one of {', '.join(WAIVER_STATES)}")
     items = []
     with Session(ctx.engine) as session:
+        refs = (
+            None if owner is None else set(session.exec(select(ServiceStatus.ref).where(ServiceStatus.owner == owner)))
+        )
         query = select(WaiverRecord)
         if ref is not None:
             query = query.where(WaiverRecord.service_ref == ref)
+        if refs is not None:
+            query = query.where(col(WaiverRecord.service_ref).in_(refs))
         for r in session.exec(query):
             items.append(
                 _waiver_item(
@@ -471,7 +650,7 @@ def waivers(
                 )
             )
     for service_ref, w in ctx.config.waivers:
-        if ref is None or service_ref == ref:
+        if (ref is None or service_ref == ref) and (refs is None or service_ref in refs):
             items.append(
                 _waiver_item(
                     ctx, None, service_ref, w.check, w.reason, w.approver, None, w.expires, None, None, "config"
@@ -550,7 +729,7 @@ def attestations(ctx: ReadContext, ref: str) -> list[dict[str, Any]]:
         records = session.exec(
             select(AttestationRecord)
             .where(AttestationRecord.service_ref == ref)
-            .order_by(AttestationRecord.created_at.desc(), AttestationRecord.id.desc())
+            .order_by(col(AttestationRecord.created_at).desc(), col(AttestationRecord.id).desc())
         ).all()
         seen: set[str] = set()
         items = []
@@ -575,36 +754,42 @@ def attestations(ctx: ReadContext, ref: str) -> list[dict[str, Any]]:
 
 def signoffs(ctx: ReadContext, ref: str) -> list[dict[str, Any]]:
     """The service's launch review decisions, newest first: ``{"id", "service", "scan_id", "decision":
-    "go"|"no-go", "decided_by", "decided_at", "notes", "commit", "level", "ready"}`` (the last three:
-    the scan the decision was made on)."""
+    "go"|"no-go", "decided_by", "decided_at", "notes", "commit", "level", "ready", "score",
+    "status_version", "waivers"}`` (the served verdict the approver saw, and the waivers it counted)."""
     with Session(ctx.engine) as session:
         rows = session.exec(
             select(SignOff, Scan)
-            .join(Scan, Scan.id == SignOff.scan_id)
+            .join(Scan, col(Scan.id) == col(SignOff.scan_id))
             .where(SignOff.service_ref == ref)
-            .order_by(SignOff.decided_at.desc(), SignOff.id.desc())
+            .order_by(col(SignOff.decided_at).desc(), col(SignOff.id).desc())
         ).all()
-        return [
-            {
-                "id": s.id,
-                "service": s.service_ref,
-                "scan_id": s.scan_id,
-                "decision": s.decision,
-                "decided_by": s.decided_by,
-                "decided_at": iso(s.decided_at),
-                "notes": s.notes,
-                "commit": scan.commit,
-                "level": scan.level,
-                "ready": scan.ready,
-            }
-            for s, scan in rows
-        ]
+        return [signoff_item(s, scan) for s, scan in rows]
+
+
+def signoff_item(s: SignOff, scan: Scan) -> dict[str, Any]:
+    """One decision as :func:`signoffs` lists it (recorded before verdicts were kept: the scan's)."""
+    kept = s.status_version is not None
+    return {
+        "id": s.id,
+        "service": s.service_ref,
+        "scan_id": s.scan_id,
+        "decision": s.decision,
+        "decided_by": s.decided_by,
+        "decided_at": iso(s.decided_at),
+        "notes": s.notes,
+        "commit": scan.commit,
+        "level": s.level if kept else scan.level,
+        "ready": s.ready if kept else scan.ready,
+        "score": s.score if kept else scan.score,
+        "status_version": s.status_version,
+        "waivers": list(s.waivers or []),
+    }
 
 
 def audit_log(ctx: ReadContext, limit: int = 100, target: str | None = None) -> list[dict[str, Any]]:
     """The newest audited writes: ``{"id", "at", "actor", "action", "target", "details"}``."""
     with Session(ctx.engine) as session:
-        query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        query = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit)
         if target is not None:
             query = query.where(AuditEntry.target == target)
         return [

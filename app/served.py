@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 from prr.config import Config
 from prr.context import ReadContext
@@ -27,50 +28,52 @@ from prr.scoring import Waiver, check_entry, pick_waiver, verdict
 from prr.storage.models import AttestationRecord, WaiverRecord
 
 
-def active_waivers(ctx: ReadContext, ref: str | None = None) -> dict[str, list[Waiver]]:
-    """Waivers not revoked and not expired at ``ctx.now`` (stored and config), by service ref."""
-    found = stored_waivers(ctx, ref)
-    for service_ref, waiver in ctx.config.waivers:
-        if (ref is None or service_ref == ref) and waiver.in_force(ctx.now):
-            found[service_ref].append(waiver)
-    return found
-
-
-def stored_waivers(ctx: ReadContext, ref: str | None = None) -> dict[str, list[Waiver]]:
-    """The waivers granted in the portal that are in force at ``ctx.now``, by service ref."""
+def waivers_in_force(session: Session, config: Config, at: datetime, ref: str | None = None) -> dict[str, list[Waiver]]:
+    """The waivers in force at ``at`` (granted by then, not revoked by then, not expired; stored and
+    config), by service ref."""
     found: dict[str, list[Waiver]] = defaultdict(list)
-    with Session(ctx.engine) as session:
-        query = select(WaiverRecord).where(WaiverRecord.revoked_at.is_(None))
-        if ref is not None:
-            query = query.where(WaiverRecord.service_ref == ref)
-        for record in session.exec(query):
-            waiver = Waiver(
+    query = select(WaiverRecord).where(
+        col(WaiverRecord.created_at) <= at,
+        col(WaiverRecord.expires_at) > at,
+        or_(col(WaiverRecord.revoked_at).is_(None), col(WaiverRecord.revoked_at) > at),
+    )
+    if ref is not None:
+        query = query.where(WaiverRecord.service_ref == ref)
+    for record in session.exec(query):
+        found[record.service_ref].append(
+            Waiver(
                 check=record.check_id,
                 reason=record.reason,
                 approver=record.approver,
                 expires=aware(record.expires_at),
                 id=record.id,
             )
-            if waiver.in_force(ctx.now):
-                found[record.service_ref].append(waiver)
+        )
+    for service_ref, waiver in config.waivers:
+        if (ref is None or service_ref == ref) and waiver.in_force(at):
+            found[service_ref].append(waiver)
     return found
 
 
-def latest_attestations(engine: Engine, ref: str | None = None) -> dict[str, dict[str, Attestation]]:
-    """The newest answer to each manual check, by service ref then check id (expired ones too)."""
+def answers_as_of(session: Session, at: datetime, ref: str | None = None) -> dict[str, dict[str, Attestation]]:
+    """The newest answer given by ``at`` to each manual check (expired ones too), by service ref
+    then check id."""
     found: dict[str, dict[str, Attestation]] = defaultdict(dict)
-    with Session(engine) as session:
-        query = select(AttestationRecord).order_by(AttestationRecord.created_at, AttestationRecord.id)
-        if ref is not None:
-            query = query.where(AttestationRecord.service_ref == ref)
-        for record in session.exec(query):
-            found[record.service_ref][record.check_id] = Attestation(
-                check=record.check_id,
-                answer=record.answer,
-                attested_by=record.attested_by,
-                expires=aware(record.expires_at),
-                evidence_url=record.evidence_url,
-            )
+    query = (
+        select(AttestationRecord)
+        .where(col(AttestationRecord.created_at) <= at)
+        .order_by(col(AttestationRecord.created_at), col(AttestationRecord.id))
+    )
+    if ref is not None:
+        query = query.where(AttestationRecord.service_ref == ref)
+    for record in session.exec(query):
+        found[record.service_ref][record.check_id] = Attestation(
+            check=record.check_id,
+            answer=record.answer,
+            attested_by=record.attested_by,
+            expires=aware(record.expires_at),
+            evidence_url=record.evidence_url,
+        )
     return found
 
 
@@ -80,32 +83,30 @@ def scan_sources(ctx: ReadContext) -> tuple[Config, Callable[[str], dict[str, At
     ``fleet.scan_entry(entry, config, ..., attestations=answers)`` with the returned pair stores a
     report whose verdict already counts the portal's waivers and attestations.
     """
-    stored = [(ref, w) for ref, granted in stored_waivers(ctx).items() for w in granted]
-    config = replace(ctx.config, waivers=list(ctx.config.waivers) + stored)
-    return config, lambda ref: latest_attestations(ctx.engine, ref).get(ref, {})
+    with Session(ctx.engine) as session:
+        granted = waivers_in_force(session, replace(ctx.config, waivers=[]), ctx.now)
+    config = replace(ctx.config, waivers=list(ctx.config.waivers) + [(r, w) for r, ws in granted.items() for w in ws])
+
+    def answers(ref: str) -> dict[str, Attestation]:
+        with Session(ctx.engine) as session:
+            return answers_as_of(session, ctx.now, ref).get(ref, {})
+
+    return config, answers
 
 
 # --------------------------------------------------------------------------- the served report
 
 
 def reapply(
-    ctx: ReadContext,
-    report: dict[str, Any],
-    waivers: Iterable[Waiver] | None = None,
-    answers: dict[str, Attestation] | None = None,
+    ctx: ReadContext, report: dict[str, Any], waivers: Iterable[Waiver], answers: dict[str, Attestation]
 ) -> dict[str, Any]:
-    """A stored §7 report with the waivers and attestations in force at ``ctx.now`` applied.
+    """A stored scan report with ``waivers`` and ``answers`` (those in force at ``ctx.now``) applied.
 
-    ``waivers`` / ``answers`` default to those stored for the report's service. Manual checks are
-    answered afresh from the newest attestation (unless the scorecard does not require them at the
-    service's tier); every entry's ``met`` / ``waived`` / ``waiver`` is recomputed exactly as the
-    engine computes it, then score, level, ready and next steps.
+    Manual checks are answered afresh from the newest attestation (unless the scorecard does not
+    require them at the service's tier); every entry's ``met`` / ``waived`` / ``waiver`` is
+    recomputed exactly as the engine computes it, then score, level, ready and next steps.
     """
     ref, tier = report["service"]["ref"], report["service"]["tier"]
-    if waivers is None:
-        waivers = active_waivers(ctx, ref).get(ref, [])
-    if answers is None:
-        answers = latest_attestations(ctx.engine, ref).get(ref, {})
     waivers = list(waivers)
     entries = [_reapply_entry(ctx, entry, tier, waivers, answers) for entry in report["checks"]]
     card = _stored_scorecard(report)

@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from prr.storage.models import ApiToken
 
@@ -35,7 +35,7 @@ def token_user(engine: Engine, secret: str) -> str | None:
 
 def list_tokens(engine: Engine) -> list[ApiToken]:
     with Session(engine) as session:
-        return list(session.exec(select(ApiToken).order_by(ApiToken.id)))
+        return list(session.exec(select(ApiToken).order_by(col(ApiToken.id))))
 
 
 def revoke_token(engine: Engine, token_id: int) -> ApiToken | None:

@@ -31,10 +31,12 @@ The fixtures ``portal`` and ``make_portal`` (for other config) are available to 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -53,7 +55,8 @@ from prr.config import Config, load_config
 from prr.fleet import expand_fleet, scan_entry
 from prr.plugin import Check, Registry, load_registry, not_applicable
 from prr.served import scan_sources
-from prr.storage.db import migrate, store_report
+from prr.status import record_scan
+from prr.storage.db import migrate
 from prr.testing import RepoBuilder
 from prr.tokens import create_token
 from prr.web import appstate, create_app
@@ -242,7 +245,7 @@ def _store_fixture_scan(app: Flask, name: str, commit: str, at: datetime) -> Non
         config, answers = scan_sources(ctx)
         _stored_reports[key] = scan_entry(entry, config, ctx.scorecard, ctx.registry, now=at, attestations=answers)
     report = _stored_reports[key]
-    store_report(ctx.engine, {**report, "source": {**report["source"], "repo": entry.location}})
+    record_scan(ctx, {**report, "source": {**report["source"], "repo": entry.location}})
 
 
 def scanned_portal(tmp_path: Path, config_extra: dict[str, Any] | None = None, **overrides: Any) -> ScannedPortal:
@@ -319,6 +322,43 @@ def portal(tmp_path: Path) -> Iterator[ScannedPortal]:
     built = scanned_portal(tmp_path)
     yield built
     appstate.shutdown(built.app)
+
+
+class Receiver:
+    """A webhook endpoint: records each POSTed JSON body and answers the next status in ``statuses``
+    (then 200)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append({"content_type": self.headers["Content-Type"], **json.loads(body)})
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/prr"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def events(self) -> list[str]:
+        return [r["event"] for r in self.received]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    running.thread.start()
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+    running.thread.join(5)
 
 
 _openapi: OpenAPI | None = None

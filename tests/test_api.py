@@ -246,7 +246,7 @@ def test_signoffs_and_history_survive_a_restart(api, portal, tmp_path: Path):
     "body, status, detail",
     [
         ({"decision": "maybe"}, 422, "decision must be go or no-go"),
-        ({"decision": "go", "scan_id": 9999}, 422, "is not a scan of"),
+        ({"decision": "go", "scan_id": 9999}, 409, "changed since the page was shown"),
         ({"decision": "go", "notes": 5}, 422, "notes has the wrong type"),
         ({}, 422, "decision is required"),
     ],
@@ -256,12 +256,20 @@ def test_bad_signoff_is_a_problem(api, portal, body, status, detail):
     assert response.status_code == status and detail in response.json["detail"]
 
 
-def test_signoff_against_an_older_scan_of_another_service_is_refused(api, portal):
+def test_signoff_against_a_scan_other_than_the_served_one_is_refused_with_the_current_verdict(api, portal):
     checkout_scan = api.get(CHECKOUT).json["scan_id"]
     response = api.post(
         f"{LEDGER}/signoffs", headers=token(portal.app, "carol"), json={"decision": "go", "scan_id": checkout_scan}
     )
-    assert response.status_code == 422
+    assert response.status_code == 409
+    served = api.get(LEDGER).json
+    assert response.json["current"] == {
+        "level": "bronze",
+        "ready": False,
+        "score": served["score"],
+        "scan_id": served["scan_id"],
+        "status_version": served["status_version"],
+    }
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,7 @@ on 127.0.0.1 that each test starts and stops."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,82 +12,53 @@ from prr import notify
 from tests.portal_fixtures import repo, scan
 
 
-class Receiver:
-    """A webhook endpoint: records each POSTed JSON body and answers the next status in ``statuses``
-    (then 200)."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"content_type": self.headers["Content-Type"], **json.loads(body)})
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/prr"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def events(self) -> list[str]:
-        return [r["event"] for r in self.received]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
-    running.thread.start()
-    yield running
-    running.server.shutdown()
-    running.server.server_close()
-    running.thread.join(5)
-
-
-def _report(level: str | None, ready: bool, met: dict[str, bool], scan_id: int = 2) -> dict[str, Any]:
+def _change(level: str | None, ready: bool, dropped: bool, stopped: bool, cause: str = "scan") -> dict[str, Any]:
+    """A status event of checkout, which was silver and ready before."""
     return {
-        "service": {"ref": "component:default/checkout", "name": "checkout", "owner": "team-payments", "tier": "1"},
-        "source": {"repo": "/srv/checkout", "commit": "a" * 40, "scanned_at": "2026-11-27T08:00:00Z"},
-        "scan_id": scan_id,
-        "scorecard": {"levels": ["bronze", "silver", "gold"], "required_level": "silver"},
-        "score": 50.0,
+        "id": 7,
+        "ref": "component:default/checkout",
+        "at": "2026-11-27T08:00:00Z",
+        "cause": cause,
+        "cause_id": 3,
+        "tier": "1",
+        "owner": "team-payments",
+        "scan_id": 2,
+        "commit": "a" * 40,
+        "previous_level": "silver",
         "level": level,
+        "previous_ready": True,
         "ready": ready,
-        "checks": [{"id": check, "met": value} for check, value in met.items()],
+        "score": 50.0,
+        "required_level": "silver",
+        "waiver_carried": False,
+        "level_dropped": dropped,
+        "stopped_ready": stopped,
+        "newly_unmet": ["b"],
+        "newly_met": [],
     }
 
 
 @pytest.mark.parametrize(
-    "before, after, events",
+    "change, messages, says",
     [
-        (
-            ("silver", True, {"a": True, "b": True}),
-            ("bronze", False, {"a": True, "b": False}),
-            ["level_dropped", "not_ready"],
-        ),
-        (("gold", True, {"a": True, "b": True}), ("silver", True, {"a": True, "b": False}), ["level_dropped"]),
-        (("bronze", False, {"a": True}), (None, False, {"a": False}), ["level_dropped"]),
-        (
-            ("silver", True, {"a": True, "blocker": True}),
-            ("silver", False, {"a": True, "blocker": False}),
-            ["not_ready"],
-        ),
-        (("bronze", False, {"a": False}), ("silver", True, {"a": True}), []),
-        (("silver", True, {"a": True}), ("silver", True, {"a": True}), []),
-        (("silver", False, {"a": True, "b": True}), ("silver", False, {"a": True, "b": False}), []),  # no event for it
+        (_change("bronze", False, True, True), ["level_dropped", "not_ready"], "after scan #3"),
+        (_change("bronze", True, True, False), ["level_dropped"], "dropped from silver to bronze"),
+        (_change(None, False, True, True, "waiver.expired"), ["level_dropped", "not_ready"], "after waiver #3 expired"),
+        (_change("silver", False, False, True, "waiver.revoked"), ["not_ready"], "after waiver #3 revoked"),
+        (_change("gold", True, False, False), [], ""),
     ],
 )
-def test_events_for(before, after, events):
-    found = notify.events_for(_report(*before, scan_id=1), _report(*after), "https://prr.example.com/s/checkout")
-    assert [e["event"] for e in found] == events
-    for event in found:
-        assert "component:default/checkout" in event["text"] and "<https://prr.example.com/s/checkout|" in event["text"]
-        assert event["previous"]["level"] == before[0] and event["current"]["level"] == after[0]
+def test_messages_for(change, messages, says):
+    found = notify.messages_for(change, "https://prr.example.com/s/checkout")
+    assert [m["event"] for m in found] == messages
+    for message in found:
+        assert (
+            "component:default/checkout" in message["text"]
+            and "<https://prr.example.com/s/checkout|" in message["text"]
+        )
+        assert says in message["text"]
+        assert message["previous"]["level"] == "silver" and message["current"]["level"] == change["level"]
+        assert message["cause"] == {"kind": change["cause"], "id": 3}
 
 
 def test_a_rescan_that_drops_the_level_notifies(make_portal, receiver, tmp_path):
@@ -113,6 +80,7 @@ def test_a_rescan_that_drops_the_level_notifies(make_portal, receiver, tmp_path)
     }
     assert (event["previous"]["level"], event["current"]["level"]) == ("silver", "bronze")
     assert event["current"]["scan_id"] == stored["scan_id"]
+    assert event["cause"] == {"kind": "scan", "id": stored["scan_id"]}
     assert event["newly_unmet"] == ["resilience.replicas", "resilience.probes"]
     assert "dropped from silver to bronze" in event["text"]
     assert event["portal_url"] == "https://prr.example.com/services/component/default/checkout"
@@ -129,7 +97,7 @@ def _one_replica() -> str:
 
 
 def test_subscriptions_filter_events(receiver):
-    events = notify.events_for(_report("silver", True, {"a": True}, 1), _report("bronze", False, {"a": False}))
+    events = notify.messages_for(_change("bronze", False, True, True))
     deliveries = notify.deliver([{"url": receiver.url, "events": ["not_ready"]}], events, sleep=lambda s: None)
     assert [(d.event, d.ok) for d in deliveries] == [("not_ready", True)]
     assert receiver.events() == ["not_ready"]
@@ -148,7 +116,7 @@ def test_subscriptions_filter_events(receiver):
 def test_retries_with_backoff(receiver, statuses, retries, attempts, ok, waits):
     receiver.statuses = list(statuses)
     slept: list[float] = []
-    events = notify.events_for(_report("silver", True, {"a": True}, 1), _report("bronze", True, {"a": False}))
+    events = notify.messages_for(_change("bronze", True, True, False))
     [delivery] = notify.deliver([{"url": receiver.url, "retries": retries}], events, sleep=slept.append)
     assert (delivery.attempts, delivery.ok, slept) == (attempts, ok, waits)
     assert len(receiver.received) == attempts
@@ -158,7 +126,7 @@ def test_an_unreachable_webhook_is_logged_not_raised(caplog):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
-    events = notify.events_for(_report("silver", True, {"a": True}, 1), _report("bronze", True, {"a": False}))
+    events = notify.messages_for(_change("bronze", True, True, False))
     [delivery] = notify.deliver([{"url": url, "retries": 1, "timeout_seconds": 2}], events, sleep=lambda s: None)
     assert not delivery.ok and delivery.attempts == 2 and "ConnectionError" in delivery.error
     assert "could not deliver level_dropped" in caplog.text

@@ -19,9 +19,10 @@ from markupsafe import Markup
 
 from prr import reads
 from prr.config import load_config
-from prr.storage.db import migrate, store_report
+from prr.status import record_scan
+from prr.storage.db import migrate
 from prr.web import appstate, charts, create_app, pages, render
-from tests.portal_fixtures import build_app, token
+from tests.portal_fixtures import SESSION_NOW, ApiClient, build_app, token
 
 CHECKOUT = "/services/component/default/checkout"
 LEDGER = "/services/component/default/ledger"
@@ -35,6 +36,7 @@ class Page(HTMLParser):
         super().__init__()
         self.hrefs: list[str] = []
         self.csrf: list[str] = []
+        self.hidden: dict[str, str] = {}  # the forms' other hidden fields (the sign-off's status version and key)
         self.services: list[str] = []  # names in the services table, in order
         self.text_parts: list[str] = []
         self._in_row_header = False
@@ -50,6 +52,8 @@ class Page(HTMLParser):
                 self.services.append(a["href"].rsplit("/", 1)[-1])
         if tag == "input" and a.get("name") == "csrf_token":
             self.csrf.append(a["value"] or "")
+        elif tag == "input" and a.get("type") == "hidden" and a.get("name"):
+            self.hidden[a["name"] or ""] = a.get("value") or ""
         if tag == "table" and "services" in (a.get("class") or ""):
             self._in_services = True
         if tag == "th" and a.get("scope") == "row" and self._in_services:
@@ -73,10 +77,11 @@ def get(client: Any, url: str, status: int = 200, **kwargs: Any) -> Page:
 
 
 def post_form(client: Any, page_url: str, action: str, data: dict[str, str], headers: dict[str, str]) -> Any:
-    """Load the page (for the CSRF token of the session), then submit ``data`` to ``action``."""
+    """Load the page (for the CSRF token of the session and the forms' hidden fields), then submit
+    ``data`` to ``action``."""
     page = get(client, page_url, headers=headers)
     assert page.csrf, "the page shows no form to this user"
-    return client.post(action, data={"csrf_token": page.csrf[0], **data}, headers=headers)
+    return client.post(action, data={**page.hidden, "csrf_token": page.csrf[0], **data}, headers=headers)
 
 
 @pytest.fixture
@@ -96,7 +101,7 @@ def client(portal):
                 "Fleet readiness",
                 "4 services scanned",
                 "Tier-0",
-                "Regressions since the last scan",
+                "Regressions in the last 7 days",
                 "ledger",
                 "Workloads run more than one replica",
                 "2 of 4 ready",
@@ -269,7 +274,7 @@ def _hostile_report(portal) -> dict[str, Any]:
 
 
 def test_repo_supplied_text_is_escaped_and_links_are_only_http(portal):
-    store_report(portal.app.extensions["prr.db"], _hostile_report(portal))
+    record_scan(appstate.context(portal.app), _hostile_report(portal))
     client = portal.app.test_client()
     for url in [
         "/services/component/default/hostile",
@@ -333,7 +338,7 @@ def test_evidence_links_to_the_repo_web_ui_only_for_a_web_repo(portal):
     )
     report["source"]["repo"] = "https://github.com/acme/ledger.git"
     report["service"].update(ref="component:default/ledger-web", name="ledger-web")
-    store_report(portal.app.extensions["prr.db"], report)
+    record_scan(appstate.context(portal.app), report)
     client = portal.app.test_client()
     commit = report["source"]["commit"]
     web = get(client, "/services/component/default/ledger-web")
@@ -505,20 +510,22 @@ def test_attesting_a_manual_check_on_the_review_page(portal, client):
     assert "Record answer" not in get(client, CHECKOUT + "/review", headers=token(portal.app, "sam")).text
 
 
-def test_sign_off_is_recorded_against_the_scan_shown_and_survives_a_restart(portal, client, tmp_path):
+def test_sign_off_is_recorded_on_the_verdict_shown_and_survives_a_restart(portal, client, tmp_path):
     carol = token(portal.app, "carol")
     review = get(client, LEDGER + "/review", headers=carol)
     scan_id = reads.service(appstate.context(portal.app), portal.refs["ledger"])["scan_id"]
-    assert f"Record decision on scan #{scan_id}" in review.text
+    assert f"Record decision on Bronze, not ready (scan #{scan_id})" in review.text
     assert post_form(client, LEDGER + "/review", LEDGER + "/signoffs", {"notes": "x"}, carol).status_code == 422
     response = post_form(
         client,
         LEDGER + "/review",
         LEDGER + "/signoffs",
-        {"decision": "no-go", "notes": "Scale back to 3 replicas first", "scan_id": str(scan_id)},
+        {"decision": "no-go", "notes": "Scale back to 3 replicas first"},
         carol,
     )
     assert response.status_code == 303
+    [recorded] = reads.signoffs(appstate.context(portal.app), portal.refs["ledger"])
+    assert (recorded["level"], recorded["ready"], recorded["scan_id"]) == ("bronze", False, scan_id)
 
     restarted = build_app(tmp_path, portal.app.config["PRR_CLOCK"]).test_client()
     page = get(restarted, LEDGER + "/review")
@@ -558,3 +565,32 @@ def test_pages_share_one_accessible_layout(portal, client, url):
 def test_stylesheet_prints_the_review_and_shows_focus():
     css = (Path(__file__).parent.parent / "app" / "static" / "portal.css").read_text()
     assert "@media print" in css and ":focus-visible" in css and ".skip-link:focus" in css
+
+
+def _days_ahead(days: int) -> str:
+    return (SESSION_NOW + timedelta(days=days)).isoformat().replace("+00:00", "Z")
+
+
+def test_a_sign_off_form_sent_twice_records_one_decision(portal, client):
+    carol = token(portal.app, "carol")
+    page = get(client, LEDGER + "/review", headers=carol)
+    form = {**page.hidden, "csrf_token": page.csrf[0], "decision": "go", "notes": "ship it"}
+    statuses = [client.post(LEDGER + "/signoffs", data=form, headers=carol).status_code for _ in range(4)]
+    assert statuses == [303] * 4
+    assert len(reads.signoffs(appstate.context(portal.app), portal.refs["ledger"])) == 1
+    assert "already recorded" in get(client, LEDGER + "/review", headers=carol).text
+
+
+def test_a_sign_off_on_a_verdict_that_changed_since_the_page_is_refused_with_the_new_one(portal, client):
+    carol = token(portal.app, "carol")
+    page = get(client, "/services/component/default/search/review", headers=carol)
+    ApiClient(portal.app).post(
+        "/api/v1/entities/component/default/search/waivers",
+        headers=carol,
+        json={"check": "resilience.probes", "reason": "probes land next sprint", "expires": _days_ahead(7)},
+    )
+    form = {**page.hidden, "csrf_token": page.csrf[0], "decision": "go"}
+    response = client.post("/services/component/default/search/signoffs", data=form, headers=carol)
+    assert response.status_code == 409
+    assert "changed since the page was shown: it is now gold, ready" in Page(response.get_data(as_text=True)).text
+    assert reads.signoffs(appstate.context(portal.app), portal.refs["search"]) == []

@@ -69,7 +69,7 @@ def chromium(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "path, expected",
     [
-        ("/", ["Fleet readiness", "Services by tier and level", "Regressions since the last scan", "checkout"]),
+        ("/", ["Fleet readiness", "Services by tier and level", "Regressions in the last 7 days", "checkout"]),
         (
             "/services/component/default/ledger",
             ["Not ready", "Next steps to", "Checks by level", "<svg", "Score history of ledger"],

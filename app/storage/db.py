@@ -108,50 +108,53 @@ def store_report(engine: Engine, report: dict[str, Any], task_key: str | None = 
     ``task_key`` names the queued task the scan answers: it is unique, so a redelivered task
     cannot store its scan twice (the second store raises ``IntegrityError``).
     """
+    with Session(engine) as session, session.begin():
+        return add_report(session, report, task_key)
+
+
+def add_report(session: Session, report: dict[str, Any], task_key: str | None = None) -> int:
+    """Add one scan with all its results (and its service) to ``session``'s transaction; the scan id."""
     svc = report["service"]
     scanned_at = datetime.fromisoformat(report["source"]["scanned_at"].replace("Z", "+00:00"))
-    with Session(engine) as session, session.begin():
-        service = session.exec(select(Service).where(Service.ref == svc["ref"])).first()
-        if service is None:
-            service = Service(
-                ref=svc["ref"], name=svc["name"], tier=svc["tier"], repo=report["source"]["repo"], updated_at=scanned_at
-            )
-            session.add(service)
-        service.name, service.owner, service.tier = svc["name"], svc["owner"], svc["tier"]
-        service.lifecycle, service.repo, service.updated_at = svc["lifecycle"], report["source"]["repo"], scanned_at
-        session.flush()
-        assert service.id is not None  # assigned by the flush
-        scan = Scan(
-            service_id=service.id,
-            commit=report["source"]["commit"],
-            repo=report["source"]["repo"],
-            scanned_at=scanned_at,
-            scorecard_id=report["scorecard"]["id"],
-            scorecard_version=report["scorecard"]["version"],
-            tier=svc["tier"],
-            score=report["score"],
-            level=report["level"],
-            ready=report["ready"],
-            duration_seconds=report.get("duration_seconds"),
-            task_key=task_key,
-            report={},
+    service = session.exec(select(Service).where(Service.ref == svc["ref"])).first()
+    if service is None:
+        service = Service(
+            ref=svc["ref"], name=svc["name"], tier=svc["tier"], repo=report["source"]["repo"], updated_at=scanned_at
         )
-        session.add(scan)
-        session.flush()
-        assert scan.id is not None  # assigned by the flush
-        scan.report = {**report, "scan_id": scan.id}
-        for c in report["checks"]:
-            session.add(
-                CheckResult(
-                    scan_id=scan.id,
-                    check_id=c["id"],
-                    level=c["level"],
-                    status=c["status"],
-                    met=c["met"],
-                    waived=c["waived"],
-                    summary=c["summary"],
-                    evidence=c["evidence"],
-                    details=c.get("details") or {},
-                )
+        session.add(service)
+    service.name, service.owner, service.tier = svc["name"], svc["owner"], svc["tier"]
+    service.lifecycle, service.repo, service.updated_at = svc["lifecycle"], report["source"]["repo"], scanned_at
+    session.flush()
+    scan = Scan(
+        service_id=service.id,
+        commit=report["source"]["commit"],
+        repo=report["source"]["repo"],
+        scanned_at=scanned_at,
+        scorecard_id=report["scorecard"]["id"],
+        scorecard_version=report["scorecard"]["version"],
+        tier=svc["tier"],
+        score=report["score"],
+        level=report["level"],
+        ready=report["ready"],
+        duration_seconds=report.get("duration_seconds"),
+        task_key=task_key,
+        report={},
+    )
+    session.add(scan)
+    session.flush()
+    scan.report = {**report, "scan_id": scan.id}
+    for c in report["checks"]:
+        session.add(
+            CheckResult(
+                scan_id=scan.id,
+                check_id=c["id"],
+                level=c["level"],
+                status=c["status"],
+                met=c["met"],
+                waived=c["waived"],
+                summary=c["summary"],
+                evidence=c["evidence"],
+                details=c.get("details") or {},
             )
-        return scan.id
+        )
+    return scan.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -25,6 +25,8 @@ class Service(SQLModel, table=True):
 
 
 class Scan(SQLModel, table=True):
+    __table_args__ = (Index("ix_scan_service_latest", "service_id", "scanned_at", "id"),)  # a service's newest scan
+
     id: int | None = Field(default=None, primary_key=True)
     service_id: int = Field(foreign_key="service.id", index=True)
     commit: str = Field(max_length=40)
@@ -88,7 +90,7 @@ class AttestationRecord(SQLModel, table=True):
 
 
 class SignOff(SQLModel, table=True):
-    """A launch review decision, recorded against the scan it was made on."""
+    """A launch review decision, with the served verdict the approver saw when making it."""
 
     __tablename__ = "signoff"
     id: int | None = Field(default=None, primary_key=True)
@@ -98,6 +100,12 @@ class SignOff(SQLModel, table=True):
     decided_by: str = Field(max_length=255)
     decided_at: datetime = _utc_column(nullable=False)
     notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    level: str | None = Field(default=None, max_length=64)
+    ready: bool | None = None
+    score: float | None = None
+    status_version: int | None = None
+    waivers: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # waivers in force then
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=64)  # a resent form finds its record
 
 
 class ApiToken(SQLModel, table=True):
@@ -141,3 +149,109 @@ class ScanJobRecord(SQLModel, table=True):
     scan_id: int | None = Field(default=None, foreign_key="scan.id")
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     finished_at: datetime | None = _utc_column(nullable=True)
+
+
+class ServiceStatus(SQLModel, table=True):
+    """The served verdict of one service: its latest scan with the waivers and attestations in force.
+
+    Rewritten in the same transaction as whatever changes it (:mod:`prr.status`); ``changes_at`` is
+    when it next changes by itself (the earliest expiry in force), ``version`` counts its changes
+    (a form rendered from version n is stale once it is n + 1), ``inputs`` fingerprints the
+    scorecard and config waivers it was computed with. Lists, filters and counts read these narrow
+    rows; the served document is kept apart (:class:`ServedReport`) and read one service at a time.
+    """
+
+    __tablename__ = "service_status"
+    __table_args__ = (
+        Index("ix_service_status_tier_level", "tier", "level_rank"),
+        Index("ix_service_status_owner_ref", "owner", "ref"),
+    )
+
+    service_id: int = Field(foreign_key="service.id", primary_key=True)
+    ref: str = Field(unique=True, max_length=255)
+    name: str = Field(index=True, max_length=255)
+    owner: str | None = Field(default=None, max_length=255)
+    tier: str = Field(max_length=16)
+    lifecycle: str | None = Field(default=None, max_length=64)
+    repo: str = Field(max_length=1024)
+    level: str | None = Field(default=None, max_length=64)
+    level_rank: int = -1  # index of level in levels; -1 for no level (sorting and filtering)
+    required_level: str = Field(max_length=64)
+    levels: list = Field(sa_column=Column(JSON, nullable=False))
+    score: float | None = Field(default=None, index=True)
+    ready: bool = Field(default=False, index=True)
+    unmet: int = 0
+    blocking_unmet: int = 0
+    waived: int = 0
+    waiver_carried: bool = False  # without the waivers in force, level or readiness would be lower
+    scan_id: int = Field(foreign_key="scan.id")
+    commit: str = Field(max_length=40)
+    scanned_at: datetime = _utc_column(nullable=False, index=True)
+    scorecard_id: str = Field(max_length=128)
+    scorecard_version: str = Field(max_length=64)
+    changes_at: datetime | None = _utc_column(nullable=True, index=True)
+    version: int = 1
+    inputs: str = Field(max_length=64)
+    updated_at: datetime = _utc_column(nullable=False)
+
+
+class ServedReport(SQLModel, table=True):
+    """The served document of a service's status: its latest scan report with the waivers and
+    attestations in force applied."""
+
+    __tablename__ = "served_report"
+    service_id: int = Field(foreign_key="service_status.service_id", primary_key=True)
+    report: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ServiceCheck(SQLModel, table=True):
+    """One check of a service's served verdict (for per-check views across the fleet)."""
+
+    __tablename__ = "service_check"
+    __table_args__ = (Index("ix_service_check_check_state", "check_id", "state"),)
+
+    service_id: int = Field(foreign_key="service_status.service_id", primary_key=True)
+    check_id: str = Field(primary_key=True, max_length=128)
+    state: str = Field(max_length=16)  # met | unmet | waived | not_applicable
+    status: str = Field(max_length=16)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: list = Field(sa_column=Column(JSON, nullable=False))
+    waiver: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class StatusEvent(SQLModel, table=True):
+    """A change of a service's served verdict (level, readiness, a check's met state, or its scan),
+    with its cause; appended, never rewritten. ``unmet`` and ``waived`` list the check ids as they
+    stood after the change, so the verdict at any moment is the service's last event before it."""
+
+    __tablename__ = "status_event"
+    __table_args__ = (
+        Index("ix_status_event_service_at", "service_id", "at", "id"),
+        Index("ix_status_event_worsened_at", "worsened", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="service.id")
+    ref: str = Field(max_length=255)
+    at: datetime = _utc_column(nullable=False, index=True)
+    cause: str = Field(max_length=32)  # scan | waiver.granted | waiver.revoked | waiver.expired | attestation | ...
+    cause_id: int | None = None  # the scan, waiver or attestation
+    tier: str = Field(max_length=16)
+    owner: str | None = Field(default=None, max_length=255)
+    scan_id: int = Field(foreign_key="scan.id")
+    commit: str = Field(max_length=40)
+    previous_level: str | None = Field(default=None, max_length=64)
+    level: str | None = Field(default=None, max_length=64)
+    level_rank: int = -1  # index of level in the scorecard's levels; -1 for no level
+    previous_ready: bool | None = None
+    ready: bool = False
+    score: float | None = None
+    required_level: str = Field(max_length=64)
+    waiver_carried: bool = False
+    level_dropped: bool = False
+    stopped_ready: bool = False
+    worsened: bool = False  # level dropped, readiness lost or a check newly unmet
+    newly_unmet: list = Field(sa_column=Column(JSON, nullable=False))
+    newly_met: list = Field(sa_column=Column(JSON, nullable=False))
+    unmet: list = Field(sa_column=Column(JSON, nullable=False))
+    waived: list = Field(sa_column=Column(JSON, nullable=False))

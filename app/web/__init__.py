@@ -40,7 +40,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         config.database_url, **config.database_pool
     )  # migrated by `prr db upgrade`
 
-    from prr.web import api, hardening, metrics, pages
+    from prr.web import api, appstate, hardening, metrics, pages
 
     hardening.init_app(app, config)
     csrf = CSRFProtect(app)
@@ -51,6 +51,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.before_request(_reads_gate)
     _error_handlers(app)
+    appstate.keep_status(app)
     return app
 
 

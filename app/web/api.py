@@ -8,6 +8,7 @@ and a role (see :mod:`prr.identity`), and a JSON body.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
@@ -18,6 +19,7 @@ from prr import actions, reads
 from prr.context import ReadContext
 from prr.errors import Forbidden, Invalid, NotFound
 from prr.identity import Identity
+from prr.moments import iso, parse_iso
 from prr.refs import join_ref
 from prr.web import appstate
 from prr.web.auth import current_identity
@@ -107,6 +109,19 @@ def _state_arg() -> str:
     return state
 
 
+def _moment_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        moment = parse_iso(raw)
+    except ValueError:
+        raise BadRequest(f"query parameter {name} must be an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z") from None
+    if moment.tzinfo is None:
+        raise BadRequest(f"query parameter {name} needs a timezone, e.g. 2027-01-31T00:00:00Z")
+    return moment
+
+
 def _bool_arg(name: str) -> bool | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -155,7 +170,7 @@ def list_services() -> Response:
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     body = page.to_dict()
-    args = request.args.to_dict(flat=False)
+    args: dict[str, Any] = request.args.to_dict(flat=False)
     body["links"] = {
         "self": url_for("api.list_services", _external=False, **args),
         "next": url_for("api.list_services", **{**args, "page": page.page + 1}) if page.page < page.pages else None,
@@ -171,7 +186,9 @@ def fleet_summary() -> Response:
 
 @bp.get("/fleet/regressions")
 def fleet_regressions() -> Response:
-    return jsonify({"items": reads.regressions(_ctx())})
+    ctx = _ctx()
+    since = _moment_arg("since")
+    return jsonify({"items": reads.regressions(ctx, since), "since": iso(since or ctx.now - reads.REGRESSION_WINDOW)})
 
 
 @bp.get("/entities/<kind>/<namespace>/<name>")
@@ -305,15 +322,17 @@ def signoffs(kind: str, namespace: str, name: str) -> Response:
 def sign_off(kind: str, namespace: str, name: str) -> Response:
     ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
     body = _body()
-    made = actions.sign_off(
+    made, created = actions.sign_off(
         ctx,
         who,
         ref,
         _field(body, "decision", str),
         _field(body, "notes", str, required=False) or "",
-        _field(body, "scan_id", int, required=False),
+        status_version=_field(body, "status_version", int, required=False),
+        scan_id=_field(body, "scan_id", int, required=False),
+        idempotency_key=request.headers.get("Idempotency-Key") or _field(body, "idempotency_key", str, required=False),
     )
-    return _created(made, url_for("api.signoffs", kind=kind, namespace=namespace, name=name))
+    return _created(made, url_for("api.signoffs", kind=kind, namespace=namespace, name=name), 201 if created else 200)
 
 
 # --------------------------------------------------------------------------- checks, scorecards, teams, me
@@ -339,7 +358,10 @@ def scorecards() -> Response:
 
 @bp.get("/teams/<owner>")
 def team(owner: str) -> Response:
-    view = reads.team(_ctx(), owner)
+    page = _int_arg("page", 1)
+    if page < 1:
+        raise BadRequest("page must be ≥ 1")
+    view = reads.team(_ctx(), owner, page=page)
     if not view["services"]:
         raise NotFound(f"no scanned service is owned by {owner}")
     return jsonify(view)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
 
-from prr import actions
+from prr import actions, status
 from prr.config import Config
 from prr.context import ReadContext
 from prr.jobs import ScanJobs
 from prr.plugin import ConfigError, load_registry
 from prr.scorecard import load_scorecard
 
+log = logging.getLogger(__name__)
 _JOBS_LOCK = threading.Lock()
+STATUS_TICK_SECONDS = 60
 
 
 def clock(app: Flask | None = None) -> datetime:
@@ -83,8 +86,35 @@ def _broker_dispatch(app: Flask, config: Config) -> Callable[[str, str], None]:
     return dispatch
 
 
+def keep_status(app: Flask) -> None:
+    """Bring the served statuses up to date now, then (outside tests) every
+    ``portal.status_tick_seconds`` (default 60) in a background thread, so expiries take effect
+    and notify even when nobody reads."""
+    ctx = context(app)
+    if ctx.scorecard is None:
+        return  # the pages say why; nothing can be served
+    status.sync(ctx)
+    if app.testing:
+        return  # tests move the clock and read: every read refreshes what is due
+    every = float(ctx.portal_settings.get("status_tick_seconds", STATUS_TICK_SECONDS))
+    stopping = app.extensions["prr.status_tick"] = threading.Event()
+
+    def tick() -> None:
+        while not stopping.wait(every):
+            try:
+                status.refresh_due(context(app))
+            except Exception:  # a database hiccup; the next tick tries again
+                log.warning("could not refresh the served statuses", exc_info=True)
+
+    threading.Thread(target=tick, name="prr-status-tick", daemon=True).start()
+
+
 def shutdown(app: Flask) -> None:
-    """Wait for the app's queued rescans to finish (tests, and a clean process exit)."""
+    """Wait for the app's queued rescans to finish and stop its status tick (tests, and a clean
+    process exit)."""
     running = app.extensions.pop("prr.jobs", None)
     if running is not None:
         running.shutdown()
+    ticking = app.extensions.pop("prr.status_tick", None)
+    if ticking is not None:
+        ticking.set()

@@ -18,13 +18,14 @@ _UNSET = object()
 
 @dataclass(frozen=True)
 class HistoryPoint:
-    """One scan on a service's history chart."""
+    """One change of a service's served verdict on its history chart."""
 
     at: datetime
     score: float | None
     level: str | None
     ready: bool
-    label: str = ""  # e.g. the short commit, shown in the point's tooltip
+    label: str = ""  # e.g. the cause and short commit, shown in the point's tooltip
+    waiver_carried: bool = False  # a waiver held the level or readiness up
 
 
 def history_chart(points: list[HistoryPoint], title: str, width: int = 1100, height: int = 260) -> Markup:
@@ -71,15 +72,20 @@ def history_chart(points: list[HistoryPoint], title: str, width: int = 1100, hei
             _text(svg, text, x=coords[i][0], y=height - 12, **{"class": "axis", "text-anchor": "middle"})
             last_tick = coords[i][0]
     previous_level: str | object | None = _UNSET
-    for (x, y), p in zip(coords, points):
-        y_mark = y if y is not None else top + plot_h
-        group = _el(svg, "g", **{"class": "point " + ("ready" if p.ready else "not-ready")})
+    for (x, y_or_none), p in zip(coords, points):
+        y_mark = y_or_none if y_or_none is not None else top + plot_h
+        kind = ("ready" if p.ready else "not-ready") + (" waived" if p.waiver_carried else "")
+        group = _el(svg, "g", **{"class": "point " + kind})
         tip = (
             f"{p.at:%Y-%m-%d %H:%M} UTC — score {_fmt_score(p.score)}, level {p.level or 'none'}, "
-            f"{'ready' if p.ready else 'not ready'}" + (f" ({p.label})" if p.label else "")
+            f"{'ready' if p.ready else 'not ready'}"
+            + (", carried by a waiver" if p.waiver_carried else "")
+            + (f" ({p.label})" if p.label else "")
         )
         _text(group, tip, tag="title")
         _el(group, "circle", cx=x, cy=y_mark, r=5)
+        if p.waiver_carried:  # a ring around the point: the verdict rests on a waiver
+            _el(group, "circle", cx=x, cy=y_mark, r=9, **{"class": "waiver-ring"})
         if p.level != previous_level:
             _text(svg, p.level or "no level", x=x, y=y_mark - 12, **{"class": "level-label", "text-anchor": "middle"})
             previous_level = p.level
@@ -157,8 +163,5 @@ def _fmt_score(score: float | None) -> str:
 def _date_ticks(points: list[HistoryPoint], most: int = 6) -> list[tuple[int, str]]:
     """Indexes of the points to label on the x axis (first, last, and evenly between)."""
     n = len(points)
-    if n <= most:
-        chosen = range(n)
-    else:
-        chosen = sorted({round(k * (n - 1) / (most - 1)) for k in range(most)})
+    chosen = list(range(n)) if n <= most else sorted({round(k * (n - 1) / (most - 1)) for k in range(most)})
     return [(i, f"{points[i].at:%b %d}") for i in chosen]

@@ -53,8 +53,13 @@ class SignOffForm(FlaskForm):
         validators=[InputRequired(message="Choose go or no-go.")],
     )
     notes = TextAreaField("Notes", validators=[Length(max=5000)])
-    scan_id = HiddenField(validators=[InputRequired()], filters=[lambda v: int(v) if str(v or "").isdigit() else v])
+    # The status version the page showed (a changed verdict refuses the decision) and a key that
+    # makes a resent form record nothing twice.
+    status_version = HiddenField(
+        validators=[InputRequired()], filters=[lambda v: int(v) if str(v or "").isdigit() else v]
+    )
+    idempotency_key = HiddenField(validators=[InputRequired(), Length(min=8, max=64)])
 
-    def validate_scan_id(self, field: HiddenField) -> None:
+    def validate_status_version(self, field: HiddenField) -> None:
         if not isinstance(field.data, int):
-            raise ValidationError("The form lost the scan it was made on; reload the page.")
+            raise ValidationError("The form lost the verdict it was made on; reload the page.")

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import Engine, case, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from prr.storage.models import CheckResult, Scan
 
@@ -90,21 +90,25 @@ def _number(value: float) -> str:
 
 def scan_metrics(engine: Engine) -> list[str]:
     """The database-derived series: stored scans, their durations, and error results by check."""
-    bucket_columns = [func.sum(case((Scan.duration_seconds <= bound, 1), else_=0)) for bound in SCAN_BUCKETS]
+    bucket_columns = [func.sum(case((col(Scan.duration_seconds) <= bound, 1), else_=0)) for bound in SCAN_BUCKETS]
     with Session(engine) as session:
-        total = session.exec(select(func.count(Scan.id))).one()
+        total = session.exec(select(func.count(col(Scan.id)))).one()
         timed = session.exec(
             select(
-                func.count(Scan.duration_seconds), func.coalesce(func.sum(Scan.duration_seconds), 0), *bucket_columns
+                func.count(col(Scan.duration_seconds)),
+                func.coalesce(func.sum(col(Scan.duration_seconds)), 0),
+                *bucket_columns,
             )
         ).one()
         errors = session.exec(
-            select(CheckResult.check_id, func.count(CheckResult.id))
+            select(CheckResult.check_id, func.count(col(CheckResult.id)))
             .where(CheckResult.status == "error")
             .group_by(CheckResult.check_id)
             .order_by(CheckResult.check_id)
         ).all()
-    count, duration_sum, *cumulative = timed
+    counted, summed, *cumulative = tuple(timed)
+    count = int(counted or 0)
+    duration_sum = float(summed or 0)
     lines = _header("prr_scans_total", "Scans stored in the database.", "counter")
     lines.append(f"prr_scans_total {total}")
     lines += _header("prr_scan_duration_seconds", "How long a service's scan took.", "histogram")

@@ -7,6 +7,7 @@ functions of :mod:`prr.actions`, which decide who may do what. Every POST redire
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -14,13 +15,17 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from prr import actions, identity, reads
 from prr.context import ReadContext
-from prr.errors import PortalError
+from prr.errors import PortalError, StaleVerdict
 from prr.identity import Identity, auth_settings
+from prr.moments import parse_iso
+from prr.notify import cause_text
 from prr.refs import join_ref, split_ref
+from prr.scorecard import Scorecard
 from prr.web import appstate, charts, render
 from prr.web.auth import current_identity
 from prr.web.errors import status_of
@@ -37,8 +42,9 @@ SORTS = {
     "ready": "ready",
     "scanned": "scanned_at",
 }
-PER_PAGE = 100
-TREND_SCANS = 12
+PER_PAGE = 50
+TREND_POINTS = 12
+REGRESSIONS_SHOWN = 10
 STATUS_ORDER = {"fail": 0, "error": 1, "waived": 2, "warn": 3, "pass": 4, "not_applicable": 5}
 
 
@@ -48,6 +54,12 @@ def _setup(state: Any) -> None:
 
 
 # --------------------------------------------------------------------------- request plumbing
+
+
+def _card(ctx: ReadContext) -> Scorecard:
+    """The configured scorecard (pages are not served without one: see ``_scorecard_loaded``)."""
+    assert ctx.scorecard is not None
+    return ctx.scorecard
 
 
 def _ctx() -> ReadContext:
@@ -77,7 +89,7 @@ def url_with(**changes: Any) -> str:
             args.pop(key, None)
         else:
             args[key] = value
-    base = url_for(request.endpoint, **(request.view_args or {}))
+    base = url_for(request.endpoint or "pages.overview", **(request.view_args or {}))
     return base + ("?" + urlencode(args) if args else "")
 
 
@@ -92,26 +104,17 @@ def _ago(value: Any) -> str:
     return render.ago(value, _ctx().now)
 
 
-def _all_services(ctx: ReadContext, **filters: Any) -> list[dict[str, Any]]:
-    """Every service row matching ``filters``, across all pages of :func:`reads.list_services`."""
-    rows, page = [], 1
-    while True:
-        result = reads.list_services(ctx, page=page, per_page=reads.MAX_PER_PAGE, **filters)
-        rows += result.items
-        if page >= result.pages:
-            return rows
-        page += 1
-
-
 def _service_or_404(kind: str, namespace: str, name: str) -> tuple[str, dict[str, Any]]:
+    """The service's ref and served report (its status row rides along as ``report["_status"]``)."""
     ref = join_ref(kind, namespace, name)
-    report = reads.service_scorecard(_ctx(), ref)
-    if report is None:
+    served = reads.served_view(_ctx(), ref)
+    if served is None:
         abort(404, description=f"No scanned service {ref}.")
-    return ref, report
+    row, report = served
+    return ref, {**report, "_status": row}
 
 
-def _ref_parts(ref: str) -> dict[str, str]:
+def _ref_parts(ref: str) -> dict[str, Any]:
     kind, namespace, name = split_ref(ref)
     return {"kind": kind, "namespace": namespace, "name": name}
 
@@ -133,7 +136,9 @@ def _source(report: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/")
 def overview() -> str:
     ctx = _ctx()
-    filters = {key: request.args.get(key, "").strip() for key in ("q", "tier", "owner", "level", "ready")}
+    filters: dict[str, Any] = {
+        key: request.args.get(key, "").strip() for key in ("q", "tier", "owner", "level", "ready")
+    }
     filters["active"] = any(filters.values())
     sort_key = request.args.get("sort", "name") if request.args.get("sort") in SORTS else "name"
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
@@ -152,7 +157,7 @@ def overview() -> str:
     summary = reads.fleet_summary(ctx)
     regressions = _regressions(ctx)
     regressed = {r["ref"] for r in regressions}
-    rows = [_with_trend(ctx, {**row, "regressed": row["ref"] in regressed}) for row in result.items]
+    rows = _with_trends(ctx, [{**row, "regressed": row["ref"] in regressed} for row in result.items])
     return render_template(
         "pages/overview.html",
         nav="fleet",
@@ -162,18 +167,18 @@ def overview() -> str:
         regressions=regressions,
         filters=filters,
         sort={"key": sort_key, "dir": direction},
-        options={"tiers": ctx.scorecard.tiers, "owners": reads.owners(ctx)},
+        options={"tiers": _card(ctx).tiers, "owners": reads.owners(ctx)},
     )
 
 
 def _fleet(ctx: ReadContext, summary: dict[str, Any]) -> dict[str, Any]:
     tiers = []
-    for tier in sorted(set(ctx.scorecard.tiers) | set(summary["tiers"])):
+    card = _card(ctx)
+    for tier in sorted(set(card.tiers) | set(summary["tiers"])):
         counts = summary["tiers"].get(tier, {"total": 0, "ready": 0, "ready_pct": 0, "levels": {}})
-        tiers.append({"tier": tier, "required_level": ctx.scorecard.required_levels.get(tier, "?"), **counts})
+        tiers.append({"tier": tier, "required_level": card.required_levels.get(tier, "?"), **counts})
     total, ready = summary["total"], summary["ready"]
-    newest = reads.list_services(ctx, per_page=1, sort="-scanned_at").items
-    latest = newest[0]["scanned_at"] if newest else None
+    latest = reads.latest_scanned_at(ctx)
     return {
         "total": total,
         "ready": ready,
@@ -186,17 +191,25 @@ def _fleet(ctx: ReadContext, summary: dict[str, Any]) -> dict[str, Any]:
 def _regressions(ctx: ReadContext) -> list[dict[str, Any]]:
     titles = {c.id: c.title for c in ctx.registry}
     return [
-        {**r, **_ref_parts(r["ref"]), "newly_unmet": [{"id": c, "title": titles.get(c, c)} for c in r["newly_unmet"]]}
-        for r in reads.regressions(ctx)
+        {
+            **r,
+            **_ref_parts(r["ref"]),
+            "newly_unmet": [{"id": c, "title": titles.get(c, c)} for c in r["newly_unmet"]],
+            "why": ", ".join(cause_text(c["cause"], c["cause_id"]) for c in r["causes"][-3:]),
+        }
+        for r in reads.regressions(ctx, limit=REGRESSIONS_SHOWN)
     ]
 
 
-def _with_trend(ctx: ReadContext, row: dict[str, Any]) -> dict[str, Any]:
-    scores = [h["score"] for h in reads.service_history(ctx, row["ref"], limit=TREND_SCANS)]
-    row["trend_svg"] = (
-        charts.sparkline(scores, f"Score trend of {row['name']}, last {len(scores)} scans") if len(scores) > 1 else None
-    )
-    return row
+def _with_trends(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with a sparkline of their last served scores (one query for the page)."""
+    scores = reads.trends(ctx, [r["ref"] for r in rows], points=TREND_POINTS)
+    for row in rows:
+        mine = scores.get(row["ref"], [])
+        row["trend_svg"] = (
+            charts.sparkline(mine, f"Score trend of {row['name']}, last {len(mine)} changes") if len(mine) > 1 else None
+        )
+    return rows
 
 
 # --------------------------------------------------------------------------- teams
@@ -204,64 +217,44 @@ def _with_trend(ctx: ReadContext, row: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/teams")
 def teams() -> str:
-    ctx = _ctx()
-    rows = _all_services(ctx)
-    by_owner: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        team = by_owner.setdefault(
-            row["owner"] or "", {"owner": row["owner"], "total": 0, "ready": 0, "blocking_unmet": 0, "tiers": set()}
-        )
-        team["total"] += 1
-        team["ready"] += row["ready"]
-        team["blocking_unmet"] += row["blocking_unmet"]
-        team["tiers"].add(row["tier"])
-    return render_template(
-        "pages/teams.html",
-        nav="teams",
-        teams=sorted(by_owner.values(), key=lambda t: (t["owner"] is None, t["owner"] or "")),
-    )
+    return render_template("pages/teams.html", nav="teams", teams=reads.teams(_ctx()))
 
 
 @bp.get("/teams/<path:owner>")
 def team(owner: str) -> tuple[str, int] | str:
     ctx = _ctx()
-    view = reads.team(ctx, owner)
     sort_key = request.args.get("sort") if request.args.get("sort") in SORTS else None
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
-    rows = view["services"]
-    if sort_key:
-        rows = _all_services(ctx, owner=owner, sort=("-" if direction == "desc" else "") + SORTS[sort_key])
-    rows = [_with_trend(ctx, dict(row)) for row in rows]
+    page_number = max(1, request.args.get("page", 1, type=int) or 1)
+    sort = ("-" if direction == "desc" else "") + SORTS[sort_key] if sort_key else None
+    view = reads.team(ctx, owner, page=page_number, per_page=PER_PAGE, sort=sort)
+    rows = _with_trends(ctx, view["services"])
     page = render_template(
         "pages/team.html",
         nav="teams",
         view=view,
         rows=rows,
         sort={"key": sort_key, "dir": direction},
-        failing=_team_failing(ctx, rows),
+        failing=_team_failing(ctx, owner),
     )
     return (page, 404) if not rows else page
 
 
-def _team_failing(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The team's unmet checks, most widespread first: ``{"id", "title", "services": [...]}``."""
-    found: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        report = reads.service_scorecard(ctx, row["ref"]) or {"checks": []}
-        for c in report["checks"]:
-            if c["met"] is False:
-                item = found.setdefault(
-                    c["id"],
-                    {
-                        "id": c["id"],
-                        "title": c["title"],
-                        "blocking": c["blocking"],
-                        "level": c["level"],
-                        "services": [],
-                    },
-                )
-                item["services"].append(row)
-    return sorted(found.values(), key=lambda i: (-len(i["services"]), i["id"]))
+def _team_failing(ctx: ReadContext, owner: str) -> list[dict[str, Any]]:
+    """The team's unmet checks, most widespread first: ``{"id", "title", "blocking", "level", "services"}``."""
+    titles = {c.id: c.title for c in ctx.registry}
+    placed = {c.id: c for c in ctx.scorecard.checks} if ctx.scorecard else {}
+    found = [
+        {
+            "id": check_id,
+            "title": titles.get(check_id, check_id),
+            "blocking": check_id in placed and placed[check_id].blocking,
+            "level": placed[check_id].level if check_id in placed else None,
+            "services": services,
+        }
+        for check_id, services in reads.unmet_checks(ctx, owner).items()
+    ]
+    return sorted(found, key=lambda i: (-len(i["services"]), i["id"]))
 
 
 # --------------------------------------------------------------------------- one service
@@ -275,14 +268,15 @@ def service(kind: str, namespace: str, name: str) -> str:
 
 def _service_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
     ctx = _ctx()
-    history = reads.service_history(ctx, ref)
+    history = [{**h, "why": cause_text(h["cause"], h["cause_id"])} for h in reads.service_history(ctx, ref)]
     points = [
         charts.HistoryPoint(
-            at=render.as_datetime(h["scanned_at"]),
+            at=parse_iso(h["at"]),
             score=h["score"],
             level=h["level"],
             ready=h["ready"],
-            label=h["commit"][:12],
+            label=f"{h['why']}, commit {h['commit'][:12]}",
+            waiver_carried=h["waiver_carried"],
         )
         for h in history
     ]
@@ -318,7 +312,9 @@ def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: A
         "can": can,
         "waiver_form": waiver_form,
         "attest_form": attest_form,
-        "signoff_form": forms.get("signoff_form") or SignOffForm(scan_id=report["scan_id"]),
+        "status": report["_status"],
+        "signoff_form": forms.get("signoff_form")
+        or SignOffForm(status_version=report["_status"]["status_version"], idempotency_key=uuid.uuid4().hex),
     }
 
 
@@ -458,26 +454,14 @@ def _review_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
 @bp.get("/checks")
 def checks_index() -> str:
     ctx = _ctx()
-    tally = _fleet_tally(ctx)
-    in_card = {c.id: c for c in ctx.scorecard.checks}
+    tally = reads.check_tally(ctx)
+    in_card = {c.id: c for c in _card(ctx).checks}
     items = [{**info, "tally": tally.get(info["id"], {})} for info in reads.checks(ctx)]
-    levels = list(ctx.scorecard.levels)
+    levels = list(_card(ctx).levels)
     items.sort(
         key=lambda i: (i["id"] not in in_card, levels.index(i["scorecard"]["level"]) if i["scorecard"] else 0, i["id"])
     )
     return render_template("pages/checks.html", nav="checks", items=items)
-
-
-def _fleet_tally(ctx: ReadContext) -> dict[str, dict[str, int]]:
-    """Per check id: how many services meet it, fail it, have it waived, or where it does not apply."""
-    tally: dict[str, dict[str, int]] = {}
-    for row in _all_services(ctx):
-        report = reads.service_scorecard(ctx, row["ref"]) or {"checks": []}
-        for c in report["checks"]:
-            counts = tally.setdefault(c["id"], {"met": 0, "unmet": 0, "waived": 0, "not_applicable": 0})
-            key = "not_applicable" if c["met"] is None else "waived" if c["waived"] else "met" if c["met"] else "unmet"
-            counts[key] += 1
-    return tally
 
 
 @bp.get("/checks/<check_id>")
@@ -485,8 +469,10 @@ def check(check_id: str) -> str:
     view = reads.check_view(_ctx(), check_id)
     if view["check"] is None:
         abort(404, description=f"No installed check {check_id}.")
-    for item in view["failing"] + view["waived"]:
-        item.update(_ref_parts(item["ref"]), source=_source(reads.scan_scorecard(_ctx(), item["scan_id"])))
+    listed = view["failing"] + view["waived"]
+    reports = reads.reports_of(_ctx(), [item["ref"] for item in listed])
+    for item in listed:
+        item.update(_ref_parts(item["ref"]), source=_source(reports[item["ref"]]))
     return render_template("pages/check.html", nav="checks", view=view, info=view["check"])
 
 
@@ -500,12 +486,12 @@ def _writer() -> Identity:
     return who
 
 
-def _back(ref: str, endpoint: str = "pages.service", anchor: str = "") -> Response:
+def _back(ref: str, endpoint: str = "pages.service", anchor: str = "") -> BaseResponse:
     return redirect(url_for(endpoint, **_ref_parts(ref)) + anchor, code=303)
 
 
 @bp.post("/services/<kind>/<namespace>/<name>/rescan")
-def rescan(kind: str, namespace: str, name: str) -> Response:
+def rescan(kind: str, namespace: str, name: str) -> BaseResponse:
     who = _writer()
     ref, _report = _service_or_404(kind, namespace, name)
     try:
@@ -523,7 +509,7 @@ def rescan(kind: str, namespace: str, name: str) -> Response:
 
 
 @bp.post("/services/<kind>/<namespace>/<name>/waivers")
-def grant_waiver(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
+def grant_waiver(kind: str, namespace: str, name: str) -> BaseResponse | tuple[str, int]:
     who = _writer()
     ref, report = _service_or_404(kind, namespace, name)
     form = WaiverForm()
@@ -544,7 +530,7 @@ def grant_waiver(kind: str, namespace: str, name: str) -> Response | tuple[str, 
 
 
 @bp.post("/services/<kind>/<namespace>/<name>/waivers/<row_id:waiver_id>/revoke")
-def revoke_waiver(kind: str, namespace: str, name: str, waiver_id: int) -> Response:
+def revoke_waiver(kind: str, namespace: str, name: str, waiver_id: int) -> BaseResponse:
     who = _writer()
     ref, _report = _service_or_404(kind, namespace, name)
     existing = reads.waiver(_ctx(), waiver_id)
@@ -560,7 +546,7 @@ def revoke_waiver(kind: str, namespace: str, name: str, waiver_id: int) -> Respo
 
 
 @bp.post("/services/<kind>/<namespace>/<name>/attestations")
-def attest(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
+def attest(kind: str, namespace: str, name: str) -> BaseResponse | tuple[str, int]:
     who = _writer()
     ref, report = _service_or_404(kind, namespace, name)
     form = AttestationForm()
@@ -584,19 +570,41 @@ def attest(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
 
 
 @bp.post("/services/<kind>/<namespace>/<name>/signoffs")
-def sign_off(kind: str, namespace: str, name: str) -> Response | tuple[str, int]:
+def sign_off(kind: str, namespace: str, name: str) -> BaseResponse | tuple[str, int]:
     who = _writer()
     ref, report = _service_or_404(kind, namespace, name)
     form = SignOffForm()
     if form.validate_on_submit():
-        try:  # against the scan the reviewers were shown, even when a newer one landed meanwhile
-            record = actions.sign_off(
-                _ctx(), who, ref, form.decision.data, form.notes.data or "", scan_id=form.scan_id.data
+        try:  # on the verdict the reviewers were shown: refused when it changed meanwhile
+            record, created = actions.sign_off(
+                _ctx(),
+                who,
+                ref,
+                form.decision.data,
+                form.notes.data or "",
+                status_version=form.status_version.data,
+                idempotency_key=form.idempotency_key.data,
             )
+        except StaleVerdict as exc:
+            flash(exc.detail, "error")
+            fresh = SignOffForm(
+                formdata=None,
+                decision=form.decision.data,
+                notes=form.notes.data,
+                status_version=report["_status"]["status_version"],
+                idempotency_key=uuid.uuid4().hex,
+            )
+            return _review_page(ref, report, signoff_form=fresh), 409
         except PortalError as exc:
             _field_error(form, exc, {"decision": "decision", "notes": "notes"})
         else:
-            flash(f"Decision {record['decision'].upper()} recorded against scan #{record['scan_id']}.", "success")
+            verdict = f"{(record['level'] or 'no level').title()}, {'ready' if record['ready'] else 'not ready'}"
+            flash(
+                f"Decision {record['decision'].upper()} recorded on {verdict} (scan #{record['scan_id']})."
+                if created
+                else f"This decision was already recorded (sign-off #{record['id']}); it was not recorded twice.",
+                "success" if created else "info",
+            )
             return _back(ref, "pages.review", "#signoff")
     return _review_page(ref, report, signoff_form=form), 422
 
@@ -628,9 +636,10 @@ def _field_error(form: Any, exc: PortalError, fields: dict[str, str]) -> None:
 @bp.errorhandler(404)
 def _error_page(error: HTTPException) -> tuple[str, int]:
     titles = {401: "Sign in required", 403: "Not allowed", 404: "Not found"}
+    code = error.code or 500
     return render_template(
-        "pages/error.html", code=error.code, title=titles[error.code], message=error.description
-    ), error.code
+        "pages/error.html", code=code, title=titles.get(code, "Error"), message=error.description
+    ), code
 
 
 @bp.errorhandler(CSRFError)

@@ -86,7 +86,7 @@ def source_location_url(value: Any) -> str | None:
         segments[-1] = segments[-1].removesuffix(".git")
     if not [s for s in segments if s] or any(s in (".", "..") for s in segments):
         return None
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")  # never the userinfo
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")  # never the userinfo
     return f"{parts.scheme.lower()}://{host}/" + "/".join(quote(s, safe="@+~%") for s in segments)
 
 
