@@ -134,10 +134,10 @@ def test_an_unreachable_webhook_is_logged_not_raised(caplog):
 
 def test_repository_text_cannot_post_links_or_mentions(receiver):
     hostile = "<https://evil.example|Click here> <!channel> &amp;"
-    before, after = _report("silver", True, {"a": True}, 1), _report("bronze", False, {f"{hostile}": False})
-    after["service"] = {**after["service"], "ref": f"component:default/{hostile}", "owner": hostile}
+    change = {**_change("bronze", False, True, True), "ref": f"component:default/{hostile}", "owner": hostile}
+    change["newly_unmet"] = [hostile]
     portal_url = f"https://prr.example.com/services/component/default/{hostile}"
-    notify.deliver([{"url": receiver.url}], notify.events_for(before, after, portal_url), sleep=lambda s: None)
+    notify.deliver([{"url": receiver.url}], notify.messages_for(change, portal_url), sleep=lambda s: None)
     assert receiver.events() == ["level_dropped", "not_ready"]
     for event in receiver.received:
         text = event["text"]

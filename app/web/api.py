@@ -358,7 +358,7 @@ def scorecards() -> Response:
 
 @bp.get("/teams/<owner>")
 def team(owner: str) -> Response:
-    page = _int_arg("page", 1)
+    page = _int_arg("page", 1, 1, reads.MAX_PAGE)
     if page < 1:
         raise BadRequest("page must be ≥ 1")
     view = reads.team(_ctx(), owner, page=page)
