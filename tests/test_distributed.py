@@ -251,7 +251,7 @@ def test_rescan_now_runs_on_a_worker_and_its_job_reports_progress(tmp_path, demo
         database_url=database,
         fleet=[{"repo": f"{demo_fleet}/search*"}],
         queue=queue,
-        auth={"roles": {"admin": ["root"]}},
+        auth={"roles": {"admin": {"users": ["root"]}}},
     )
     run_cli("scan", "--config", str(config))  # the portal knows the service
     engine = migrate(database)
