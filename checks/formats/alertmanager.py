@@ -546,7 +546,7 @@ class _Builder:
 
 
 def _inherited_receiver(parent: Route | None) -> str:
-    """The receiver a route without its own takes: its parent's (the root always has one)."""
+    """The receiver a route without its own takes: its parent's (the root must name its own)."""
     return parent.receiver if parent is not None else ""
 
 

@@ -61,6 +61,7 @@ class Located(Protocol):
 
 
 def evidence_at(item: Located, value: str) -> Evidence:
+    """Evidence pointing at the item's file and line."""
     return Evidence(path=item.path, line=item.line, value=value)
 
 

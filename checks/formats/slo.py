@@ -278,7 +278,8 @@ def _sloth(path: str, spec: YMap, source: str) -> list[SLO]:
 
 
 def _sloth_alerts(slo: SLO, alerting: YMap, keys: dict[str, str]) -> list[AlertSpec]:
-    """The page and ticket alerts Sloth generates unless disabled (it needs an alert name)."""
+    """The page and ticket alerts Sloth generates for a valid SLO unless disabled (it needs an
+    alert name)."""
     if not alerting.get("name") or slo.objective is None or slo.sloth_id is None:
         return []
     series = {"sloth_id": slo.sloth_id, "sloth_service": slo.service or "", "sloth_slo": slo.name}
@@ -296,9 +297,9 @@ def _sloth_alerts(slo: SLO, alerting: YMap, keys: dict[str, str]) -> list[AlertS
             factor = share * window_hours / (long.total_seconds() / 3600)
             conditions.append(
                 " and ".join(
-                    f"max({promql.selector_text(f'slo:sli_error:ratio_rate{promql.format_duration(w)}', series)}"
-                    f" > ({factor:g} * {budget:g})) without (sloth_window)"
-                    for w in (short, long)
+                    f"max({promql.selector_text(f'slo:sli_error:ratio_rate{w}', series)} > ({factor:g} * {budget:g}))"
+                    " without (sloth_window)"
+                    for w in map(promql.format_duration, (short, long))
                 )
             )
         alerts.append(
@@ -373,6 +374,7 @@ def _pyrra_propagated(values: Any) -> dict[str, str]:
 
 
 def _pyrra_alerts(slo: SLO, indicator: _Indicator, line: int, annotations: dict[str, str]) -> list[AlertSpec]:
+    """The multiwindow burn-rate alerts Pyrra generates for a valid SLO (objective and window set)."""
     if slo.objective is None or slo.window is None:
         return []
     total = promql.selectors(indicator.parsed[-1]) if indicator.parsed else []
