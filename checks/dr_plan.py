@@ -28,7 +28,7 @@ def dr_plan(ctx: CheckContext) -> Result:
     readiness, error = try_readiness(ctx.repo)
     if error is not None:
         return errored(str(error), [Evidence(path=error.path, line=error.line, value=error.message)])
-    problems = (
+    problems: list[tuple[str, int | None, str]] = (
         [
             (readiness.path, p.line, str(p))
             for p in readiness.problems

@@ -65,7 +65,9 @@ def dr_tested(ctx: CheckContext) -> Result:
         return failed(
             "no DR drill recorded (no readiness.yaml)", [Evidence(value=f"add {READINESS_FILES[0]} at the repo root")]
         )
-    problems = [(readiness.path, p.line, str(p)) for p in readiness.problems_under("dr")]
+    problems: list[tuple[str, int | None, str]] = [
+        (readiness.path, p.line, str(p)) for p in readiness.problems_under("dr")
+    ]
     targets = dr_targets(ctx.repo, readiness)
     problems += targets.problems
     if problems:
@@ -123,7 +125,9 @@ def _shortfalls(drill: Drill, targets: DrTargets, now: datetime, max_age: int) -
 
 
 def _within(drill: Drill, targets: DrTargets) -> list[str]:
+    """How a passing drill (one with both targets declared) measured up to them."""
     return [
-        f"{n.upper()} {format_duration(getattr(drill, f'measured_{n}'))} within {format_duration(targets.get(n).value)}"
+        f"{n.upper()} {format_duration(getattr(drill, f'measured_{n}'))} within {format_duration(target.value)}"
         for n in ("rto", "rpo")
+        if (target := targets.get(n)) is not None
     ]

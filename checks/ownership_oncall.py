@@ -61,10 +61,11 @@ def _declarations(ctx: CheckContext) -> tuple[list[Fact], list[FormatError]]:
     errors: list[FormatError] = []
     catalog, error = try_catalog(ctx.repo)
     errors += [error] if error else []
-    annotations = catalog.component.annotations if catalog.component is not None else None
-    if isinstance(annotations, YMap):
+    entity = catalog.component
+    annotations = entity.annotations if entity is not None else None
+    if entity is not None and isinstance(annotations, YMap):
         found += [
-            Fact(f"{catalog.path} annotation {key}", value, catalog.path, annotations.line_of(key))
+            Fact(f"{entity.path} annotation {key}", value, entity.path, annotations.line_of(key))
             for key, value in annotations.items()
             if str(key).startswith(ONCALL_ANNOTATION_PREFIXES) and str(value or "").strip()
         ]

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from prr.checks.formats.kubernetes import NO_REPLICATED_WORKLOADS, REPLICATED_KINDS, count, manifests_for, verdict
+from prr.checks.formats.kubernetes import (
+    NO_REPLICATED_WORKLOADS,
+    REPLICATED_KINDS,
+    count,
+    evidence_at,
+    manifests_for,
+    verdict,
+)
 from prr.plugin import CheckContext, Evidence, Result, check
 
 EXAMPLE = """\
@@ -37,9 +44,8 @@ def resilience_pdb(ctx: CheckContext) -> Result:
     evidence: list[Evidence] = []
     uncovered: list[str] = []
     for workload in workloads:
-        where = dict(path=workload.path, line=workload.line)
         if workload.containers is None:
-            undecided.append(Evidence(**where, value=f"{workload.ref}: {workload.unresolved}"))
+            undecided.append(evidence_at(workload, f"{workload.ref}: {workload.unresolved}"))
         elif pdbs := manifests.pdbs_for(workload):
             evidence += [
                 Evidence(path=p.path, line=p.line, value=f"PodDisruptionBudget {p.name} covers {workload.ref}")
@@ -49,9 +55,7 @@ def resilience_pdb(ctx: CheckContext) -> Result:
             uncovered.append(workload.ref)
             labels = ", ".join(f"{k}={v}" for k, v in workload.pod_labels.items()) or "none"
             failures.append(
-                Evidence(
-                    **where, value=f"{workload.ref} (pod labels: {labels}): no PodDisruptionBudget selects its pods"
-                )
+                evidence_at(workload, f"{workload.ref} (pod labels: {labels}): no PodDisruptionBudget selects its pods")
             )
     return verdict(
         manifests,

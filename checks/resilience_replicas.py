@@ -7,6 +7,7 @@ from prr.checks.formats.kubernetes import (
     REPLICATED_KINDS,
     Replicas,
     count,
+    evidence_at,
     manifests_for,
     verdict,
 )
@@ -84,15 +85,14 @@ def resilience_replicas(ctx: CheckContext) -> Result:
             settings, source = workload.replicas, "replicas"
         for setting in settings:
             pods = 1 if setting.value is None else setting.value
-            where = dict(path=setting.path, line=setting.line)
             if not isinstance(pods, int) or isinstance(pods, bool):
-                undecided.append(Evidence(**where, value=f"{workload.ref}: {source} {setting.value!r} is not a number"))
+                undecided.append(evidence_at(setting, f"{workload.ref}: {source} {setting.value!r} is not a number"))
             elif pods < need:
                 short.add(workload.ref)
                 said = "sets no replicas (Kubernetes runs 1)" if setting.value is None else f"{source}: {pods}"
-                failures.append(Evidence(**where, value=f"{workload.ref} {said}; needs at least {need}"))
+                failures.append(evidence_at(setting, f"{workload.ref} {said}; needs at least {need}"))
             else:
-                evidence.append(Evidence(**where, value=f"{workload.ref} {source}: {pods}"))
+                evidence.append(evidence_at(setting, f"{workload.ref} {source}: {pods}"))
     bar = f"{need} replicas" + (" (Tier-0)" if tier0 else "")
     return verdict(
         manifests,

@@ -21,7 +21,7 @@ import binascii
 import json
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -250,7 +250,8 @@ def parse_matchers(text: str) -> list[Matcher]:
     """labels.ParseMatchers: ``{a="x", b=~"y|z"}`` or ``a=x`` (braces optional, commas outside
     quotes separate matchers). Raises ValueError."""
     text = text.removeprefix("{").removesuffix("}")
-    tokens, token = [], []
+    tokens: list[str] = []
+    token: list[str] = []
     inside_quotes = escaped = False
     for c in text:
         if c == "," and not inside_quotes:
@@ -441,7 +442,7 @@ class _Builder:
 
     def receivers(self, doc: YMap) -> dict[str, Receiver]:
         items = doc.get("receivers")
-        if not isinstance(items, list):
+        if not isinstance(items, YList):
             raise self.fail(doc.line_of("receivers") if "receivers" in doc else doc.line, "`receivers` must be a list")
         return self.receiver_list(
             items, "", PAGING_INTEGRATIONS, lambda name: f"notification config name {_q(name)} is not unique"
@@ -470,7 +471,7 @@ class _Builder:
         if receiver and receiver not in receivers:
             raise self.fail(node.line_of("receiver"), f"undefined receiver {_q(receiver)} used in route")
         route = Route(
-            receiver=receiver or parent.receiver,
+            receiver=receiver or _inherited_receiver(parent),
             matchers=self.matchers(node),
             continue_=self.boolean(node, "continue"),
             group_by=self.group_by(node),
@@ -500,8 +501,8 @@ class _Builder:
                     found.append(Matcher.make(name, op, self.scalar_text(value, line, name)))
                 except re.error as exc:
                     raise self.fail(line, f"error parsing regexp: {exc}") from None
-        lines = node.get("matchers") or []
-        if not isinstance(lines, list):
+        lines = node.get("matchers") or YList()
+        if not isinstance(lines, YList):
             raise self.fail(node.line_of("matchers"), "`matchers` must be a list of strings")
         for index, text in enumerate(lines):
             try:
@@ -513,8 +514,8 @@ class _Builder:
         return found
 
     def group_by(self, node: YMap) -> list[str]:
-        labels = node.get("group_by") or []
-        if not isinstance(labels, list):
+        labels = node.get("group_by") or YList()
+        if not isinstance(labels, YList):
             raise self.fail(node.line_of("group_by"), "`group_by` must be a list of label names")
         for index, name in enumerate(labels):
             if name != "..." and not (isinstance(name, str) and LABEL_NAME.fullmatch(name)):
@@ -542,6 +543,11 @@ class _Builder:
         if self._raw is None:
             self._raw = _raw_scalars(self.text())
         return self._raw.get((line, key), str(value))
+
+
+def _inherited_receiver(parent: Route | None) -> str:
+    """The receiver a route without its own takes: its parent's (the root must name its own)."""
+    return parent.receiver if parent is not None else ""
 
 
 def _q(value: Any) -> str:
@@ -607,7 +613,7 @@ class _OperatorBuilder(_Builder):
 
     def operator_receivers(self, spec: YMap, prefix: str) -> dict[str, Receiver]:
         items = spec.get("receivers") or YList()
-        if not isinstance(items, list):
+        if not isinstance(items, YList):
             raise self.fail(spec.line_of("receivers"), "`spec.receivers` must be a list")
         return self.receiver_list(
             items, prefix, OPERATOR_PAGING_INTEGRATIONS, lambda name: f"{_q(name)} receiver is not unique"
@@ -639,7 +645,7 @@ class _OperatorBuilder(_Builder):
             matchers.append(Matcher.make("namespace", "=", namespace, absent_matches=True))
         group_by = node.get("groupBy") or []
         route = Route(
-            receiver=prefix + receiver if receiver else parent.receiver,
+            receiver=prefix + receiver if receiver else _inherited_receiver(parent),
             matchers=matchers,
             continue_=self.boolean(node, "continue") or parent is None,  # forced on the top route
             group_by=[str(label) for label in group_by] if isinstance(group_by, list) else [],
@@ -659,8 +665,8 @@ class _OperatorBuilder(_Builder):
     def operator_matchers(self, node: YMap) -> list[Matcher]:
         """``[{name, value, matchType}]``; v1alpha1's deprecated ``regex: true`` means ``=~``
         when ``matchType`` is unset (v1beta1 has no ``regex``: the API server drops it)."""
-        items = node.get("matchers") or []
-        if not isinstance(items, list):
+        items = node.get("matchers") or YList()
+        if not isinstance(items, YList):
             raise self.fail(node.line_of("matchers"), "`matchers` must be a list of {name, value, matchType}")
         v1alpha1 = self.api_version == OPERATOR_API_VERSIONS[0]
         found = []
@@ -749,7 +755,7 @@ def find_alertmanager_configs(repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PR
     return found
 
 
-def _loaders(repo: RepoSnapshot, path: str, doc: Any) -> list[Callable[[], AlertmanagerConfig | None]]:
+def _loaders(repo: RepoSnapshot, path: str, doc: Any) -> Sequence[Callable[[], AlertmanagerConfig | None]]:
     """How to load each Alertmanager config in one document."""
     if not isinstance(doc, YMap):
         return []

@@ -63,7 +63,7 @@ class Catalog:
     def component(self) -> Entity | None:
         """The service's own entity: the first Component (else the first entity)."""
         comps = [e for e in self.entities if e.kind == "component"]
-        return (comps or self.entities or [None])[0]
+        return next(iter(comps or self.entities), None)
 
 
 def find_catalog(repo: RepoSnapshot) -> str | None:

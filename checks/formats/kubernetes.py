@@ -19,9 +19,10 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from prr.checks.formats import files
+from prr.checks.formats.nodes import mapping
 from prr.checks.formats.yamlfile import TEMPLATE_LINE, FormatError, YList, YMap, get, line_of, load_documents
 from prr.plugin import Evidence, Result, errored, failed, not_applicable, passed, warned
 from prr.repo import FileReadError, RepoSnapshot
@@ -50,6 +51,18 @@ _KIND_LINE = re.compile(
     r"|PodDisruptionBudget|ScaledObject|List)\b",
     re.M,
 )
+
+
+class Located(Protocol):
+    """A manifest item that knows its file and line (None when Helm rendered it)."""
+
+    path: str
+    line: int | None
+
+
+def evidence_at(item: Located, value: str) -> Evidence:
+    """Evidence pointing at the item's file and line."""
+    return Evidence(path=item.path, line=item.line, value=value)
 
 
 @dataclass
@@ -192,7 +205,7 @@ def selector_matches(selector: Any, labels: dict[str, str]) -> bool:
     for expr in selector.get("matchExpressions") or []:
         if not isinstance(expr, dict):
             return False
-        key, op = str(expr.get("key")), expr.get("operator")
+        key, op = str(expr.get("key")), str(expr.get("operator"))
         values = [_label(v) for v in expr.get("values") or []]
         present = key in labels
         ok = {
@@ -279,20 +292,21 @@ class _Loader:
     def _add(self, obj: YMap, path: str, line: int | None, chart: str | None = None) -> None:
         """Record one object; ``chart`` when Helm rendered it (its lines are not the template's)."""
         kind, api = obj.get("kind"), str(obj.get("apiVersion"))
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = mapping(obj.get("metadata"))
         name, namespace = str(meta.get("name") or ""), _str(meta.get("namespace"))
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        spec = mapping(obj.get("spec"))
         if kind in WORKLOAD_KINDS and (kind != "Rollout" or api.startswith("argoproj.io/")):
             workload = _workload(obj, kind, name, namespace, spec, path, line)
             if workload is not None and chart is not None:
                 workload.chart = chart
                 workload.line = None
-                for item in [*workload.replicas, *(workload.containers or [])]:
+                placed: list[Located] = [*workload.replicas, *(workload.containers or [])]
+                for item in placed:
                     item.line = None
             if workload is not None:
                 self.out.workloads.append(workload)
         elif kind == "HorizontalPodAutoscaler" or (kind == "ScaledObject" and api.startswith("keda.sh/")):
-            target = spec.get("scaleTargetRef") if isinstance(spec.get("scaleTargetRef"), dict) else {}
+            target = mapping(spec.get("scaleTargetRef"))
             keda = kind == "ScaledObject"
             min_key = "minReplicaCount" if keda else "minReplicas"
             self.out.autoscalers.append(
@@ -326,15 +340,16 @@ class _Loader:
         for item, item_line in entries:
             ref = item.get("path") if isinstance(item, dict) else item
             inline = item.get("patch") if isinstance(item, dict) else None
+            patch_text = inline or ref
             if isinstance(ref, str) and "\n" not in ref:
                 patch_path = posixpath.normpath(posixpath.join(folder, ref))
                 self.patch_files.add(patch_path)
                 if production and self.repo.exists(patch_path):
                     self._add_patches(self._read_file(patch_path), patch_path, None)
-            elif production and isinstance(inline or ref, str):
+            elif production and isinstance(patch_text, str):
                 # A JSON6902 op list or a broken inline patch is not a strategic merge patch.
                 with contextlib.suppress(FormatError):
-                    self._add_patches(load_documents(inline or ref, path), path, item_line)
+                    self._add_patches(load_documents(patch_text, path), path, item_line)
         replicas = kustomization.get("replicas")
         if production and isinstance(replicas, YList):
             for i, item in enumerate(replicas):
@@ -384,8 +399,7 @@ class _Loader:
 
         That Deployment is scaled to zero by Argo, so it is not a workload of its own.
         """
-        for rollout in [w for w in self.out.workloads if w.workload_ref]:
-            ref_kind, ref_name = rollout.workload_ref
+        for rollout, (ref_kind, ref_name) in [(w, w.workload_ref) for w in self.out.workloads if w.workload_ref]:
             source = next(
                 (
                     w
@@ -491,7 +505,7 @@ def render_chart(repo: RepoSnapshot, chart: str) -> list[tuple[str, YMap]] | str
 def _objects(docs: list[Any]) -> Iterator[tuple[YMap, int | None]]:
     """Kubernetes objects (apiVersion + kind) of parsed documents, ``kind: List`` items included."""
     for doc in docs:
-        if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str) or "apiVersion" not in doc:
+        if not isinstance(doc, YMap) or not isinstance(doc.get("kind"), str) or "apiVersion" not in doc:
             continue
         if doc["kind"].endswith("List") and isinstance(doc.get("items"), list):
             yield from _objects(doc["items"])
@@ -500,7 +514,7 @@ def _objects(docs: list[Any]) -> Iterator[tuple[YMap, int | None]]:
 
 
 def _workload(
-    obj: YMap, kind: str, name: str, namespace: str | None, spec: dict, path: str, line: int | None
+    obj: YMap, kind: str, name: str, namespace: str | None, spec: YMap, path: str, line: int | None
 ) -> Workload | None:
     """A workload; None for a partial object (a kustomize patch) that has no pod template."""
     template = spec.get("template")
@@ -617,12 +631,11 @@ def judge_containers(
     findings = ContainerFindings([], [], dict.fromkeys(needs, 0))
     for workload, container in containers:
         missing = missing_of(container)
-        where = dict(path=container.path, line=container.line)
         label = f"{workload.ref} container {container.name}"
         if missing:
-            findings.failures.append(Evidence(**where, value=f"{label}: {describe(missing)}"))
+            findings.failures.append(evidence_at(container, f"{label}: {describe(missing)}"))
         else:
-            findings.passing.append(Evidence(**where, value=label))
+            findings.passing.append(evidence_at(container, label))
         for need in missing:
             findings.lacking[need] += 1
     return findings

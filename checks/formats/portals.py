@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from prr.checks.formats.catalog import try_catalog
 from prr.checks.formats.files import first_existing, read_yaml
+from prr.checks.formats.nodes import mapping, sequence
 from prr.checks.formats.yamlfile import FormatError, YList, YMap, get
 from prr.repo import RepoSnapshot
 
@@ -64,12 +65,12 @@ class PortalFile:
     doc: YMap
 
     @property
-    def root(self) -> dict:
+    def root(self) -> YMap:
         """The mapping that holds the service's fields."""
         if self.kind == "cortex":
-            return _map(self.doc.get("info"))
+            return mapping(self.doc.get("info"))
         if self.kind == "opslevel":
-            return _map(self.doc.get("service"))
+            return mapping(self.doc.get("service"))
         return self.doc
 
     def fact(self, label: str, parent: Any, key: str) -> Fact | None:
@@ -82,7 +83,7 @@ class PortalFile:
     def owner(self) -> Fact | None:
         root = self.root
         if self.kind == "cortex":
-            owners = [o for o in _list(root.get("x-cortex-owners")) if isinstance(o, dict)]
+            owners = [o for o in sequence(root.get("x-cortex-owners")) if isinstance(o, dict)]
             names = [o.get("name") or o.get("email") for o in owners if o.get("name") or o.get("email")]
             return (
                 Fact(f"{self.path} x-cortex-owners", names[0], self.path, root.line_of("x-cortex-owners"))
@@ -100,7 +101,7 @@ class PortalFile:
         field; teams put it in a group such as ``tier-1``."""
         root = self.root
         if self.kind == "cortex":
-            groups = _list(root.get("x-cortex-groups"))
+            groups = sequence(root.get("x-cortex-groups"))
             return next(
                 (
                     Fact(f"{self.path} x-cortex-groups", g, self.path, groups.line_of(i))
@@ -117,29 +118,29 @@ class PortalFile:
         """Declared on-call integrations (PagerDuty, Opsgenie, Splunk On-Call...)."""
         root = self.root
         if self.kind == "cortex":
-            oncall = _map(root.get("x-cortex-oncall"))
+            oncall = mapping(root.get("x-cortex-oncall"))
             return [f for key in oncall if (f := self.fact(f"x-cortex-oncall.{key}", oncall, key))]
         if self.kind == "opslevel":
-            tools = _list(root.get("tools"))
+            tools = sequence(root.get("tools"))
             return [
                 Fact(f"{self.path} tool {t.get('name') or t.get('url')}", t.get("url"), self.path, tools.line_of(i))
                 for i, t in enumerate(tools)
                 if isinstance(t, dict) and _oncall_url(t.get("url"))
             ]
-        integrations = _map(root.get("integrations"))
+        integrations = mapping(root.get("integrations"))
         return [f for key in ("pagerduty", "opsgenie") if (f := self.fact(f"integrations.{key}", integrations, key))]
 
     def links(self) -> list[Link]:
         root = self.root
         if self.kind == "cortex":
-            embeds = _list(get(root, "x-cortex-dashboards", "embeds"))
-            return _links(self.path, _list(root.get("x-cortex-link")), title_key="name") + _links(
+            embeds = sequence(get(root, "x-cortex-dashboards", "embeds"))
+            return _links(self.path, sequence(root.get("x-cortex-link")), title_key="name") + _links(
                 self.path, embeds, title_key="type", fixed_type="dashboard"
             )
         if self.kind == "opslevel":
-            return _links(self.path, _list(root.get("tools")), title_key="name", type_key="category")
+            return _links(self.path, sequence(root.get("tools")), title_key="name", type_key="category")
         holder = root["metadata"] if isinstance(root.get("metadata"), YMap) else root  # v3 nests them
-        return _links(self.path, _list(holder.get("links")), title_key="name")
+        return _links(self.path, sequence(holder.get("links")), title_key="name")
 
     def custom(self, key: str) -> Fact | None:
         """A free-form field teams add: Cortex custom metadata, OpsLevel properties, Datadog extensions."""
@@ -148,14 +149,6 @@ class PortalFile:
         ]
         holder = self.root.get(holder_key)
         return self.fact(f"{holder_key}.{key}", holder, key) if isinstance(holder, YMap) else None
-
-
-def _map(value: Any) -> YMap:
-    return value if isinstance(value, YMap) else YMap()
-
-
-def _list(value: Any) -> YList:
-    return value if isinstance(value, YList) else YList()
 
 
 def _oncall_url(url: Any) -> bool:
@@ -207,7 +200,7 @@ def catalog_links(repo: RepoSnapshot) -> tuple[list[Link], FormatError | None]:
     entity = catalog.component
     if entity is None:
         return [], error
-    return _links(entity.path, _list(entity.metadata.get("links"))), error
+    return _links(entity.path, sequence(entity.metadata.get("links"))), error
 
 
 def all_links(repo: RepoSnapshot) -> tuple[list[Link], list[FormatError]]:

@@ -50,7 +50,7 @@ class Problem:
 @dataclass
 class Drill:
     line: int
-    date: datetime | None
+    date: datetime
     scenario: str
     outcome: str | None
     measured_rto: timedelta | None
@@ -80,7 +80,7 @@ class Readiness:
                 return None
         return node
 
-    def duration(self, *keys: str) -> timedelta | None:
+    def duration(self, *keys: str | int) -> timedelta | None:
         """The duration at ``keys``; None when absent or not a duration (see ``problems``)."""
         try:
             return parse_duration(self.value(*keys))
@@ -88,6 +88,7 @@ class Readiness:
             return None
 
     def drills(self) -> list[Drill]:
+        """The drills of ``dr.drills`` that have a date (an undated one is in ``problems``)."""
         raw = self.value("dr", "drills")
         if not isinstance(raw, YList):
             return []
@@ -95,10 +96,13 @@ class Readiness:
         for i, item in enumerate(raw):
             if not isinstance(item, YMap):
                 continue
+            date = parse_date(item.get("date"))
+            if date is None:
+                continue
             drills.append(
                 Drill(
                     line=raw.line_of(i),
-                    date=parse_date(item.get("date")),
+                    date=date,
                     scenario=str(item.get("scenario") or ""),
                     outcome=OUTCOMES.get(str(item.get("outcome")), item.get("outcome")),
                     measured_rto=self.duration("dr", "drills", i, "measured_rto"),
@@ -183,13 +187,20 @@ def _problem(doc: YMap, error: jsonschema.ValidationError) -> Problem:
 def _line_at(doc: Any, keys: tuple[str | int, ...]) -> int:
     node, line = doc, getattr(doc, "line", 1) or 1
     for key in keys:
-        if (isinstance(node, YMap) and key in node) or (
-            isinstance(node, YList) and isinstance(key, int) and 0 <= key < len(node)
-        ):
-            line, node = node.line_of(key), node[key]
-        else:
+        step = _step(node, key)
+        if step is None:
             break
+        line, node = step
     return line
+
+
+def _step(node: Any, key: str | int) -> tuple[int, Any] | None:
+    """The line and value at ``key`` of a mapping or list; None when it holds no such key."""
+    if isinstance(node, YMap) and key in node:
+        return node.line_of(key), node[key]
+    if isinstance(node, YList) and isinstance(key, int) and 0 <= key < len(node):
+        return node.line_of(key), node[key]
+    return None
 
 
 # -- DR targets -----------------------------------------------------------------------------

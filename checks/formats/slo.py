@@ -15,6 +15,7 @@ from typing import Any
 
 from prr.checks.formats import promql
 from prr.checks.formats.files import NON_PRODUCTION_DIRS, all_yaml
+from prr.checks.formats.nodes import mapping
 from prr.checks.formats.yamlfile import FormatError, YList, YMap, get, looks_templated
 from prr.repo import FileReadError, RepoSnapshot
 
@@ -27,17 +28,17 @@ SPEC_MARKERS = re.compile(r"openslo/v1|sloth\.slok\.dev/|pyrra\.dev/|^version:\s
 # Multiwindow, multi-burn-rate alerts (SRE workbook): share of the error budget spent within the
 # long window that raises the alert, long window, short window (for a 30-day SLO), severity.
 SLOTH_WINDOWS = (
-    (0.02, "1h", "5m", "page"),
-    (0.05, "6h", "30m", "page"),
-    (0.10, "1d", "2h", "ticket"),
-    (0.10, "3d", "6h", "ticket"),
+    (0.02, timedelta(hours=1), timedelta(minutes=5), "page"),
+    (0.05, timedelta(hours=6), timedelta(minutes=30), "page"),
+    (0.10, timedelta(days=1), timedelta(hours=2), "ticket"),
+    (0.10, timedelta(days=3), timedelta(hours=6), "ticket"),
 )
 # Pyrra's on 28 days, scaled with the SLO window: factor, long, short, severity.
 PYRRA_WINDOWS = (
-    (14, "1h", "5m", "critical"),
-    (7, "6h", "30m", "critical"),
-    (2, "1d", "2h", "warning"),
-    (1, "4d", "6h", "warning"),
+    (14, timedelta(hours=1), timedelta(minutes=5), "critical"),
+    (7, timedelta(hours=6), timedelta(minutes=30), "critical"),
+    (2, timedelta(days=1), timedelta(hours=2), "warning"),
+    (1, timedelta(days=4), timedelta(hours=6), "warning"),
 )
 
 
@@ -253,7 +254,7 @@ def _sloth(path: str, spec: YMap, source: str) -> list[SLO]:
         else:
             problems.append("no SLI (sli.events, sli.raw or sli.plugin)")
         labels = {**_strings(spec.get("labels")), **_strings(item.get("labels"))}
-        alerting = item.get("alerting") if isinstance(item.get("alerting"), YMap) else YMap()
+        alerting = mapping(item.get("alerting"))
         slo = SLO(
             name=name,
             source_format=source,
@@ -277,27 +278,28 @@ def _sloth(path: str, spec: YMap, source: str) -> list[SLO]:
 
 
 def _sloth_alerts(slo: SLO, alerting: YMap, keys: dict[str, str]) -> list[AlertSpec]:
-    """The page and ticket alerts Sloth generates unless disabled (it needs an alert name)."""
-    if not alerting.get("name"):
+    """The page and ticket alerts Sloth generates for a valid SLO unless disabled (it needs an
+    alert name)."""
+    if not alerting.get("name") or slo.objective is None or slo.sloth_id is None:
         return []
-    series = {"sloth_id": slo.sloth_id, "sloth_service": slo.service, "sloth_slo": slo.name}
+    series = {"sloth_id": slo.sloth_id, "sloth_service": slo.service or "", "sloth_slo": slo.name}
     budget = 1 - slo.objective
-    window_hours = slo.window.total_seconds() / 3600
+    window_hours = SLOTH_DEFAULT_WINDOW.total_seconds() / 3600
     alerts = []
     for severity, key in (("page", keys["page"]), ("ticket", keys["ticket"])):
-        config = alerting.get(key) if isinstance(alerting.get(key), YMap) else YMap()
+        config = mapping(alerting.get(key))
         if config.get("disable") is True:
             continue
         conditions = []
         for share, long, short, level in SLOTH_WINDOWS:
             if level != severity:
                 continue
-            factor = share * window_hours / (promql.parse_duration(long).total_seconds() / 3600)
+            factor = share * window_hours / (long.total_seconds() / 3600)
             conditions.append(
                 " and ".join(
                     f"max({promql.selector_text(f'slo:sli_error:ratio_rate{w}', series)} > ({factor:g} * {budget:g}))"
                     " without (sloth_window)"
-                    for w in (short, long)
+                    for w in map(promql.format_duration, (short, long))
                 )
             )
         alerts.append(
@@ -320,8 +322,8 @@ def _sloth_alerts(slo: SLO, alerting: YMap, keys: dict[str, str]) -> list[AlertS
 
 # -- Pyrra ---------------------------------------------------------------------------------------
 def _pyrra(path: str, doc: YMap) -> SLO:
-    spec = doc.get("spec") if isinstance(doc.get("spec"), YMap) else YMap()
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), YMap) else YMap()
+    spec = mapping(doc.get("spec"))
+    meta = mapping(doc.get("metadata"))
     problems: list[str] = []
     objective, problem = normalise_objective(spec.get("target"), percent=True)
     problems += [problem] if problem else []
@@ -342,7 +344,7 @@ def _pyrra(path: str, doc: YMap) -> SLO:
         indicator.add("metric", get(sli, "bool_gauge", "metric"), problems)
     else:
         problems.append("no indicator (ratio, latency, latencyNative or bool_gauge)")
-    alerting = spec.get("alerting") if isinstance(spec.get("alerting"), YMap) else YMap()
+    alerting = mapping(spec.get("alerting"))
     enabled = alerting.get("disabled") is not True and alerting.get("burnrates") is not False
     labels = _pyrra_propagated(meta.get("labels"))
     slo = SLO(
@@ -372,6 +374,9 @@ def _pyrra_propagated(values: Any) -> dict[str, str]:
 
 
 def _pyrra_alerts(slo: SLO, indicator: _Indicator, line: int, annotations: dict[str, str]) -> list[AlertSpec]:
+    """The multiwindow burn-rate alerts Pyrra generates for a valid SLO (objective and window set)."""
+    if slo.objective is None or slo.window is None:
+        return []
     total = promql.selectors(indicator.parsed[-1]) if indicator.parsed else []
     metric = re.sub(r"_(total|count|bucket)$", "", promql.metric_name(total[0]) or "") if total else ""
     metric = metric or "slo"
@@ -379,7 +384,7 @@ def _pyrra_alerts(slo: SLO, indicator: _Indicator, line: int, annotations: dict[
     scale = slo.window / PYRRA_BASE_WINDOW
     alerts = []
     for factor, long, short, severity in PYRRA_WINDOWS:
-        windows = [promql.format_duration(promql.parse_duration(w) * scale) for w in (short, long)]
+        windows = [promql.format_duration(w * scale) for w in (short, long)]
         alerts.append(
             AlertSpec(
                 name=str(slo.alerting_name),
@@ -436,7 +441,7 @@ def _openslo_indicator_v1(sli: Any, problems: list[str]) -> _Indicator:
 
 def _openslo(path: str, doc: YMap, slis: dict[str, YMap]) -> list[SLO]:
     version = str(doc.get("apiVersion"))
-    spec = doc.get("spec") if isinstance(doc.get("spec"), YMap) else YMap()
+    spec = mapping(doc.get("spec"))
     name = str(get(doc, "metadata", "name") or path)
     problems: list[str] = []
     if version == "openslo/v1":
@@ -470,7 +475,7 @@ def _openslo(path: str, doc: YMap, slis: dict[str, YMap]) -> list[SLO]:
         ]
     found = []
     for index, objective in enumerate(objectives):
-        objective = objective if isinstance(objective, YMap) else YMap()
+        objective = mapping(objective)
         own = _Indicator(dict(indicator.queries), list(indicator.parsed), indicator.threshold, names=indicator.names)
         own_problems = list(problems)
         for part in ("good", "bad", "total"):

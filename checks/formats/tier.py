@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from prr.checks.formats.catalog import Entity
 from prr.checks.formats.files import first_existing, read_yaml
-from prr.checks.formats.yamlfile import FormatError, get
+from prr.checks.formats.nodes import mapping, sequence
+from prr.checks.formats.yamlfile import FormatError, get, line_at
 from prr.repo import RepoSnapshot
 
 TIER_RE = re.compile(r"^\s*(?:tier[\s_-]*)?(\d+)\s*$", re.I)
@@ -36,7 +37,7 @@ def declared_tiers(repo: RepoSnapshot, entity: Entity | None) -> list[TierDeclar
     found: list[TierDeclaration] = []
     if entity is not None:
         meta = entity.metadata
-        annotations = meta.get("annotations") or {}
+        annotations = mapping(meta.get("annotations"))
         if "prr/tier" in annotations:
             found.append(
                 _decl(
@@ -46,10 +47,10 @@ def declared_tiers(repo: RepoSnapshot, entity: Entity | None) -> list[TierDeclar
                     annotations.line_of("prr/tier"),
                 )
             )
-        labels = meta.get("labels") or {}
+        labels = mapping(meta.get("labels"))
         if "tier" in labels:
             found.append(_decl(labels["tier"], f"{entity.path} label tier", entity.path, labels.line_of("tier")))
-        tags = meta.get("tags") or []
+        tags = sequence(meta.get("tags"))
         for i, tag in enumerate(tags):
             if isinstance(tag, str) and TAG_RE.match(tag):
                 found.append(_decl(tag, f"{entity.path} tag {tag}", entity.path, tags.line_of(i)))
@@ -68,8 +69,7 @@ def declared_tiers(repo: RepoSnapshot, entity: Entity | None) -> list[TierDeclar
         doc = docs[0] if docs else None
         value = get(doc, *keys)
         if value is not None:
-            parent = get(doc, *keys[:-1]) if len(keys) > 1 else doc
-            found.append(_decl(value, f"{path} {label}", path, parent.line_of(keys[-1])))
+            found.append(_decl(value, f"{path} {label}", path, line_at(doc, list(keys))))
     return found
 
 
