@@ -195,6 +195,58 @@ def scan(config_path: str | None, workers: int | None, queue: bool, changed: boo
 
 @main.command()
 @config_option
+@click.option("--month", required=True, help="The month to report, YYYY-MM (a month not over yet: as it stands now).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Write here (default: stdout).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pdf", "json", "html"]),
+    default=None,
+    help="Default: from --out's extension, else json.",
+)
+@handles_errors
+def report(config_path: str | None, month: str, out: str | None, fmt: str | None) -> None:
+    """The monthly leadership scorecard, from the served verdicts as they stood at the month's end."""
+    from prr.context import ReadContext
+    from prr.errors import NotFound
+    from prr.report import monthly, render
+    from prr.storage.db import migrate
+
+    try:
+        parsed = monthly.Month.parse(month)
+    except ValueError as exc:
+        raise ConfigError(f"--month: {exc}") from None
+    fmt = fmt or (Path(out).suffix.lstrip(".").lower() if out else "json")
+    if fmt not in ("pdf", "json", "html"):
+        raise ConfigError(f"--out {out}: say --format pdf, json or html")
+    if fmt == "pdf" and out is None and sys.stdout.isatty():
+        raise ConfigError("a PDF is not for the terminal: add --out FILE.pdf")
+    config = load_config(config_path)
+    card, registry = _scorecard_and_registry(config, None)
+    ctx = ReadContext(
+        engine=migrate(config.database_url, **config.database_pool), config=config, registry=registry, scorecard=card
+    )
+    try:
+        built = monthly.build(ctx, parsed)
+    except NotFound as exc:
+        raise ConfigError(f"no report for {parsed}: {exc.detail}") from None
+    body = {
+        "pdf": lambda: render.pdf(built),
+        "json": lambda: json.dumps(built.to_dict(), indent=2).encode() + b"\n",
+        "html": lambda: render.html(built).encode(),
+    }[fmt]()
+    if out is None:
+        sys.stdout.buffer.write(body)
+        return
+    try:
+        Path(out).write_bytes(body)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
+    _diag(f"prr: {built.label} report written to {out}")
+
+
+@main.command()
+@config_option
 @click.option(
     "--concurrency", type=int, default=None, help="Scans run at the same time (default: config workers, else 1)."
 )

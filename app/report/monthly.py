@@ -15,14 +15,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from prr.config import Config
-from prr.errors import NotFound
+from prr.context import ReadContext
+from prr.errors import NotFound, Unavailable
 from prr.moments import aware
 from prr.scorecard import Scorecard
-from prr.status import verdicts_as_of
+from prr.status import refresh_due, verdicts_as_of
 from prr.storage.models import Scan, StatusEvent, WaiverRecord
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -182,13 +183,18 @@ class MonthlyReport:
         return data
 
 
-def build(engine: Engine, config: Config, card: Scorecard, month: Month, now: datetime) -> MonthlyReport:
-    """The report for ``month``, generated at ``now``. A month with no verdict at its end (nothing
-    scanned yet, or a month still to come) is :class:`NotFound`."""
-    as_of = min(month.end, now)
+def build(ctx: ReadContext, month: Month) -> MonthlyReport:
+    """The report for ``month``, generated at ``ctx.now`` (a month not over yet is reported as it
+    stands now). A month with no verdict at its end (nothing scanned yet, or a month still to come)
+    is :class:`NotFound`; a portal without a loadable scorecard is :class:`Unavailable`."""
+    now, config, card = ctx.now, ctx.config, ctx.scorecard
+    if card is None:
+        raise Unavailable(f"the configured scorecard cannot be loaded: {ctx.scorecard_error}")
     if month.start > now:
         raise NotFound(f"{month} has not started yet")
-    with Session(engine) as session:
+    as_of = min(month.end, now)
+    refresh_due(ctx)  # expiries up to now are events before the month is read
+    with Session(ctx.engine) as session:
         verdicts = verdicts_as_of(session, as_of - timedelta(microseconds=1))
         if not verdicts:
             raise NotFound(f"no service had a verdict by the end of {month}: scan the fleet first")

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from prr.report.charts import readiness_trend
 from prr.report.monthly import MonthlyReport
@@ -46,18 +48,23 @@ def html(
 
 def pdf(report: MonthlyReport) -> bytes:
     """The report as an A4 PDF (fonts embedded, page numbers, month and generation time in the footer)."""
-    from weasyprint import HTML  # imported here: WeasyPrint loads Pango, which only the PDF needs
-
-    return HTML(string=html(report), url_fetcher=package_assets_only, base_url=ASSET_SCHEME).write_pdf()
+    return bytes(HTML(string=html(report), url_fetcher=PackageAssetsOnly(), base_url=ASSET_SCHEME).write_pdf())
 
 
-def package_assets_only(url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
-    """WeasyPrint's URL fetcher: this package's report assets, nothing else."""
+def package_asset(url: str) -> tuple[bytes, str]:
+    """The body and media type of one of this package's report assets; anything else is refused."""
     if not url.startswith(ASSET_SCHEME):
         raise RefusedFetch(f"the monthly report loads nothing from outside the package: {url}")
     name = url.removeprefix(ASSET_SCHEME)
     path = (ASSETS / name).resolve()
     if path.parent != ASSETS or not path.is_file():
         raise RefusedFetch(f"no such report asset: {name}")
-    mime = "text/css" if path.suffix == ".css" else "application/octet-stream"
-    return {"string": path.read_bytes(), "mime_type": mime, "encoding": "utf-8", "redirected_url": url}
+    return path.read_bytes(), "text/css" if path.suffix == ".css" else "application/octet-stream"
+
+
+class PackageAssetsOnly(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type hints
+    """WeasyPrint's URL fetcher, reduced to :func:`package_asset`: never the network, never a file."""
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        body, media_type = package_asset(url)
+        return URLFetcherResponse(url, body, {"Content-Type": f"{media_type}; charset=utf-8"})

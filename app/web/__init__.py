@@ -40,7 +40,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         config.database_url, **config.database_pool
     )  # migrated by `prr db upgrade`
 
-    from prr.web import api, appstate, hardening, metrics, pages
+    from prr.web import api, appstate, hardening, metrics, pages, reports
 
     hardening.init_app(app, config)
     csrf = CSRFProtect(app)
@@ -48,6 +48,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     metrics.init_app(app)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)
+    app.register_blueprint(reports.bp)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.before_request(_reads_gate)
     _error_handlers(app)
