@@ -42,8 +42,8 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> Month:
         match = MONTH.match(text or "")
-        if not match:
-            raise ValueError(f"{text!r} is not a month: write YYYY-MM, e.g. 2026-11")
+        if not match or not 1970 <= int(match.group(1)) <= 9998:
+            raise ValueError(f"{text!r} is not a month: write YYYY-MM (1970-01 to 9998-12), e.g. 2026-11")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @property
