@@ -14,7 +14,7 @@ DEBIAN_PACKAGES := git prometheus prometheus-alertmanager chromium poppler-utils
 	libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-live test lint typecheck setup system-packages docs bench bench-scale bench-portal clean plugin-test
+.PHONY: demo demo-live test lint typecheck setup system-packages docs bench bench-scale bench-portal bench-report clean plugin-test
 
 demo: setup
 	$(BIN)/prr demo create $(DEMO) --force --history
@@ -66,6 +66,10 @@ clean:
 
 bench: setup
 	$(BIN)/python bench/scan_fleet.py
+
+# The monthly report of a 1,000-service fleet with six months of weekly scans: time and peak memory.
+bench-report: setup
+	$(BIN)/python bench/monthly_report.py --services 1000 --weeks 26
 
 # The portal's reads on 5,000 services with a year of weekly scans, SQLite then PostgreSQL (~30 min).
 bench-portal: setup

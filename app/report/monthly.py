@@ -230,7 +230,7 @@ def build(ctx: ReadContext, month: Month) -> MonthlyReport:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _readiness(verdicts: list[StatusEvent]) -> Readiness:

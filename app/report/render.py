@@ -32,6 +32,7 @@ def _environment() -> Environment:
     env.filters["signed"] = lambda value: "—" if value is None else ("±0" if value == 0 else f"{value:+g}")
     env.filters["score"] = lambda value: "—" if value is None else f"{value:.1f}"
     env.filters["day"] = lambda iso: (iso or "")[:10]
+    env.filters["service"] = lambda ref: ref.removeprefix("component:default/")
     return env
 
 
