@@ -77,7 +77,7 @@ def grant_waiver(
             )
         ).first()
         if same is not None:
-            return reads.waiver(ctx, same), False
+            return _found(reads.waiver(ctx, same)), False
         record = WaiverRecord(
             service_ref=ref,
             check_id=check_id,

@@ -24,16 +24,17 @@ def svg_root(width: int, height: int, title: str, desc: str, css: str = "chart")
             "preserveAspectRatio": "xMinYMin meet",
         },
     )
-    text(svg, title, tag="title")
-    text(svg, desc, tag="desc")
+    text(svg, title, "title")
+    text(svg, desc, "desc")
     return svg
 
 
-def element(parent: ET.Element, tag: str, **attrs: object) -> ET.Element:
+def element(parent: ET.Element, tag: str, /, **attrs: object) -> ET.Element:
     return ET.SubElement(parent, tag, {k: _attr(v) for k, v in attrs.items()})
 
 
-def text(parent: ET.Element, content: str, tag: str = "text", **attrs: object) -> ET.Element:
+def text(parent: ET.Element, content: str, tag: str = "text", /, **attrs: object) -> ET.Element:
+    """An element holding ``content`` (a ``<text>`` unless ``tag`` says otherwise)."""
     node = element(parent, tag, **attrs)
     node.text = content
     return node

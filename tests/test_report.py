@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -200,3 +201,12 @@ def test_cli_writes_the_pdf_and_json(month_story, tmp_path: Path) -> None:
         assert out.exit_code == 0, out.output
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
     assert json.loads((tmp_path / "report.json").read_text())["month"] == str(month)
+
+
+def test_long_lists_say_how_many_more(month_story, tmp_path: Path) -> None:
+    report = monthly.build(appstate.context(month_story["app"]), month_story["month"])
+    risk = report.top_risks[0]
+    report.top_risks = [replace(risk, ref=f"component:default/svc-{i:02d}") for i in range(render.LIST_LIMIT + 5)]
+    text = pdf_text(render.pdf(report), tmp_path)
+    assert "svc-24" in text and "svc-25" not in text
+    assert f"and 5 more Tier-0/1 services not ready ({render.LIST_LIMIT + 5} in all)" in " ".join(text.split())

@@ -401,7 +401,8 @@ def _changes(session: Session, month: Month, as_of: datetime) -> tuple[list[Chan
         .where(col(StatusEvent.previous_ready).is_not(None))
         .order_by(col(StatusEvent.at), col(StatusEvent.id))
     ).all()
-    regressions, improvements = [], []
+    regressions: list[ChangeLine] = []
+    improvements: list[ChangeLine] = []
     for event in events:
         worse = event.level_dropped or event.stopped_ready
         better = (event.ready and event.previous_ready is False) or (

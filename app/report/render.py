@@ -20,6 +20,7 @@ from prr.report.monthly import MonthlyReport
 
 ASSETS = Path(__file__).resolve().parent.parent / "static"
 ASSET_SCHEME = "prr-asset:"
+LIST_LIMIT = 25  # rows a list shows before it says how many more (a leadership document, not a dump)
 
 
 class RefusedFetch(ValueError):
@@ -43,7 +44,11 @@ def html(
     page (``stylesheet`` its static URL, ``links`` to the PDF and JSON forms and the fleet page)."""
     template = _environment().get_template("report/monthly.html")
     return template.render(
-        report=report, trend_chart=readiness_trend(report.trend), stylesheet=stylesheet, links=links or {}
+        report=report,
+        trend_chart=readiness_trend(report.trend),
+        stylesheet=stylesheet,
+        links=links or {},
+        limit=LIST_LIMIT,
     )
 
 
@@ -63,7 +68,7 @@ def package_asset(url: str) -> tuple[bytes, str]:
     return path.read_bytes(), "text/css" if path.suffix == ".css" else "application/octet-stream"
 
 
-class PackageAssetsOnly(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type hints
+class PackageAssetsOnly(URLFetcher):
     """WeasyPrint's URL fetcher, reduced to :func:`package_asset`: never the network, never a file."""
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:

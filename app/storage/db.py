@@ -125,6 +125,7 @@ def add_report(session: Session, report: dict[str, Any], task_key: str | None = 
     service.name, service.owner, service.tier = svc["name"], svc["owner"], svc["tier"]
     service.lifecycle, service.repo, service.updated_at = svc["lifecycle"], report["source"]["repo"], scanned_at
     session.flush()
+    assert service.id is not None  # assigned by the flush
     scan = Scan(
         service_id=service.id,
         commit=report["source"]["commit"],
@@ -142,6 +143,7 @@ def add_report(session: Session, report: dict[str, Any], task_key: str | None = 
     )
     session.add(scan)
     session.flush()
+    assert scan.id is not None  # assigned by the flush
     scan.report = {**report, "scan_id": scan.id}
     for c in report["checks"]:
         session.add(

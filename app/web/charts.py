@@ -6,13 +6,13 @@ description, and the pages show the same numbers as a table for screen readers a
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import Markup
 
-SVG_NS = "http://www.w3.org/2000/svg"
+from prr.svg import element, markup, svg_root, text
+
 _UNSET = object()
 
 
@@ -37,18 +37,18 @@ def history_chart(points: list[HistoryPoint], title: str, width: int = 1100, hei
     left, right, top, bottom = 48, 24, 34, 36
     inset = 40  # keeps the first and last markers (and their labels) off the chart's edges
     plot_w, plot_h = width - left - right, height - top - bottom
-    svg = _svg(
+    svg = svg_root(
         width, height, title, f"{len(points)} scans; latest score {_fmt_score(points[-1].score) if points else 'none'}"
     )
     for value in (0, 25, 50, 75, 100):
         y = top + plot_h * (1 - value / 100)
-        _el(svg, "line", x1=left, x2=left + plot_w, y1=y, y2=y, **{"class": "grid"})
-        _text(svg, str(value), x=left - 8, y=y + 4, **{"class": "axis", "text-anchor": "end"})
+        element(svg, "line", x1=left, x2=left + plot_w, y1=y, y2=y, **{"class": "grid"})
+        text(svg, str(value), x=left - 8, y=y + 4, **{"class": "axis", "text-anchor": "end"})
     if not points:
-        _text(
+        text(
             svg, "No scans yet", x=left + plot_w / 2, y=top + plot_h / 2, **{"class": "empty", "text-anchor": "middle"}
         )
-        return _markup(svg)
+        return markup(svg)
 
     start, end = points[0].at.timestamp(), points[-1].at.timestamp()
     span = end - start
@@ -65,95 +65,58 @@ def history_chart(points: list[HistoryPoint], title: str, width: int = 1100, hei
     coords = [(x_of(i, p), y_of(p.score) if p.score is not None else None) for i, p in enumerate(points)]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords if y is not None)
     if line:
-        _el(svg, "polyline", points=line, **{"class": "line"})
+        element(svg, "polyline", points=line, **{"class": "line"})
     last_tick = -1e9
-    for i, text in _date_ticks(points):
+    for i, tick in _date_ticks(points):
         if coords[i][0] - last_tick >= 70:  # no overlapping date labels
-            _text(svg, text, x=coords[i][0], y=height - 12, **{"class": "axis", "text-anchor": "middle"})
+            text(svg, tick, x=coords[i][0], y=height - 12, **{"class": "axis", "text-anchor": "middle"})
             last_tick = coords[i][0]
     previous_level: str | object | None = _UNSET
     for (x, y_or_none), p in zip(coords, points):
         y_mark = y_or_none if y_or_none is not None else top + plot_h
         kind = ("ready" if p.ready else "not-ready") + (" waived" if p.waiver_carried else "")
-        group = _el(svg, "g", **{"class": "point " + kind})
+        group = element(svg, "g", **{"class": "point " + kind})
         tip = (
             f"{p.at:%Y-%m-%d %H:%M} UTC — score {_fmt_score(p.score)}, level {p.level or 'none'}, "
             f"{'ready' if p.ready else 'not ready'}"
             + (", carried by a waiver" if p.waiver_carried else "")
             + (f" ({p.label})" if p.label else "")
         )
-        _text(group, tip, tag="title")
-        _el(group, "circle", cx=x, cy=y_mark, r=5)
+        text(group, tip, "title")
+        element(group, "circle", cx=x, cy=y_mark, r=5)
         if p.waiver_carried:  # a ring around the point: the verdict rests on a waiver
-            _el(group, "circle", cx=x, cy=y_mark, r=9, **{"class": "waiver-ring"})
+            element(group, "circle", cx=x, cy=y_mark, r=9, **{"class": "waiver-ring"})
         if p.level != previous_level:
-            _text(svg, p.level or "no level", x=x, y=y_mark - 12, **{"class": "level-label", "text-anchor": "middle"})
+            text(svg, p.level or "no level", x=x, y=y_mark - 12, **{"class": "level-label", "text-anchor": "middle"})
             previous_level = p.level
-    return _markup(svg)
+    return markup(svg)
 
 
 def sparkline(values: list[float | None], title: str, width: int = 120, height: int = 28) -> Markup:
     """A small trend line (0–100) for tables; the last value is marked."""
-    svg = _svg(width, height, title, "trend: " + ", ".join(_fmt_score(v) for v in values[-12:]), css="sparkline")
+    svg = svg_root(width, height, title, "trend: " + ", ".join(_fmt_score(v) for v in values[-12:]), css="sparkline")
     known = [(i, v) for i, v in enumerate(values) if v is not None]
     if not known:
-        return _markup(svg)
+        return markup(svg)
     pad = 3
     step = (width - 2 * pad) / max(len(values) - 1, 1)
     coords = [
         (pad + i * step if len(values) > 1 else width / 2, pad + (height - 2 * pad) * (1 - v / 100)) for i, v in known
     ]
     if len(coords) > 1:
-        _el(svg, "polyline", points=" ".join(f"{x:.1f},{y:.1f}" for x, y in coords), **{"class": "line"})
+        element(svg, "polyline", points=" ".join(f"{x:.1f},{y:.1f}" for x, y in coords), **{"class": "line"})
     x, y = coords[-1]
-    _el(svg, "circle", cx=x, cy=y, r=2.5, **{"class": "last"})
-    return _markup(svg)
+    element(svg, "circle", cx=x, cy=y, r=2.5, **{"class": "last"})
+    return markup(svg)
 
 
 def ratio_bar(part: int, whole: int, title: str, width: int = 160, height: int = 14) -> Markup:
     """A horizontal bar showing part/whole (e.g. ready services of a tier)."""
-    svg = _svg(width, height, title, f"{part} of {whole}", css="ratio-bar")
-    _el(svg, "rect", x=0, y=0, width=width, height=height, rx=3, **{"class": "track"})
+    svg = svg_root(width, height, title, f"{part} of {whole}", css="ratio-bar")
+    element(svg, "rect", x=0, y=0, width=width, height=height, rx=3, **{"class": "track"})
     if whole and part:
-        _el(svg, "rect", x=0, y=0, width=round(width * part / whole, 1), height=height, rx=3, **{"class": "fill"})
-    return _markup(svg)
-
-
-def _svg(width: int, height: int, title: str, desc: str, css: str = "chart") -> ET.Element:
-    svg = ET.Element(
-        "svg",
-        {
-            "xmlns": SVG_NS,
-            "viewBox": f"0 0 {width} {height}",
-            "width": str(width),
-            "height": str(height),
-            "role": "img",
-            "class": css,
-            "preserveAspectRatio": "xMinYMin meet",
-        },
-    )
-    _text(svg, title, tag="title")
-    _text(svg, desc, tag="desc")
-    return svg
-
-
-def _el(parent: ET.Element, tag: str, **attrs: object) -> ET.Element:
-    return ET.SubElement(parent, tag, {k: _attr(v) for k, v in attrs.items()})
-
-
-def _text(parent: ET.Element, text: str, tag: str = "text", **attrs: object) -> ET.Element:
-    element = _el(parent, tag, **attrs)
-    element.text = text
-    return element
-
-
-def _attr(value: object) -> str:
-    return f"{value:.1f}" if isinstance(value, float) else str(value)
-
-
-def _markup(svg: ET.Element) -> Markup:
-    # ElementTree escapes text and attribute values; the result is safe to embed as-is.
-    return Markup(ET.tostring(svg, encoding="unicode", short_empty_elements=True))
+        element(svg, "rect", x=0, y=0, width=round(width * part / whole, 1), height=height, rx=3, **{"class": "fill"})
+    return markup(svg)
 
 
 def _fmt_score(score: float | None) -> str:
