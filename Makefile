@@ -28,7 +28,7 @@ demo-live: setup
 	$(BIN)/prr demo live $(DEMO) -- sh -c '$(BIN)/prr scan --config $(DEMO)/prr.yaml && \
 		exec $(BIN)/prr serve --config $(DEMO)/prr.yaml --host $(HOST) --port $(PORT)'
 
-test: setup system-packages plugin-test
+test: setup system-packages lint typecheck plugin-test
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 
 setup: $(BIN)/.installed
