@@ -48,12 +48,13 @@ def test_bad_api_input_is_a_problem_not_a_server_error(portal, method, url, body
     assert detail.lower() in response.json["detail"].lower()
 
 
-def test_a_form_with_a_scan_id_past_64_bits_is_a_form_error(portal):
+def test_a_form_with_a_status_version_past_64_bits_records_nothing(portal):
     client, carol = portal.app.test_client(), token(portal.app, "carol")
     review = LEDGER + "/review"
-    response = post_form(client, review, LEDGER + "/signoffs", {"decision": "go", "scan_id": PAST_64_BITS}, carol)
-    assert response.status_code == 422 and response.mimetype == "text/html"
-    assert "is not a scan of" in response.get_data(as_text=True)
+    fields = {"decision": "go", "status_version": str(PAST_64_BITS)}
+    response = post_form(client, review, LEDGER + "/signoffs", fields, carol)
+    assert response.status_code == 409 and response.mimetype == "text/html"
+    assert ApiClient(portal.app).get("/api/v1/entities/component/default/ledger/signoffs").json["items"] == []
 
 
 def test_a_form_revoking_a_waiver_id_past_64_bits_is_not_found(portal):
