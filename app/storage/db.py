@@ -11,6 +11,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine, select
 
 from prr.closing_cache import ClosingCache
@@ -31,9 +32,9 @@ _engines: ClosingCache[tuple[str, int, int], Engine] = ClosingCache(
 def get_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
     """The engine (connection pool) of this process for ``url``; few are kept, the rest disposed.
 
-    SQLite keeps its own pool (one file, WAL); a server database gets a pool of ``pool_size``
-    connections plus ``max_overflow`` at peaks, each checked before use (a restarted server or a
-    dropped idle connection is reconnected)."""
+    SQLite opens its file for each session (WAL: readers do not block the scanner); a server
+    database gets a pool of ``pool_size`` connections plus ``max_overflow`` at peaks, each checked
+    before use (a restarted server or a dropped idle connection is reconnected)."""
     key = (url, pool_size, max_overflow)
     return _engines.get(key, lambda: _create_engine(url, pool_size, max_overflow))
 
@@ -42,7 +43,9 @@ def _create_engine(url: str, pool_size: int, max_overflow: int) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # The file is opened afresh for each session: a database file moved away (or replaced by a
+        # restored copy) is noticed at once, not hidden behind connections still open on the old one.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(
