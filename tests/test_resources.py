@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
 
 from prr import repo as repo_access
 from prr.closing_cache import ClosingCache
@@ -27,6 +26,16 @@ def git_readers_in(folder: Path) -> int:
         except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked
         count += ppid == os.getpid() and b"cat-file" in command and cwd.startswith(str(folder))
+    return count
+
+
+def open_files_under(folder: Path) -> int:
+    count = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            count += os.readlink(fd).startswith(str(folder))
+        except OSError:
+            continue
     return count
 
 
@@ -72,24 +81,13 @@ def test_git_readers_beyond_the_bound_are_closed_with_their_processes(tmp_path, 
     assert git_readers_in(tmp_path) == 0
 
 
-def test_database_engines_beyond_the_bound_are_disposed(postgres_url, monkeypatch) -> None:
-    """Each engine keeps PostgreSQL connections open in its pool; a disposed one closes them.
-
-    (SQLite engines keep nothing open between sessions: the file is opened for each.)
-    """
+def test_database_engines_beyond_the_bound_are_disposed(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(db, "_engines", ClosingCache(2, close=lambda e: e.dispose()))
-    urls = [f"{postgres_url}_{n}" for n in range(4)]  # its application_name, made one per engine
-    names = [url.rsplit("application_name=", 1)[1] for url in urls]
-    for url in urls:
-        with db.get_engine(url).connect() as connection:
+    for n in range(4):
+        folder = tmp_path / f"db{n}"
+        folder.mkdir()
+        with db.get_engine(f"sqlite:///{folder / 'prr.db'}").connect() as connection:
             connection.execute(text("SELECT 1"))  # the pool keeps the connection open
-    assert [connections_named(postgres_url, name) > 0 for name in names] == [False, False, True, True]
+    assert [open_files_under(tmp_path / f"db{n}") > 0 for n in range(4)] == [False, False, True, True]
     db._engines.clear()
-    assert sum(connections_named(postgres_url, name) for name in names) == 0
-
-
-def connections_named(url: str, application_name: str) -> int:
-    """Open PostgreSQL connections with this application name (asked on a connection of its own)."""
-    with create_engine(url, poolclass=NullPool).connect() as connection:
-        query = text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name")
-        return int(connection.execute(query, {"name": application_name}).scalar() or 0)
+    assert open_files_under(tmp_path) == 0
