@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -26,6 +27,7 @@ from typing import Any
 import yaml
 from sqlalchemy import create_engine, make_url, text
 
+from prr.storage.db import get_engine
 from prr.testing import RepoBuilder
 from tests.portal_fixtures import catalog, deployment
 from tests.processes import PRR, free_port, kill_hard, start, stop, wait_for
@@ -324,3 +326,22 @@ def test_a_portal_without_its_database_answers_503_and_recovers(tmp_path, databa
             assert server.poll() is None  # the same portal, not a restarted one
         log = (tmp_path / "serve.log").read_text()
         assert "Traceback" not in log
+
+
+def test_a_sqlite_file_replaced_by_a_restored_copy_is_served_at_once(tmp_path) -> None:
+    """A restore replaces the file under a running portal: its pooled connections must not keep the old one."""
+    live, restored = tmp_path / "prr.db", tmp_path / "restored.db"
+    for path, label in ((live, "before"), (restored, "restored")):
+        with sqlite3.connect(path) as connection:
+            connection.execute("CREATE TABLE marker (label TEXT)")
+            connection.execute("INSERT INTO marker VALUES (?)", (label,))
+    engine = get_engine(f"sqlite:///{live}")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT label FROM marker")).scalar() == "before"
+    os.replace(restored, live)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT label FROM marker")).scalar() == "restored"
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO marker VALUES ('written after')"))
+    with sqlite3.connect(live) as connection:  # the write went into the file at the path
+        assert connection.execute("SELECT count(*) FROM marker").fetchone() == (2,)
