@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prr import isolation
-from prr.plugin import Check, CheckContext, Registry, Result, Status, not_applicable
+from prr.escaping import as_unicode, each_string
+from prr.plugin import Check, CheckContext, Registry, Result, Status, errored, not_applicable
 from prr.repo import RepoSnapshot
 from prr.scorecard import Scorecard
 from prr.scoring import Waiver, check_entry, pick_waiver, verdict
@@ -99,6 +100,10 @@ def evaluate(request: ScanRequest) -> dict[str, Any]:
         else:
             jobs.append(isolation.Job(check, params[entry.id]))
     results.update(isolation.run_checks(jobs, context, _limits(request.config, card)))
+    if request.snapshot.truncated:
+        max_files = request.snapshot.limits.max_files
+        for job in jobs:
+            results[job.check.id] = _partly_listed(results[job.check.id], max_files)
 
     waivers = list(request.waivers(service.ref))
     entries = [
@@ -109,7 +114,7 @@ def evaluate(request: ScanRequest) -> dict[str, Any]:
         }
         for entry in card.checks
     ]
-    return {
+    report = {
         "schema": REPORT_SCHEMA,
         "service": service.to_report(),
         "source": {
@@ -129,6 +134,23 @@ def evaluate(request: ScanRequest) -> dict[str, Any]:
         "checks": entries,
         "duration_seconds": round(time.monotonic() - started, 3),
     }
+    return each_string(report, as_unicode)  # a file name that is not UTF-8 is shown with U+FFFD
+
+
+def _partly_listed(result: Result, max_files: int) -> Result:
+    """A check's result when only the first ``max_files`` files of the repository were listed.
+
+    A pass stands (it found what it needed); any other verdict may rest on a file that was never
+    seen, so it becomes an ``error`` that says so.
+    """
+    if result.status in (Status.PASS, Status.ERROR):
+        return result
+    return errored(
+        f"the repository holds more than {max_files} files (scan.max_files); only the first {max_files} "
+        f"were read, so this cannot be decided: {result.summary}",
+        result.evidence,
+        **result.details,
+    )
 
 
 def fingerprint(check: Check, params: dict[str, Any], context: CheckContext) -> str:

@@ -21,6 +21,18 @@ _LINE_BREAK = re.compile(r"[\n\x0b\x0c\x85\u2028\u2029]")
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]")
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def as_unicode(text: str) -> str:
+    """Lone surrogates shown as U+FFFD, so any UTF-8 store or strict JSON reader takes the text.
+
+    A file name that is not UTF-8 is listed with its bad bytes as surrogates, so that git can be
+    asked about it again; reports carry it as ``\ufffd`` instead.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _visible(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}" if ord(match.group()) > 0xFF else f"\\x{ord(match.group()):02x}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from prr.plugin import Registry
 from prr.repo import Limits, RepoError, is_url, iter_local_repos, open_snapshot, redact_url
 from prr.scorecard import Scorecard
 from prr.storage.models import Scan
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,9 @@ def scan_fleet(
             return ScanOutcome(entry, error=str(exc))
         except SQLAlchemyError as exc:  # the database refused: report it, keep scanning the others
             return ScanOutcome(entry, error=f"could not store the scan: {exc}")
+        except Exception as exc:  # a bug met on one repo's content must not cost the rest their scans
+            log.exception("scanning %s failed", redact_url(entry.location))
+            return ScanOutcome(entry, error=redact_url(f"the scan failed: {type(exc).__name__}: {exc}"))
         return ScanOutcome(entry, report, report.get("scan_id"))
 
     outcomes: list[ScanOutcome] = []

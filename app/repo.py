@@ -273,7 +273,11 @@ def _list_tree(git_dir: str, commit: str, limits: Limits) -> tuple[dict[str, Ent
         if truncated:
             break
     proc.stdout.close()
-    proc.wait()
+    try:
+        proc.wait()
+    except git.GitCommandError as exc:
+        if not truncated:  # a listing cut short ends git on a broken pipe; anything else is a damaged store
+            raise RepoError(f"cannot list the files of commit {commit[:12]}: {_git_complaint(exc)}") from None
     return entries, truncated
 
 
@@ -308,8 +312,19 @@ def open_snapshot(
     try:
         commit = repo.commit(ref or "HEAD").hexsha
     except (git.BadName, ValueError, git.GitCommandError) as exc:
+        if ref is None and _unborn_head(repo):
+            raise RepoError(f"{redact_url(location)}: the repository has no commits yet; nothing to evaluate") from None
         raise RepoError(redact_url(f"{location}: cannot resolve {ref or 'HEAD'!r}: {exc}")) from None
     return RepoSnapshot(git_dir=git_dir, commit=commit, location=redact_url(location), limits=limits or Limits())
+
+
+def _unborn_head(repo: git.Repo) -> bool:
+    """True when HEAD names a branch without commits (a new, empty repository)."""
+    try:
+        repo.git.rev_parse("--verify", "--quiet", "HEAD")
+    except git.GitCommandError:
+        return True
+    return False
 
 
 def _local_git_dir(location: str) -> str:

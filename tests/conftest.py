@@ -80,3 +80,13 @@ def postgres_url() -> str:
         )
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each database the portal supports: a SQLite file in its own folder ``tmp_path/db`` (a test
+    may move the folder away), then a fresh PostgreSQL schema."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    (tmp_path / "db").mkdir()
+    return f"sqlite:///{tmp_path / 'db' / 'prr.db'}"

@@ -12,13 +12,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import PRR, free_port, start, stop, wait_for
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "backstage-plugin"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-PRR = shutil.which("prr", path=str(Path(sys.executable).parent)) or shutil.which("prr")
 SERVICE = "payments-api"  # not ready: Tier-0 needs Gold, one failing check
 
 pytestmark = [
@@ -40,38 +37,6 @@ pytestmark = [
         reason="node and npm are not installed: the Backstage plugin cannot be built",
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"{process.args} exited with {process.returncode}"
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
-
-
-def start(args: list[str], log: Path, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # What a Backstage backend with the guest sign-in provider answers to /api/auth/guest/refresh.

@@ -11,6 +11,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine, select
 
 from prr.closing_cache import ClosingCache
@@ -31,7 +32,8 @@ _engines: ClosingCache[tuple[str, int, int], Engine] = ClosingCache(
 def get_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
     """The engine (connection pool) of this process for ``url``; few are kept, the rest disposed.
 
-    SQLite keeps its own pool (one file, WAL); a server database gets a pool of ``pool_size``
+    SQLite keeps its own pool (one file, WAL), whose connections are dropped when the file at the
+    path is no longer the one they opened; a server database gets a pool of ``pool_size``
     connections plus ``max_overflow`` at peaks, each checked before use (a restarted server or a
     dropped idle connection is reconnected)."""
     key = (url, pool_size, max_overflow)
@@ -44,11 +46,41 @@ def _create_engine(url: str, pool_size: int, max_overflow: int) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        database = make_url(url).database
+        if database and database != ":memory:":
+            _watch_sqlite_file(engine, Path(database))
     else:
         engine = create_engine(
             url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_recycle=1800
         )
     return engine
+
+
+def _watch_sqlite_file(engine: Engine, path: Path) -> None:
+    """Drop a pooled connection when its database file was moved away or replaced (a restored copy).
+
+    An open connection keeps the file it opened, wherever it went: without this, the portal would go
+    on reading, and writing into, a file no longer at ``path``. A connection opened anew finds the
+    restored file, or fails (the database is unavailable) when there is none.
+    """
+
+    def opened(_dbapi_connection: Any, record: Any) -> None:
+        record.info["file"] = _file_identity(path)
+
+    def still_there(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("file") != _file_identity(path):
+            raise DisconnectionError(f"{path} was moved or replaced")
+
+    event.listen(engine, "connect", opened)
+    event.listen(engine, "checkout", still_there)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf import CSRFProtect
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter, Map
 
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 MAX_REQUEST_BYTES = 1024 * 1024  # a larger request body is refused (413) before it is read
 OPEN_ENDPOINTS = {"healthz", "metrics.metrics", "static"}
+DATABASE_UNAVAILABLE = (
+    "database unavailable: the portal cannot reach its database right now; try again in a minute "
+    "(the cause is in the portal's log)"
+)
 
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
@@ -81,7 +86,7 @@ def healthz() -> Response:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # any database failure makes the portal unready
         log.error("health check: database unreachable: %s", exc)
-        response = jsonify({"status": "unavailable", "database": "unreachable"})
+        response = jsonify({"status": "unavailable", "database": "unreachable", "detail": DATABASE_UNAVAILABLE})
         response.status_code = 503
         return response
     return jsonify({"status": "ok", "database": "ok"})
@@ -153,6 +158,20 @@ def _error_handlers(app: Flask) -> None:
         for name, value in exc.get_headers():  # e.g. Allow on a 405
             if name.lower() != "content-type":
                 response.headers[name] = value
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError) -> Response:
+        log.error("database unavailable on %s %s: %s", request.method, request.path, exc.orig or exc)
+        if request.path.startswith(API_PREFIX):
+            response = problem(503, "Service unavailable", DATABASE_UNAVAILABLE)
+        else:
+            g.setdefault("prr_identity", None)  # the page cannot look up a token either
+            body = render_template(
+                "pages/error.html", code=503, title="Database unavailable", message=DATABASE_UNAVAILABLE
+            )
+            response = Response(body, 503, mimetype="text/html")
+        response.headers["Retry-After"] = "30"
         return response
 
     @app.errorhandler(Exception)
