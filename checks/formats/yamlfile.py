@@ -22,7 +22,7 @@ from yaml.scanner import Scanner
 
 from prr.plugin import Evidence
 
-try:  # libyaml scans and parses ~6x faster; composing (bomb guard) and constructing stay in Python
+try:  # libyaml scans, parses and composes many times faster; constructing stays in Python
     from yaml._yaml import CParser
 except ImportError:  # a PyYAML built without libyaml
     CParser = None
@@ -128,17 +128,53 @@ class _Loader(Reader, Scanner, Parser, _Composer, _Constructor, Resolver):
         Resolver.__init__(self)
 
 
+def expanded_size(root: Node) -> int:
+    """How many nodes ``root`` becomes once every alias is expanded (a node anchored once and
+    aliased n times counts n+1 times); a node that contains itself through an alias counts once."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:  # iterative: documents may nest as deep as libyaml allows
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if not children_done:
+            if key in on_path:
+                continue  # an alias of a node being composed (a recursive structure)
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        on_path.discard(key)
+        sizes[key] = min(1 + sum(sizes.get(id(child), 1) for child in children), MAX_EXPANDED_NODES + 1)
+    return sizes[id(root)]
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return node.value
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
 if CParser is not None:
 
-    class _FastLoader(_Composer, CParser, _Constructor, Resolver):
-        """libyaml's events into the same composer and constructor (the composer's methods come
-        first in the MRO, so CParser's own node building is never used)."""
+    class _FastLoader(CParser, _Constructor, Resolver):
+        """libyaml composes the nodes (with their lines); their expanded size is checked before
+        anything is constructed from them, as the Python composer checks it while composing."""
 
         def __init__(self, stream: str):
             CParser.__init__(self, stream)
-            _Composer.__init__(self)
             _Constructor.__init__(self)
             Resolver.__init__(self)
+
+        def construct_document(self, node: Node) -> Any:
+            if expanded_size(node) > MAX_EXPANDED_NODES:
+                raise yaml.YAMLError("document expands through aliases (a YAML bomb?)")  # read again for the line
+            return super().construct_document(node)
 
 
 def load_documents(text: str, path: str) -> list[Any]:
