@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import weakref
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -384,14 +385,53 @@ def open_snapshot(
     if not is_url(location):
         location = str(Path(location).expanduser().resolve())
     git_dir = _mirror(location, cache_dir or DEFAULT_CACHE) if is_url(location) else _local_git_dir(location)
+    commit = _head_commit(git_dir) if ref in (None, "HEAD") else None
     reader = GitReader(git_dir)
-    found = reader.object(f"{ref or 'HEAD'}^{{commit}}")
-    if found is None:
-        reader.close()
-        raise RepoError(redact_url(f"{location}: cannot resolve {ref or 'HEAD'!r}: no such commit"))
+    if commit is None:
+        found = reader.object(f"{ref or 'HEAD'}^{{commit}}")
+        if found is None:
+            reader.close()
+            raise RepoError(redact_url(f"{location}: cannot resolve {ref or 'HEAD'!r}: no such commit"))
+        commit = found[0]
     return RepoSnapshot(
-        git_dir=git_dir, commit=found[0], location=redact_url(location), limits=limits or Limits(), _reader=reader
+        git_dir=git_dir, commit=commit, location=redact_url(location), limits=limits or Limits(), _reader=reader
     )
+
+
+def _head_commit(git_dir: str) -> str | None:
+    """The commit HEAD names, read from the files git keeps, when that is plain: HEAD naming a
+    branch whose loose ref (or packed-refs line) holds a commit stored as a loose object. None
+    when git must be asked (a worktree, a packed object, anything unusual). Saves starting git
+    to learn that a repo has not moved."""
+    folder = Path(git_dir)
+    try:
+        if (folder / "commondir").exists():
+            return None
+        head = (folder / "HEAD").read_text().strip()
+        name = head.removeprefix("ref: ")
+        if name == head:
+            value = head
+        elif not re.fullmatch(r"refs/heads/[\w./-]+", name) or ".." in name:
+            return None
+        elif (folder / name).is_file():
+            value = (folder / name).read_text().strip()
+        else:
+            value = _packed_ref(folder / "packed-refs", name)
+        if not re.fullmatch(r"[0-9a-f]{40}", value or ""):
+            return None
+        with open(folder / "objects" / value[:2] / value[2:], "rb") as loose:
+            header = zlib.decompressobj().decompress(loose.read(64), 16)
+    except (OSError, zlib.error, UnicodeDecodeError):
+        return None
+    return value if header.startswith(b"commit ") else None
+
+
+def _packed_ref(packed: Path, name: str) -> str | None:
+    for line in packed.read_text().splitlines() if packed.is_file() else ():
+        sha, _, ref = line.partition(" ")
+        if ref == name:
+            return sha
+    return None
 
 
 def _local_git_dir(location: str) -> str:
@@ -404,7 +444,7 @@ def _local_git_dir(location: str) -> str:
         pointer = dot_git.read_text(errors="replace").strip()
         dot_git = (path / pointer.removeprefix("gitdir:").strip()) if pointer.startswith("gitdir:") else dot_git
     for candidate in (dot_git, path):
-        if (candidate / "HEAD").is_file() and (candidate / "objects").is_dir():
+        if (candidate / "HEAD").is_file() and ((candidate / "objects").is_dir() or (candidate / "commondir").is_file()):
             return str(candidate.resolve())
     raise RepoError(f"{location}: not a git repository")
 
