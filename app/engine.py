@@ -131,7 +131,8 @@ def _scanned(request: ScanRequest, now: datetime) -> _Outcome:
 
     checks = {entry.id: registry.get(entry.id) for entry in card.checks}
     params = {entry.id: checks[entry.id].resolve_params(entry.params_for(service.tier)) for entry in card.checks}
-    fingerprints = {check_id: fingerprint(checks[check_id], params[check_id], context) for check_id in checks}
+    seen = seen_by_checks(context)
+    fingerprints = {check_id: fingerprint(checks[check_id], params[check_id], seen) for check_id in checks}
     reusable = _reusable_entries(request, fingerprints, now)
 
     results: dict[str, Result] = {}
@@ -235,7 +236,7 @@ def inputs_digest(request: ScanRequest) -> str:
     card = request.scorecard
     checks = [request.registry.get(entry.id) for entry in card.checks]
     inputs = {
-        "scorecard": asdict(card),
+        "scorecard": _scorecard_digest(card),
         "checks": [(c.id, c.version, c.kind, c.time_dependent) for c in checks],
         "config": request.config,
         "tier_override": [request.tier_override, request.tier_override_source],
@@ -246,21 +247,29 @@ def inputs_digest(request: ScanRequest) -> str:
     return _digest(inputs)
 
 
-def fingerprint(check: Check, params: dict[str, Any], context: CheckContext) -> str:
+_scorecard_digests: dict[int, tuple[Scorecard, str]] = {}  # by id(): a scorecard holds dicts, so is unhashable
+
+
+def _scorecard_digest(card: Scorecard) -> str:
+    known = _scorecard_digests.get(id(card))
+    if known is None or known[0] is not card:
+        known = _scorecard_digests[id(card)] = (card, _digest(asdict(card)))
+    return known[1]
+
+
+def fingerprint(check: Check, params: dict[str, Any], seen: str) -> str:
     """A digest of what a check's result depends on besides the repo at its commit.
 
-    That is the check's id, version and resolved parameters, and what it sees of the scan: the
-    service (identity and tier), the scorecard's settings and the portal config given to checks.
+    That is the check's id, version and resolved parameters, and what it sees of the scan
+    (``seen``, from :func:`seen_by_checks`).
     """
-    inputs = {
-        "check": check.id,
-        "version": check.version,
-        "params": params,
-        "service": context.service.to_dict(),
-        "settings": context.settings,
-        "config": context.config,
-    }
-    return _digest(inputs)
+    return _digest({"check": check.id, "version": check.version, "params": params, "seen": seen})
+
+
+def seen_by_checks(context: CheckContext) -> str:
+    """A digest of what every check sees of the scan: the service (identity and tier), the
+    scorecard's settings and the portal config given to checks."""
+    return _digest({"service": context.service.to_dict(), "settings": context.settings, "config": context.config})
 
 
 def _digest(inputs: dict[str, Any]) -> str:

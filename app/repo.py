@@ -83,6 +83,7 @@ class RepoSnapshot:
     # Parsed files, shared by the checks that run in one process (see checks.formats.files).
     cache: dict = field(default_factory=dict, repr=False, compare=False)
     _reader: GitReader | None = field(default=None, repr=False, compare=False)
+    _files: list[str] | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
         """What a worker process receives: the listing, not the parses or the reader (each process
@@ -122,7 +123,9 @@ class RepoSnapshot:
 
     def files(self) -> list[str]:
         """Every regular file and in-tree symlink, sorted."""
-        return sorted(p for p, e in self.entries.items() if e.mode != MODE_SUBMODULE)
+        if self._files is None:
+            self._files = sorted(p for p, e in self.entries.items() if e.mode != MODE_SUBMODULE)
+        return list(self._files)
 
     def exists(self, path: str) -> bool:
         return _normalise(path) in self.entries
@@ -133,8 +136,8 @@ class RepoSnapshot:
 
     def glob(self, *patterns: str) -> list[str]:
         """Paths matching any of the patterns (``**`` spans folders; case-sensitive)."""
-        regexes = [_glob_regex(p) for p in patterns]
-        return [p for p in self.files() if any(r.fullmatch(p) for r in regexes)]
+        regex = _globs_regex(patterns)
+        return [p for p in self.files() if regex.fullmatch(p)]
 
     # -- reading -------------------------------------------------------------------------------
     def read_bytes(self, path: str) -> bytes:
@@ -197,6 +200,11 @@ def _size(field: bytes) -> int:
 
 def _normalise(path: str) -> str:
     return posixpath.normpath(path.lstrip("/")) if path else path
+
+
+@lru_cache(maxsize=256)
+def _globs_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{_glob_regex(p).pattern})" for p in patterns))
 
 
 @lru_cache(maxsize=256)

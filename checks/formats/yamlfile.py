@@ -170,9 +170,10 @@ if CParser is not None:
             CParser.__init__(self, stream)
             _Constructor.__init__(self)
             Resolver.__init__(self)
+            self._aliased = "&" in stream  # without an anchor there is no alias: nothing expands
 
         def construct_document(self, node: Node) -> Any:
-            if expanded_size(node) > MAX_EXPANDED_NODES:
+            if self._aliased and expanded_size(node) > MAX_EXPANDED_NODES:
                 raise yaml.YAMLError("document expands through aliases (a YAML bomb?)")  # read again for the line
             return super().construct_document(node)
 
