@@ -249,7 +249,7 @@ _DRIVER_COMMANDS = {"filter": ("clean", "smudge", "process"), "diff": ("textconv
 def open_repo(path: str | Path) -> git.Repo:
     """A ``git.Repo`` whose git commands ignore everything in the repo's config that runs a program."""
     repo = git.Repo(path, search_parent_directories=False)
-    repo.git.set_persistent_git_options(c=_neutralising_options(repo.git_dir))
+    repo.git.set_persistent_git_options(c=_neutralising_options(str(repo.git_dir)))
     return repo
 
 
@@ -345,10 +345,11 @@ def _shallow_boundary(git_dir: str) -> set[str]:
 def _list_tree(reader: GitReader, commit: str, limits: Limits) -> tuple[dict[str, Entry], bool]:
     entries: dict[str, Entry] = {}
     proc = reader.stream("ls-tree", "-r", "-l", "-z", "--full-tree", commit)
-    assert proc.stdout is not None
+    out = proc.stdout
+    assert out is not None
     truncated = False
     buf = b""
-    for chunk in iter(lambda: proc.stdout.read(65536), b""):
+    for chunk in iter(lambda: out.read(65536), b""):
         buf += chunk
         *records, buf = buf.split(b"\0")
         for rec in records:
@@ -361,7 +362,7 @@ def _list_tree(reader: GitReader, commit: str, limits: Limits) -> tuple[dict[str
             entries[path] = Entry(path, mode.decode(), sha.decode(), _size(size))
         if truncated:
             break
-    proc.stdout.close()
+    out.close()
     proc.wait()
     return entries, truncated
 
@@ -416,6 +417,7 @@ def _head_commit(git_dir: str) -> str | None:
         if (folder / "commondir").exists():
             return None
         head = (folder / "HEAD").read_text().strip()
+        value: str | None
         name = head.removeprefix("ref: ")
         if name == head:
             value = head
@@ -425,7 +427,7 @@ def _head_commit(git_dir: str) -> str | None:
             value = (folder / name).read_text().strip()
         else:
             value = _packed_ref(folder / "packed-refs", name)
-        if not re.fullmatch(r"[0-9a-f]{40}", value or ""):
+        if value is None or not re.fullmatch(r"[0-9a-f]{40}", value):
             return None
         with open(folder / "objects" / value[:2] / value[2:], "rb") as loose:
             header = zlib.decompressobj().decompress(loose.read(64), 16)
