@@ -13,7 +13,8 @@ Figures are ratios measured in the same run, so they hold across machines:
   cold / unchanged    cold scan of the fleet / a rescan of the unchanged fleet (results reused
                       when the engine supports it; `prr scan --changed` skips them all)
   2 / 1 workers       throughput of two `prr worker` processes / one, through Redis into PostgreSQL
-  peak worker RSS     of one `prr worker` and its check processes over the whole fleet
+  peak worker memory  of one `prr worker` and its processes over the whole fleet: summed PSS (each
+                      shared page counted once) and summed RSS (shared pages counted per process)
 Needs Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 (database `test`) for the workers.
 """
 
@@ -154,16 +155,25 @@ def scan_seconds(ctx: ReadContext, workers: int) -> float:
 # --------------------------------------------------------------------------- Celery workers
 
 
-class RssSampler(threading.Thread):
-    """The peak summed RSS (MiB) of the processes in the given process groups."""
+class MemorySampler(threading.Thread):
+    """The peak summed RSS and summed PSS (MiB) of the processes in the given process groups.
+
+    Summed RSS counts a page shared by several processes once per process: the pages check
+    processes share with their fork server, and the whole address space of a process that has just
+    spawned git (a vfork child shares its parent's until it execs). Summed PSS splits each shared
+    page among its sharers: it is the memory the processes take together.
+    """
 
     def __init__(self, groups: list[int]):
         super().__init__(daemon=True)
-        self.groups, self.peak, self.stop = set(groups), 0.0, threading.Event()
+        self.groups, self.stop = set(groups), threading.Event()
+        self.peak_rss = self.peak_pss = 0.0
 
     def run(self) -> None:
         while not self.stop.wait(0.1):
-            self.peak = max(self.peak, sum(rss_mib(pid) for pid in self.members()))
+            members = self.members()
+            self.peak_rss = max(self.peak_rss, sum(memory_mib(pid, "VmRSS:", "status") for pid in members))
+            self.peak_pss = max(self.peak_pss, sum(memory_mib(pid, "Pss:", "smaps_rollup") for pid in members))
 
     def members(self) -> list[int]:
         found = []
@@ -177,18 +187,19 @@ class RssSampler(threading.Thread):
         return found
 
 
-def rss_mib(pid: int) -> float:
+def memory_mib(pid: int, field: str, source: str) -> float:
+    """A ``kB`` figure of /proc/<pid>/<source> (``VmRSS:`` of status, ``Pss:`` of smaps_rollup), in MiB."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
 
 
-def celery_run(root: Path, workers: int, tmp: Path) -> tuple[float, float]:
-    """Seconds for ``workers`` `prr worker` processes to store the whole fleet; their peak RSS (MiB)."""
+def celery_run(root: Path, workers: int, tmp: Path) -> tuple[float, MemorySampler]:
+    """Seconds for ``workers`` `prr worker` processes to store the whole fleet; their memory."""
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(POSTGRES)
     with admin.begin() as conn:
@@ -217,7 +228,7 @@ def celery_run(root: Path, workers: int, tmp: Path) -> tuple[float, float]:
     ]
     try:
         time.sleep(8)  # workers connected and waiting
-        sampler = RssSampler([p.pid for p in procs])
+        sampler = MemorySampler([p.pid for p in procs])
         sampler.start()
         expected = len(expand_fleet(Config({**DEFAULTS, "fleet": [{"repo": f"{root}/*"}]})))
         started = time.perf_counter()
@@ -227,7 +238,7 @@ def celery_run(root: Path, workers: int, tmp: Path) -> tuple[float, float]:
             time.sleep(0.5)
         seconds = time.perf_counter() - started
         sampler.stop.set()
-        return seconds, sampler.peak
+        return seconds, sampler
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
@@ -258,6 +269,7 @@ def main() -> None:
     parser.add_argument("--skip-celery", action="store_true", help="Only the embedded figures.")
     args = parser.parse_args()
 
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     built = time.perf_counter()
     repos = build_fleet(args.fleet, args.repos)
     print(
@@ -286,13 +298,17 @@ def main() -> None:
         two = scan_seconds(embedded, workers=2)
         print(f"embedded default, 2 workers: {two:.1f} s for the fleet ({len(repos) / two:.1f} repos/s)")
         if not args.skip_celery:
-            one_worker, one_rss = celery_run(args.fleet, 1, Path(tmp))
+            one_worker, memory = celery_run(args.fleet, 1, Path(tmp))
             two_workers, _ = celery_run(args.fleet, 2, Path(tmp))
             print(f"celery, 1 worker   {one_worker:7.1f} s   ({len(repos) / one_worker:.1f} repos/s)")
             print(
                 f"celery, 2 workers  {two_workers:7.1f} s   2 / 1 workers = {one_worker / two_workers:.2f}x  (target >= 1.8x)"
             )
-            print(f"peak RSS of a worker and its check processes: {one_rss:.0f} MiB  (target <= 300 MiB)")
+            print(
+                f"peak memory of a worker and its processes: {memory.peak_pss:.0f} MiB summed PSS, "
+                f"{memory.peak_rss:.0f} MiB summed RSS  (target <= 300 MiB)"
+            )
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
