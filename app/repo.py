@@ -27,6 +27,10 @@ DEFAULT_CACHE = Path(os.environ.get("PRR_CACHE_DIR", Path.home() / ".cache" / "p
 MODE_SYMLINK = "120000"
 MODE_SUBMODULE = "160000"
 MISSING = -1  # size of a blob the object store does not hold
+# Why a file cannot be read at one scan but may be at the next of the same commit (a fetch mends a
+# partial clone; what else a scan read decides whether the budget is spent).
+MISSING_CONTENT = "its content is missing from the git object store (a partial or damaged clone)"
+BUDGET_SPENT = "the scan's read budget is spent (too much data read)"
 
 
 @dataclass(frozen=True)
@@ -144,11 +148,11 @@ class RepoSnapshot:
         path = _normalise(path)
         entry = self._resolve(path, hops=0)
         if entry.size == MISSING:
-            raise FileReadError(path, "its content is missing from the git object store (a partial or damaged clone)")
+            raise FileReadError(path, MISSING_CONTENT)
         if entry.size > self.limits.max_file_bytes:
             raise FileReadError(path, f"file is {entry.size} bytes, over the {self.limits.max_file_bytes}-byte limit")
         if self._bytes_read + entry.size > self.limits.max_total_bytes:
-            raise FileReadError(path, "the scan's read budget is spent (too much data read)")
+            raise FileReadError(path, BUDGET_SPENT)
         self._bytes_read += entry.size
         return self.reader.blob(entry.sha, path)
 
@@ -306,7 +310,7 @@ class GitReader:
         """The content of blob ``sha``, which the tree names ``path``."""
         found = self.object(sha)
         if found is None:
-            raise FileReadError(path, "its content is missing from the git object store (a partial or damaged clone)")
+            raise FileReadError(path, MISSING_CONTENT)
         return found[2]
 
     def close(self) -> None:

@@ -14,9 +14,11 @@ import pytest
 import yaml
 
 from prr import schemas
-from prr.engine import NO_LIVE_SYSTEMS, Attestation, ScanRequest, evaluate
+from prr.checks.formats.files import unreadable
+from prr.checks.formats.yamlfile import FormatError
+from prr.engine import NO_LIVE_SYSTEMS, Attestation, ScanRequest, carried_over, evaluate
 from prr.plugin import Check, CheckContext, Registry, Result, check, errored, failed, holds_until, passed
-from prr.repo import RepoSnapshot, open_snapshot
+from prr.repo import BUDGET_SPENT, MISSING_CONTENT, RepoSnapshot, open_snapshot
 from prr.scorecard import Scorecard, load_scorecard
 from prr.scoring import Waiver
 from prr.testing import NOW, RepoBuilder
@@ -342,3 +344,19 @@ def test_answers_waivers_and_expiries_apply_to_a_re_stamped_report(tmp_path, rep
     )
     assert entries["acme.failing"]["waived"] and entries["acme.failing"]["met"]
     assert entries["acme.failing"]["waiver"]["approver"] == "lee@example.com"
+
+
+@pytest.mark.parametrize(
+    "why, holds",
+    [
+        ("invalid YAML: mapping values are not allowed here", True),
+        (MISSING_CONTENT, False),  # a fetch can mend a partial clone without a new commit
+        (BUDGET_SPENT, False),  # depends on what else the scan read
+    ],
+)
+def test_an_error_about_unreadable_files_holds_only_while_they_would_read_the_same(why: str, holds: bool) -> None:
+    result = unreadable(errored("could not read 1 file(s)"), [FormatError("rules.yaml", 3, why)])
+    assert ("valid_until" in result.details) is holds
+    item = {**result.to_dict(), "id": "acme.reads"}
+    report = {"source": {"scanned_at": "2025-06-01T12:00:00Z"}}
+    assert carried_over(counted, item, report, NOW + HOUR) is holds
