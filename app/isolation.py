@@ -79,33 +79,51 @@ def run_checks(jobs: list[Job], context: CheckContext, limits: Limits) -> dict[s
         worker = _pool.take(limits.memory_mb)
         reusable = False
         try:
-            worker.conn.send((context, pending))
-            while pending:
-                current = pending[0].check_id
-                # The deadline runs from the moment the check starts, not from the worker's start-up.
-                started = worker.conn.poll(STARTUP_SECONDS) and _receive(worker.conn) == ("start", current)
-                if started and not worker.conn.poll(limits.timeout_seconds):
-                    results[current] = errored(
-                        f"timed out after {limits.timeout_seconds:g}s; the check was stopped", reason="timeout"
-                    )
-                    pending.pop(0)
-                    break
-                message = _receive(worker.conn) if started else None
-                if message is None:
-                    worker.process.join(5)
-                    results[current] = errored(_death_message(worker.process.exitcode, limits), reason="crash")
-                    pending.pop(0)
-                    break
-                results[current] = Result.from_dict(message[2])
-                pending.pop(0)
-            else:
-                reusable = _receive(worker.conn) == ("idle", True)
+            reusable = _run_on(worker, context, pending, results, limits)
         finally:
             if reusable:
                 _pool.give_back(worker)
             else:
                 worker.stop()
     return results
+
+
+def _run_on(
+    worker: _Worker, context: CheckContext, pending: list[_Parcel], results: dict[str, Result], limits: Limits
+) -> bool:
+    """Run the pending checks on ``worker``, taking each answered one off ``pending`` into
+    ``results``; whether the worker may serve another scan. A worker that had died while idle
+    answers nothing and takes no check down with it: the caller gives the checks to another."""
+    was_idle, answered = worker.served > 0, 0
+    try:
+        worker.conn.send((context, pending))
+    except (BrokenPipeError, ConnectionResetError):
+        if was_idle:
+            return False
+        raise
+    worker.served += 1
+    while pending:
+        current = pending[0].check_id
+        # The deadline runs from the moment the check starts, not from the worker's start-up.
+        started = worker.conn.poll(STARTUP_SECONDS) and _receive(worker.conn) == ("start", current)
+        if not started and was_idle and not answered:
+            return False
+        if started and not worker.conn.poll(limits.timeout_seconds):
+            results[current] = errored(
+                f"timed out after {limits.timeout_seconds:g}s; the check was stopped", reason="timeout"
+            )
+            pending.pop(0)
+            return False
+        message = _receive(worker.conn) if started else None
+        if message is None:
+            worker.process.join(5)
+            results[current] = errored(_death_message(worker.process.exitcode, limits), reason="crash")
+            pending.pop(0)
+            return False
+        results[current] = Result.from_dict(message[2])
+        pending.pop(0)
+        answered += 1
+    return _receive(worker.conn) == ("idle", True)
 
 
 RECYCLE_MB = 200  # a worker that grew past this resident size is stopped after its scan, not reused
@@ -117,6 +135,7 @@ class _Worker:
     process: Any  # a forkserver Process
     conn: Connection
     memory_mb: int
+    served: int = 0  # scans sent to it
 
     @classmethod
     def start(cls, memory_mb: int) -> _Worker:
@@ -143,12 +162,19 @@ class _Pool:
         self._pid = os.getpid()
 
     def take(self, memory_mb: int) -> _Worker:
+        """The idle worker given back last (with this memory cap), else a new one."""
+        found = None
         with self._lock:
             self._forget_if_forked()
-            for worker in self._idle:
+            for worker in reversed(self._idle):
                 if worker.memory_mb == memory_mb:
                     self._idle.remove(worker)
-                    return worker
+                    found = worker
+                    break
+        if found is not None and found.process.is_alive():
+            return found
+        if found is not None:  # killed while idle (by the OOM killer, say)
+            found.stop()
         return _Worker.start(memory_mb)
 
     def give_back(self, worker: _Worker) -> None:
@@ -205,7 +231,7 @@ def _receive(receiver: Connection) -> tuple | None:
     """The worker's next message, or None when it died."""
     try:
         return receiver.recv()
-    except EOFError:
+    except (EOFError, ConnectionResetError):
         return None
 
 

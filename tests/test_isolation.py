@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -111,3 +112,6 @@ def test_a_worker_serves_scan_after_scan_until_a_check_must_be_killed(make_repo)
         assert results["test.hang"].status == "error" and "timed out" in results["test.hang"].summary
         assert after_kill != first  # the hung check's worker was killed; a new one ran the rest
         assert worker_pid()[0] == after_kill
+        os.kill(int(after_kill), signal.SIGKILL)  # dies while idle: the next scan gets a new worker
+        replaced, results = worker_pid()
+        assert replaced != after_kill and results["test.pid"].status == "pass"
