@@ -135,7 +135,7 @@ def latest_report(engine: Engine, entry: FleetEntry) -> dict[str, Any] | None:
         report = session.exec(
             select(Scan.report).where(Scan.repo == redact_url(entry.location)).order_by(col(Scan.id).desc()).limit(1)
         ).first()
-    return report
+    return dict(report) if report is not None else None
 
 
 def scan_fleet(
