@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from prr.config import Config
 from prr.engine import ScanRequest, evaluate
 from prr.plugin import Registry
-from prr.repo import Limits, RepoError, is_url, iter_local_repos, open_snapshot, redact_url
+from prr.repo import Limits, RepoError, RepoSnapshot, is_url, iter_local_repos, open_snapshot, redact_url
 from prr.scorecard import Scorecard
 from prr.storage.models import Scan
 
@@ -74,8 +74,22 @@ def scan_entry(
     """Evaluate one fleet entry (raises RepoError when the repo cannot be read). Live checks ask
     the config's live systems unless ``live_clients`` says otherwise."""
     request_options.setdefault("live_clients", config.live)
-    snapshot = open_snapshot(entry.location, entry.ref, cache_dir=config.cache_dir, limits=snapshot_limits(config))
-    request = ScanRequest(
+    with open_snapshot(
+        entry.location, entry.ref, cache_dir=config.cache_dir, limits=snapshot_limits(config)
+    ) as snapshot:
+        return evaluate(_request(snapshot, entry, config, scorecard, registry, now, request_options))
+
+
+def _request(
+    snapshot: RepoSnapshot,
+    entry: FleetEntry,
+    config: Config,
+    scorecard: Scorecard,
+    registry: Registry,
+    now: datetime | None,
+    options: dict[str, Any],
+) -> ScanRequest:
+    return ScanRequest(
         snapshot=snapshot,
         scorecard=scorecard,
         registry=registry,
@@ -83,9 +97,8 @@ def scan_entry(
         tier_override=entry.tier,
         waivers=config.waivers_for,
         now=now,
-        **request_options,
+        **options,
     )
-    return evaluate(request)
 
 
 def moved_since_last_scan(
@@ -100,7 +113,8 @@ def moved_since_last_scan(
     moved = []
     for entry in entries:
         try:
-            head = open_snapshot(entry.location, entry.ref, cache_dir=config.cache_dir).commit
+            with open_snapshot(entry.location, entry.ref, cache_dir=config.cache_dir) as snapshot:
+                head = snapshot.commit
         except RepoError:
             head = None
         if last.get(redact_url(entry.location)) != (head, scorecard.id, scorecard.version):

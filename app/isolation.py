@@ -1,10 +1,16 @@
 """Run checks in a worker process that a runaway check cannot take down with it.
 
-One worker process runs a service's checks one after another (so they share parsed files).
-The parent waits on each result with a deadline: a check that hangs is killed with its process
-and becomes an ``error``; a fresh worker picks up the checks still to run. The worker's address
-space is capped, so a memory blow-up ends as a MemoryError (an ``error`` result) or, at worst, a
-dead worker (also an ``error``), never as a dead scan.
+A worker process runs a service's checks one after another (so they share parsed files). The
+parent waits on each result with a deadline: a check that hangs is killed with its process and
+becomes an ``error``; a fresh worker picks up the checks still to run. The worker's address space
+is capped, so a memory blow-up ends as a MemoryError (an ``error`` result) or, at worst, a dead
+worker (also an ``error``), never as a dead scan.
+
+Workers outlive a scan: a scan takes an idle worker (or starts one), and gives it back when all
+its checks answered, so the ~30 ms of starting a process is paid once per scanning thread, not
+once per service. A worker that was killed, died, or grew past :data:`RECYCLE_MB` is not given
+back. A worker keeps nothing of a scan but the imported modules: it closes the scan's git reader
+and drops its parses before it answers the last check.
 
 Each job carries its check, pickled (see :meth:`prr.plugin.Check.__reduce__`): a worker runs the
 checks of the registry the scan was given, not whatever happens to be installed.
@@ -13,6 +19,7 @@ checks of the registry the scan was given, not whatever happens to be installed.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import resource
 import sys
@@ -69,38 +76,131 @@ def run_checks(jobs: list[Job], context: CheckContext, limits: Limits) -> dict[s
                 f"the check cannot be sent to its worker process: {type(exc).__name__}: {exc}", reason="load"
             )
     while pending:
-        receiver, sender = _context.Pipe(duplex=False)
-        worker = _context.Process(
-            target=_worker, args=(sender, pending, context, limits.memory_mb), daemon=True, name="prr-check-worker"
-        )
-        with _main_module_hidden():
-            worker.start()
-        sender.close()
+        worker = _pool.take(limits.memory_mb)
+        reusable = False
         try:
-            while pending:
-                current = pending[0].check_id
-                # The deadline runs from the moment the check starts, not from the worker's start-up.
-                started = receiver.poll(STARTUP_SECONDS) and _receive(receiver) == ("start", current)
-                if started and not receiver.poll(limits.timeout_seconds):
-                    results[current] = errored(
-                        f"timed out after {limits.timeout_seconds:g}s; the check was stopped", reason="timeout"
-                    )
-                    pending.pop(0)
-                    break
-                message = _receive(receiver) if started else None
-                if message is None:
-                    worker.join(5)
-                    results[current] = errored(_death_message(worker.exitcode, limits), reason="crash")
-                    pending.pop(0)
-                    break
-                results[current] = Result.from_dict(message[2])
-                pending.pop(0)
+            reusable = _run_on(worker, context, pending, results, limits)
         finally:
-            receiver.close()
-            if worker.is_alive():
-                worker.kill()
-            worker.join()
+            if reusable:
+                _pool.give_back(worker)
+            else:
+                worker.stop()
     return results
+
+
+def _run_on(
+    worker: _Worker, context: CheckContext, pending: list[_Parcel], results: dict[str, Result], limits: Limits
+) -> bool:
+    """Run the pending checks on ``worker``, taking each answered one off ``pending`` into
+    ``results``; whether the worker may serve another scan. A worker that had died while idle
+    answers nothing and takes no check down with it: the caller gives the checks to another."""
+    was_idle, answered = worker.served > 0, 0
+    try:
+        worker.conn.send((context, pending))
+    except (BrokenPipeError, ConnectionResetError):
+        if was_idle:
+            return False
+        raise
+    worker.served += 1
+    while pending:
+        current = pending[0].check_id
+        # The deadline runs from the moment the check starts, not from the worker's start-up.
+        started = worker.conn.poll(STARTUP_SECONDS) and _receive(worker.conn) == ("start", current)
+        if not started and was_idle and not answered:
+            return False
+        if started and not worker.conn.poll(limits.timeout_seconds):
+            results[current] = errored(
+                f"timed out after {limits.timeout_seconds:g}s; the check was stopped", reason="timeout"
+            )
+            pending.pop(0)
+            return False
+        message = _receive(worker.conn) if started else None
+        if message is None:
+            worker.process.join(5)
+            results[current] = errored(_death_message(worker.process.exitcode, limits), reason="crash")
+            pending.pop(0)
+            return False
+        results[current] = Result.from_dict(message[2])
+        pending.pop(0)
+        answered += 1
+    return _receive(worker.conn) == ("idle", True)
+
+
+RECYCLE_MB = 200  # a worker that grew past this resident size is stopped after its scan, not reused
+MAX_IDLE_WORKERS = 4  # kept for the next scans; one per scanning thread is all a scan worker needs
+
+
+@dataclass
+class _Worker:
+    process: Any  # a forkserver Process
+    conn: Connection
+    memory_mb: int
+    served: int = 0  # scans sent to it
+
+    @classmethod
+    def start(cls, memory_mb: int) -> _Worker:
+        parent_end, child_end = _context.Pipe()
+        process = _context.Process(target=_serve, args=(child_end, memory_mb), daemon=True, name="prr-check-worker")
+        with _main_module_hidden():
+            process.start()
+        child_end.close()
+        return cls(process, parent_end, memory_mb)
+
+    def stop(self) -> None:
+        self.conn.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+
+
+class _Pool:
+    """The idle workers of this process (a forked child starts with none: its parent's are not its own)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self._pid = os.getpid()
+
+    def take(self, memory_mb: int) -> _Worker:
+        """The idle worker given back last (with this memory cap), else a new one."""
+        found = None
+        with self._lock:
+            self._forget_if_forked()
+            for worker in reversed(self._idle):
+                if worker.memory_mb == memory_mb:
+                    self._idle.remove(worker)
+                    found = worker
+                    break
+        if found is not None and found.process.is_alive():
+            return found
+        if found is not None:  # killed while idle (by the OOM killer, say)
+            found.stop()
+        return _Worker.start(memory_mb)
+
+    def give_back(self, worker: _Worker) -> None:
+        with self._lock:
+            self._forget_if_forked()
+            if len(self._idle) < MAX_IDLE_WORKERS:
+                self._idle.append(worker)
+                return
+        worker.stop()
+
+    def clear(self) -> None:
+        """Stop every idle worker."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.stop()
+
+    def __len__(self) -> int:
+        return len(self._idle)
+
+    def _forget_if_forked(self) -> None:
+        if self._pid != os.getpid():
+            self._idle, self._pid = [], os.getpid()
+
+
+_pool = _Pool()
 
 
 _main_lock = threading.Lock()
@@ -131,7 +231,7 @@ def _receive(receiver: Connection) -> tuple | None:
     """The worker's next message, or None when it died."""
     try:
         return receiver.recv()
-    except EOFError:
+    except (EOFError, ConnectionResetError):
         return None
 
 
@@ -141,13 +241,23 @@ def _death_message(exitcode: int | None, limits: Limits) -> str:
     return f"the check's process died (exit code {exitcode})"
 
 
-def _worker(conn: Connection, parcels: list[_Parcel], context: CheckContext, memory_mb: int) -> None:
+def _serve(conn: Connection, memory_mb: int) -> None:
+    """A worker: run each scan's checks in turn, until the parent closes the pipe or kills it."""
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    for parcel in parcels:
-        conn.send(("start", parcel.check_id))
-        conn.send(("done", parcel.check_id, _run_one(parcel, context).to_dict()))
+    while (scan := _receive(conn)) is not None:
+        context, parcels = scan
+        for parcel in parcels:
+            conn.send(("start", parcel.check_id))
+            conn.send(("done", parcel.check_id, _run_one(parcel, context).to_dict()))
+        context.repo.close()
+        del context, parcels, scan
+        conn.send(("idle", _resident_mb() <= RECYCLE_MB))
     conn.close()
+
+
+def _resident_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _run_one(parcel: _Parcel, context: CheckContext) -> Result:

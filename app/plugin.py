@@ -90,6 +90,15 @@ def passed(summary: str, evidence: list[Evidence] | None = None, **details: Any)
     return Result(Status.PASS, summary, evidence or [], details)
 
 
+def holds_until(result: Result, moment: datetime | None) -> Result:
+    """``result``, saying (as ``details.valid_until``) that it stays the check's result until
+    ``moment``, or whatever the time when ``moment`` is None, for as long as the repository and the
+    scan's inputs are unchanged. A ``time_dependent`` check that says so is not run again before
+    then on an unchanged commit: its result is carried over."""
+    result.details["valid_until"] = None if moment is None else moment.isoformat().replace("+00:00", "Z")
+    return result
+
+
 def failed(summary: str, evidence: list[Evidence] | None = None, **details: Any) -> Result:
     return Result(Status.FAIL, summary, evidence or [], details)
 

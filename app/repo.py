@@ -12,6 +12,9 @@ import os
 import posixpath
 import re
 import shutil
+import subprocess
+import weakref
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,12 +23,14 @@ from pathlib import Path
 
 import git
 
-from prr.closing_cache import ClosingCache
-
 DEFAULT_CACHE = Path(os.environ.get("PRR_CACHE_DIR", Path.home() / ".cache" / "prr" / "repos"))
 MODE_SYMLINK = "120000"
 MODE_SUBMODULE = "160000"
 MISSING = -1  # size of a blob the object store does not hold
+# Why a file cannot be read at one scan but may be at the next of the same commit (a fetch mends a
+# partial clone; what else a scan read decides whether the budget is spent).
+MISSING_CONTENT = "its content is missing from the git object store (a partial or damaged clone)"
+BUDGET_SPENT = "the scan's read budget is spent (too much data read)"
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,8 @@ class RepoSnapshot:
     """A read-only view of one repository at one commit.
 
     It holds only plain data (paths, shas) so it crosses a process boundary by pickling;
-    each process opens its own git object reader on first use.
+    each process opens its own git reader on first use, and :meth:`close` (or leaving a ``with``
+    block) ends it: a scan's reader lives as long as the scan.
     """
 
     git_dir: str
@@ -80,16 +86,38 @@ class RepoSnapshot:
     _bytes_read: int = field(default=0, repr=False)
     # Parsed files, shared by the checks that run in one process (see checks.formats.files).
     cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _reader: GitReader | None = field(default=None, repr=False, compare=False)
+    _files: list[str] | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
-        """What a worker process receives: the listing, not the parses (each process makes its own)."""
-        return {**self.__dict__, "cache": {}}
+        """What a worker process receives: the listing, not the parses or the reader (each process
+        makes its own)."""
+        return {**self.__dict__, "cache": {}, "_reader": None}
+
+    def __enter__(self) -> RepoSnapshot:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End this process's git reader of the snapshot and drop its parses (reading again reopens)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        self.cache.clear()
+
+    @property
+    def reader(self) -> GitReader:
+        if self._reader is None:
+            self._reader = GitReader(self.git_dir)
+        return self._reader
 
     # -- listing -------------------------------------------------------------------------------
     @property
     def entries(self) -> dict[str, Entry]:
         if self._entries is None:
-            self._entries, self._truncated = _list_tree(self.git_dir, self.commit, self.limits)
+            self._entries, self._truncated = _list_tree(self.reader, self.commit, self.limits)
         return self._entries
 
     @property
@@ -99,7 +127,9 @@ class RepoSnapshot:
 
     def files(self) -> list[str]:
         """Every regular file and in-tree symlink, sorted."""
-        return sorted(p for p, e in self.entries.items() if e.mode != MODE_SUBMODULE)
+        if self._files is None:
+            self._files = sorted(p for p, e in self.entries.items() if e.mode != MODE_SUBMODULE)
+        return list(self._files)
 
     def exists(self, path: str) -> bool:
         return _normalise(path) in self.entries
@@ -110,21 +140,21 @@ class RepoSnapshot:
 
     def glob(self, *patterns: str) -> list[str]:
         """Paths matching any of the patterns (``**`` spans folders; case-sensitive)."""
-        regexes = [_glob_regex(p) for p in patterns]
-        return [p for p in self.files() if any(r.fullmatch(p) for r in regexes)]
+        regex = _globs_regex(patterns)
+        return [p for p in self.files() if regex.fullmatch(p)]
 
     # -- reading -------------------------------------------------------------------------------
     def read_bytes(self, path: str) -> bytes:
         path = _normalise(path)
         entry = self._resolve(path, hops=0)
         if entry.size == MISSING:
-            raise FileReadError(path, "its content is missing from the git object store (a partial or damaged clone)")
+            raise FileReadError(path, MISSING_CONTENT)
         if entry.size > self.limits.max_file_bytes:
             raise FileReadError(path, f"file is {entry.size} bytes, over the {self.limits.max_file_bytes}-byte limit")
         if self._bytes_read + entry.size > self.limits.max_total_bytes:
-            raise FileReadError(path, "the scan's read budget is spent (too much data read)")
+            raise FileReadError(path, BUDGET_SPENT)
         self._bytes_read += entry.size
-        return _odb(self.git_dir).stream(bytes.fromhex(entry.sha)).read()
+        return self.reader.blob(entry.sha, path)
 
     def read_text(self, path: str) -> str:
         data = self.read_bytes(path)
@@ -145,7 +175,7 @@ class RepoSnapshot:
             return entry
         if hops >= 8:
             raise FileReadError(path, "too many levels of symbolic links")
-        target = _odb(self.git_dir).stream(bytes.fromhex(entry.sha)).read(4096).decode("utf-8", "replace")
+        target = self.reader.blob(entry.sha, path)[:4096].decode("utf-8", "replace")
         joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
         if target.startswith("/") or joined == ".." or joined.startswith("../"):
             raise FileReadError(path, f"symbolic link to {target!r} leaves the repository; not followed")
@@ -154,8 +184,7 @@ class RepoSnapshot:
     # -- history -------------------------------------------------------------------------------
     def last_changed(self, path: str) -> datetime:
         """When the commit that last changed ``path`` (at or before this commit) was made."""
-        repo = _repo(self.git_dir)
-        out = repo.git.log("-1", "--format=%H %cI", self.commit, "--", _normalise(path))
+        out = self.reader.run("log", "-1", "--format=%H %cI", self.commit, "--", _normalise(path)).decode()
         if not out:
             raise HistoryUnavailable(f"{path}: no commit in the history touches it")
         sha, iso = out.split()
@@ -175,6 +204,11 @@ def _size(field: bytes) -> int:
 
 def _normalise(path: str) -> str:
     return posixpath.normpath(path.lstrip("/")) if path else path
+
+
+@lru_cache(maxsize=256)
+def _globs_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{_glob_regex(p).pattern})" for p in patterns))
 
 
 @lru_cache(maxsize=256)
@@ -219,33 +253,92 @@ _DRIVER_COMMANDS = {"filter": ("clean", "smudge", "process"), "diff": ("textconv
 def open_repo(path: str | Path) -> git.Repo:
     """A ``git.Repo`` whose git commands ignore everything in the repo's config that runs a program."""
     repo = git.Repo(path, search_parent_directories=False)
+    repo.git.set_persistent_git_options(c=_neutralising_options(str(repo.git_dir)))
+    return repo
+
+
+def _neutralising_options(git_dir: str) -> list[str]:
+    """``-c`` settings that blank everything the repository's config could make git run."""
     overrides = list(NEUTRALISED_CONFIG)
-    reader = repo.config_reader("repository")  # parsed in Python: reading it runs nothing
+    reader = git.GitConfigParser(os.path.join(git_dir, "config"), read_only=True)  # parsed in Python
     for section in reader.sections():
         kind, _, driver = section.partition(" ")
         for option in _DRIVER_COMMANDS.get(kind, ()) if driver else ():
             overrides.append(f"{kind}.{driver.strip(chr(34))}.{option}=")
-    repo.git.set_persistent_git_options(c=overrides)
-    return repo
+    return overrides
 
 
-# Git readers, per process (a snapshot may be unpickled in a worker process). Each holds `git cat-file`
-# processes open, so only the most recently used are kept.
-MAX_OPEN_READERS = 32
-_readers: ClosingCache[str, git.Repo] = ClosingCache(MAX_OPEN_READERS, close=lambda repo: repo.close())
+class GitReader:
+    """Git commands on one repository with its config neutralised, and one ``git cat-file
+    --batch`` process through which every object is read. :meth:`close` ends that process (so
+    does garbage collection of the reader)."""
+
+    def __init__(self, git_dir: str):
+        self.git_dir = git_dir
+        self._command = ["git", "--literal-pathspecs", f"--git-dir={git_dir}"]
+        for option in _neutralising_options(git_dir):
+            self._command += ["-c", option]
+        self._batch: subprocess.Popen[bytes] | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    def run(self, *args: str) -> bytes:
+        """The output of one git command (raises RepoError with git's complaint when it fails)."""
+        done = subprocess.run([*self._command, *args], capture_output=True, stdin=subprocess.DEVNULL)
+        if done.returncode:
+            raise RepoError(done.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
+        return done.stdout
+
+    def stream(self, *args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([*self._command, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def object(self, name: str) -> tuple[str, str, bytes] | None:
+        """(sha, type, content) of the object ``name`` names (a sha, ``HEAD^{commit}``...), or None."""
+        if "\n" in name or "\r" in name:
+            return None
+        batch = self._batch_process()
+        assert batch.stdin is not None and batch.stdout is not None
+        batch.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+        batch.stdin.flush()
+        header = batch.stdout.readline().split()
+        if len(header) != 3:  # "<name> missing", "<name> ambiguous", or git died
+            return None
+        data = batch.stdout.read(int(header[2]))
+        batch.stdout.read(1)  # the newline after the content
+        return header[0].decode(), header[1].decode(), data
+
+    def blob(self, sha: str, path: str) -> bytes:
+        """The content of blob ``sha``, which the tree names ``path``."""
+        found = self.object(sha)
+        if found is None:
+            raise FileReadError(path, MISSING_CONTENT)
+        return found[2]
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+            self._batch = self._finalizer = None
+
+    def _batch_process(self) -> subprocess.Popen[bytes]:
+        if self._batch is None:
+            self._batch = subprocess.Popen(
+                [*self._command, "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            self._finalizer = weakref.finalize(self, _end, self._batch)
+        return self._batch
 
 
-def _repo(git_dir: str) -> git.Repo:
-    return _readers.get(git_dir, lambda: open_repo(git_dir))
-
-
-def close_reader(git_dir: str) -> None:
-    """Close this process's reader of ``git_dir`` (before deleting the repository, say)."""
-    _readers.discard(git_dir)
-
-
-def _odb(git_dir: str):
-    return _repo(git_dir).odb
+def _end(process: subprocess.Popen[bytes]) -> None:
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            pipe.close()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _shallow_boundary(git_dir: str) -> set[str]:
@@ -253,13 +346,14 @@ def _shallow_boundary(git_dir: str) -> set[str]:
     return set(shallow.read_text().split()) if shallow.exists() else set()
 
 
-def _list_tree(git_dir: str, commit: str, limits: Limits) -> tuple[dict[str, Entry], bool]:
-    repo = _repo(git_dir)
+def _list_tree(reader: GitReader, commit: str, limits: Limits) -> tuple[dict[str, Entry], bool]:
     entries: dict[str, Entry] = {}
-    proc = repo.git.ls_tree("-r", "-l", "-z", "--full-tree", commit, as_process=True)
+    proc = reader.stream("ls-tree", "-r", "-l", "-z", "--full-tree", commit)
+    out = proc.stdout
+    assert out is not None
     truncated = False
     buf = b""
-    for chunk in iter(lambda: proc.stdout.read(65536), b""):
+    for chunk in iter(lambda: out.read(65536), b""):
         buf += chunk
         *records, buf = buf.split(b"\0")
         for rec in records:
@@ -272,12 +366,9 @@ def _list_tree(git_dir: str, commit: str, limits: Limits) -> tuple[dict[str, Ent
             entries[path] = Entry(path, mode.decode(), sha.decode(), _size(size))
         if truncated:
             break
-    proc.stdout.close()
-    try:
-        proc.wait()
-    except git.GitCommandError as exc:
-        if not truncated:  # a listing cut short ends git on a broken pipe; anything else is a damaged store
-            raise RepoError(f"cannot list the files of commit {commit[:12]}: {_git_complaint(exc)}") from None
+    out.close()
+    if proc.wait() != 0 and not truncated:  # a listing cut short ends git on a broken pipe
+        raise RepoError(f"cannot list the files of commit {commit[:12]}: the repository's object store is damaged")
     return entries, truncated
 
 
@@ -308,34 +399,85 @@ def open_snapshot(
     if not is_url(location):
         location = str(Path(location).expanduser().resolve())
     git_dir = _mirror(location, cache_dir or DEFAULT_CACHE) if is_url(location) else _local_git_dir(location)
-    repo = _repo(git_dir)
-    try:
-        commit = repo.commit(ref or "HEAD").hexsha
-    except (git.BadName, ValueError, git.GitCommandError) as exc:
-        if ref is None and _unborn_head(repo):
-            raise RepoError(f"{redact_url(location)}: the repository has no commits yet; nothing to evaluate") from None
-        raise RepoError(redact_url(f"{location}: cannot resolve {ref or 'HEAD'!r}: {exc}")) from None
-    return RepoSnapshot(git_dir=git_dir, commit=commit, location=redact_url(location), limits=limits or Limits())
+    commit = _head_commit(git_dir) if ref in (None, "HEAD") else None
+    reader = GitReader(git_dir)
+    if commit is None:
+        found = reader.object(f"{ref or 'HEAD'}^{{commit}}")
+        if found is None:
+            reader.close()
+            if ref is None and _unborn_head(git_dir):
+                raise RepoError(f"{redact_url(location)}: the repository has no commits yet; nothing to evaluate")
+            raise RepoError(redact_url(f"{location}: cannot resolve {ref or 'HEAD'!r}: no such commit"))
+        commit = found[0]
+    return RepoSnapshot(
+        git_dir=git_dir, commit=commit, location=redact_url(location), limits=limits or Limits(), _reader=reader
+    )
 
 
-def _unborn_head(repo: git.Repo) -> bool:
-    """True when HEAD names a branch without commits (a new, empty repository)."""
+def _head_commit(git_dir: str) -> str | None:
+    """The commit HEAD names, read from the files git keeps, when that is plain: HEAD naming a
+    branch whose loose ref (or packed-refs line) holds a commit stored as a loose object. None
+    when git must be asked (a worktree, a packed object, anything unusual). Saves starting git
+    to learn that a repo has not moved."""
+    folder = Path(git_dir)
     try:
-        repo.git.rev_parse("--verify", "--quiet", "HEAD")
-    except git.GitCommandError:
-        return True
-    return False
+        if (folder / "commondir").exists():
+            return None
+        head = (folder / "HEAD").read_text().strip()
+        value: str | None
+        name = head.removeprefix("ref: ")
+        if name == head:
+            value = head
+        elif not re.fullmatch(r"refs/heads/[\w./-]+", name) or ".." in name:
+            return None
+        elif (folder / name).is_file():
+            value = (folder / name).read_text().strip()
+        else:
+            value = _packed_ref(folder / "packed-refs", name)
+        if value is None or not re.fullmatch(r"[0-9a-f]{40}", value):
+            return None
+        with open(folder / "objects" / value[:2] / value[2:], "rb") as loose:
+            header = zlib.decompressobj().decompress(loose.read(64), 16)
+    except (OSError, zlib.error, UnicodeDecodeError):
+        return None
+    return value if header.startswith(b"commit ") else None
+
+
+def _packed_ref(packed: Path, name: str) -> str | None:
+    for line in packed.read_text().splitlines() if packed.is_file() else ():
+        sha, _, ref = line.partition(" ")
+        if ref == name:
+            return sha
+    return None
+
+
+def _unborn_head(git_dir: str) -> bool:
+    """True when HEAD names a branch that has no commit yet (a new, empty repository)."""
+    folder = Path(git_dir)
+    try:
+        name = (folder / "HEAD").read_text().strip().removeprefix("ref: ")
+    except OSError:
+        return False
+    return (
+        name.startswith("refs/heads/")
+        and not (folder / name).is_file()
+        and not _packed_ref(folder / "packed-refs", name)
+    )
 
 
 def _local_git_dir(location: str) -> str:
+    """The git directory of a checkout (``.git``, or where a ``.git`` file points) or of a bare repo."""
     path = Path(location).expanduser()
     if not path.exists():
         raise RepoError(f"{location}: no such directory")
-    try:
-        with open_repo(path) as repo:
-            return str(Path(repo.git_dir).resolve())
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise RepoError(f"{location}: not a git repository") from None
+    dot_git = path / ".git"
+    if dot_git.is_file():
+        pointer = dot_git.read_text(errors="replace").strip()
+        dot_git = (path / pointer.removeprefix("gitdir:").strip()) if pointer.startswith("gitdir:") else dot_git
+    for candidate in (dot_git, path):
+        if (candidate / "HEAD").is_file() and ((candidate / "objects").is_dir() or (candidate / "commondir").is_file()):
+            return str(candidate.resolve())
+    raise RepoError(f"{location}: not a git repository")
 
 
 def _mirror(url: str, cache_dir: Path) -> str:

@@ -33,7 +33,6 @@ from typing import Any
 
 import git
 
-from prr import repo as repo_access
 from prr.plugin import Check, CheckContext, Registry, Result, load_registry
 from prr.repo import open_snapshot
 from prr.service import resolve_service
@@ -170,8 +169,7 @@ def run_check(
         if isinstance(repo, Mapping):
             scratch = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="prr-testing-"))
             repo = build_repo(scratch, repo)
-        snapshot = open_snapshot(str(repo.path if isinstance(repo, RepoBuilder) else repo))
-        cleanup.callback(repo_access.close_reader, snapshot.git_dir)
+        snapshot = cleanup.enter_context(open_snapshot(str(repo.path if isinstance(repo, RepoBuilder) else repo)))
         service = resolve_service(snapshot, tier_override=None, known_tiers=set(TIERS), default_tier=tier)
         context = CheckContext(
             repo=snapshot,

@@ -10,10 +10,12 @@ Figures are ratios measured in the same run, so they hold across machines:
   scan / floor        cold scan per repo (one worker, SQLite) / the floor: the same repo's
                       non-filler blobs read with one `git cat-file --batch` and its YAML parsed
                       with the C loader
-  cold / unchanged    cold scan of the fleet / a rescan of the unchanged fleet (results reused
-                      when the engine supports it; `prr scan --changed` skips them all)
+  cold / unchanged    cold scan of the fleet / a rescan of the unchanged fleet (the earlier
+                      reports re-stamped; `prr scan --changed` skips them all), each stored; and
+                      the same without storing (the engine's part)
   2 / 1 workers       throughput of two `prr worker` processes / one, through Redis into PostgreSQL
-  peak worker RSS     of one `prr worker` and its check processes over the whole fleet
+  peak worker memory  of one `prr worker` and its processes over the whole fleet: summed PSS (each
+                      shared page counted once) and summed RSS (shared pages counted per process)
 Needs Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 (database `test`) for the workers.
 """
 
@@ -40,9 +42,10 @@ from prr.actions import scan_and_store
 from prr.config import DEFAULTS, Config
 from prr.context import ReadContext
 from prr.demo.repos import REPOS, author_of
-from prr.fleet import expand_fleet, moved_since_last_scan, scan_fleet
+from prr.fleet import expand_fleet, latest_report, moved_since_last_scan, scan_entry, scan_fleet
 from prr.plugin import load_registry
 from prr.scorecard import load_scorecard
+from prr.served import scan_sources
 from prr.storage.db import migrate
 from prr.testing import RepoBuilder
 
@@ -151,19 +154,39 @@ def scan_seconds(ctx: ReadContext, workers: int) -> float:
     return time.perf_counter() - started
 
 
+def engine_seconds(ctx: ReadContext, reuse: bool) -> float:
+    """The fleet's scans without storing them (one worker): the engine's part of a scan. With
+    ``reuse``, each is given the service's latest stored report, as a rescan is."""
+    config, answers = scan_sources(ctx)
+    started = time.perf_counter()
+    for entry in expand_fleet(ctx.config):
+        previous = latest_report(ctx.engine, entry) if reuse else None
+        scan_entry(entry, config, ctx.scorecard, ctx.registry, now=ctx.now, attestations=answers, reuse_from=previous)
+    return time.perf_counter() - started
+
+
 # --------------------------------------------------------------------------- Celery workers
 
 
-class RssSampler(threading.Thread):
-    """The peak summed RSS (MiB) of the processes in the given process groups."""
+class MemorySampler(threading.Thread):
+    """The peak summed RSS and summed PSS (MiB) of the processes in the given process groups.
+
+    Summed RSS counts a page shared by several processes once per process: the pages check
+    processes share with their fork server, and the whole address space of a process that has just
+    spawned git (a vfork child shares its parent's until it execs). Summed PSS splits each shared
+    page among its sharers: it is the memory the processes take together.
+    """
 
     def __init__(self, groups: list[int]):
         super().__init__(daemon=True)
-        self.groups, self.peak, self.stop = set(groups), 0.0, threading.Event()
+        self.groups, self.stop = set(groups), threading.Event()
+        self.peak_rss = self.peak_pss = 0.0
 
     def run(self) -> None:
         while not self.stop.wait(0.1):
-            self.peak = max(self.peak, sum(rss_mib(pid) for pid in self.members()))
+            members = self.members()
+            self.peak_rss = max(self.peak_rss, sum(memory_mib(pid, "VmRSS:", "status") for pid in members))
+            self.peak_pss = max(self.peak_pss, sum(memory_mib(pid, "Pss:", "smaps_rollup") for pid in members))
 
     def members(self) -> list[int]:
         found = []
@@ -177,18 +200,19 @@ class RssSampler(threading.Thread):
         return found
 
 
-def rss_mib(pid: int) -> float:
+def memory_mib(pid: int, field: str, source: str) -> float:
+    """A ``kB`` figure of /proc/<pid>/<source> (``VmRSS:`` of status, ``Pss:`` of smaps_rollup), in MiB."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
 
 
-def celery_run(root: Path, workers: int, tmp: Path) -> tuple[float, float]:
-    """Seconds for ``workers`` `prr worker` processes to store the whole fleet; their peak RSS (MiB)."""
+def celery_run(root: Path, workers: int, tmp: Path) -> tuple[float, MemorySampler]:
+    """Seconds for ``workers`` `prr worker` processes to store the whole fleet; their memory."""
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(POSTGRES)
     with admin.begin() as conn:
@@ -217,7 +241,7 @@ def celery_run(root: Path, workers: int, tmp: Path) -> tuple[float, float]:
     ]
     try:
         time.sleep(8)  # workers connected and waiting
-        sampler = RssSampler([p.pid for p in procs])
+        sampler = MemorySampler([p.pid for p in procs])
         sampler.start()
         expected = len(expand_fleet(Config({**DEFAULTS, "fleet": [{"repo": f"{root}/*"}]})))
         started = time.perf_counter()
@@ -227,7 +251,7 @@ def celery_run(root: Path, workers: int, tmp: Path) -> tuple[float, float]:
             time.sleep(0.5)
         seconds = time.perf_counter() - started
         sampler.stop.set()
-        return seconds, sampler.peak
+        return seconds, sampler
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
@@ -258,6 +282,7 @@ def main() -> None:
     parser.add_argument("--skip-celery", action="store_true", help="Only the embedded figures.")
     args = parser.parse_args()
 
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     built = time.perf_counter()
     repos = build_fleet(args.fleet, args.repos)
     print(
@@ -276,6 +301,11 @@ def main() -> None:
         print(
             f"unchanged rescan   {rescan / len(repos) * 1000:7.1f} ms/repo   cold / rescan = {cold / rescan:.1f}x  (target >= 20x)"
         )
+        engine_cold, engine_rescan = engine_seconds(ctx, reuse=False), engine_seconds(ctx, reuse=True)
+        print(
+            f"  the engine's part (not storing): cold {engine_cold / len(repos) * 1000:.1f} ms/repo, "
+            f"rescan {engine_rescan / len(repos) * 1000:.1f} ms/repo, cold / rescan = {engine_cold / engine_rescan:.1f}x"
+        )
         started = time.perf_counter()
         moved = moved_since_last_scan(expand_fleet(ctx.config), ctx.engine, ctx.config, ctx.scorecard)
         changed = time.perf_counter() - started
@@ -286,13 +316,17 @@ def main() -> None:
         two = scan_seconds(embedded, workers=2)
         print(f"embedded default, 2 workers: {two:.1f} s for the fleet ({len(repos) / two:.1f} repos/s)")
         if not args.skip_celery:
-            one_worker, one_rss = celery_run(args.fleet, 1, Path(tmp))
+            one_worker, memory = celery_run(args.fleet, 1, Path(tmp))
             two_workers, _ = celery_run(args.fleet, 2, Path(tmp))
             print(f"celery, 1 worker   {one_worker:7.1f} s   ({len(repos) / one_worker:.1f} repos/s)")
             print(
                 f"celery, 2 workers  {two_workers:7.1f} s   2 / 1 workers = {one_worker / two_workers:.2f}x  (target >= 1.8x)"
             )
-            print(f"peak RSS of a worker and its check processes: {one_rss:.0f} MiB  (target <= 300 MiB)")
+            print(
+                f"peak memory of a worker and its processes: {memory.peak_pss:.0f} MiB summed PSS, "
+                f"{memory.peak_rss:.0f} MiB summed RSS  (target <= 300 MiB)"
+            )
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

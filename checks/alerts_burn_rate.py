@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from prr.checks.formats import promql
-from prr.checks.formats.files import non_production_dirs
+from prr.checks.formats.files import non_production_dirs, unreadable
 from prr.checks.formats.promrules import AlertRule, RecordingIndex, load_alert_rules, load_recording_rules
 from prr.checks.formats.slo import SLO, load_slos
 from prr.plugin import (
@@ -125,10 +125,13 @@ def alerts_burn_rate(ctx: CheckContext) -> Result:
         )
     if slo_errors:
         first = next(iter(slo_errors.values()))
-        return errored(
-            f"could not read {len(slo_errors)} SLO spec file(s) ({first}); their SLOs may lack burn-rate alerts",
-            _error_evidence(slo_errors),
-            **details,
+        return unreadable(
+            errored(
+                f"could not read {len(slo_errors)} SLO spec file(s) ({first}); their SLOs may lack burn-rate alerts",
+                _error_evidence(slo_errors),
+                **details,
+            ),
+            slo_errors.values(),
         )
     return passed(
         f"{len(wired)} SLO(s) have fast-burn alerting: " + "; ".join(f"{s.name!r} by {p.value}" for s, p, _ in wired),

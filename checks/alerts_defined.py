@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prr.checks.formats.files import non_production_dirs, set_aside
+from prr.checks.formats.files import non_production_dirs, set_aside, unreadable
 from prr.checks.formats.promrules import AlertRule, load_alert_rules, severity_of
 from prr.checks.formats.slo import load_slos
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed
@@ -61,10 +61,13 @@ def alerts_defined(ctx: CheckContext) -> Result:
         )
     if errors:
         first = next(iter(errors.values()))
-        return errored(
-            f"could not read {len(errors)} alert rule file(s): {first}",
-            [e.evidence() for e in errors.values()],
-            **details,
+        return unreadable(
+            errored(
+                f"could not read {len(errors)} alert rule file(s): {first}",
+                [e.evidence() for e in errors.values()],
+                **details,
+            ),
+            errors.values(),
         )
     if not alerts:
         invalid_specs = [s for s in load_slos(ctx.repo, dirs)[0] if s.generator and not s.valid]

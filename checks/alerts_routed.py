@@ -14,7 +14,7 @@ from prr.checks.formats.alertmanager import (
 from prr.checks.formats.files import non_production_dirs, set_aside
 from prr.checks.formats.promrules import DEFAULT_PAGING_SEVERITIES, AlertRule, is_paging, load_alert_rules
 from prr.checks.formats.yamlfile import FormatError
-from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, holds_until, not_applicable, passed
 
 DOCS = "https://prometheus.io/docs/alerting/latest/configuration/#route"
 EXAMPLE = """\
@@ -92,13 +92,14 @@ def alerts_routed(ctx: CheckContext) -> Result:
         )
     if not configs:
         what = f"{len(paging)} paging alert(s)" if paging else "alert rules that could not all be read"
-        return errored(
+        unverifiable = errored(
             f"cannot verify routing: the repo has {what} but no Alertmanager config (a file with "
             "`route` and `receivers`, a Secret's alertmanager.yaml, an AlertmanagerConfig resource), "
             "and the portal config names none (routing.alertmanager_config)"
             + (f"; {aside}" if (aside := _configs_set_aside(ctx, dirs)) else ""),
             [Evidence(path=a.path, line=a.line, value=f"{a.name}: routing unknown") for a in paging[:5]],
         )
+        return holds_until(unverifiable, None)  # the repo and the portal config alone say so: not worth retrying
     extra = {str(k): str(v) for k, v in (routing.get("extra_labels") or {}).items()}
     details: dict[str, Any] = {
         "alertmanager_configs": [c.path for c in configs],

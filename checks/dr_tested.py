@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from prr.checks.formats.durations import format_duration
 from prr.checks.formats.readiness import READINESS_FILES, Drill, DrTargets, dr_targets, try_readiness
-from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
+from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, holds_until, not_applicable, passed
 
 EXAMPLE = """\
 dr:
@@ -54,16 +54,23 @@ dr:
 )
 def dr_tested(ctx: CheckContext) -> Result:
     if ctx.service.tier not in ctx.params["tiers"]:
-        return not_applicable(
-            f"DR drills are required of Tier-{'/'.join(ctx.params['tiers'])} services; "
-            f"this one is Tier-{ctx.service.tier}"
+        return holds_until(
+            not_applicable(
+                f"DR drills are required of Tier-{'/'.join(ctx.params['tiers'])} services; "
+                f"this one is Tier-{ctx.service.tier}"
+            ),
+            None,
         )
     readiness, error = try_readiness(ctx.repo)
     if error is not None:
         return errored(str(error), [Evidence(path=error.path, line=error.line, value=error.message)])
     if readiness is None:
-        return failed(
-            "no DR drill recorded (no readiness.yaml)", [Evidence(value=f"add {READINESS_FILES[0]} at the repo root")]
+        return holds_until(
+            failed(
+                "no DR drill recorded (no readiness.yaml)",
+                [Evidence(value=f"add {READINESS_FILES[0]} at the repo root")],
+            ),
+            None,
         )
     problems: list[tuple[str, int | None, str]] = [
         (readiness.path, p.line, str(p)) for p in readiness.problems_under("dr")
@@ -75,26 +82,32 @@ def dr_tested(ctx: CheckContext) -> Result:
         return errored(f"{path}:{line}: {message}", [Evidence(path=p, line=l, value=m) for p, l, m in problems])
     drills = sorted(readiness.drills(), key=lambda d: d.date, reverse=True)
     if not drills:
-        return failed(
-            f"no DR drill recorded in {readiness.path} (dr.drills is empty or missing)",
-            [Evidence(path=readiness.path, line=readiness.line_of("dr"), value="add dr.drills")],
+        return holds_until(
+            failed(
+                f"no DR drill recorded in {readiness.path} (dr.drills is empty or missing)",
+                [Evidence(path=readiness.path, line=readiness.line_of("dr"), value="add dr.drills")],
+            ),
+            None,
         )
     max_age = ctx.params["max_age_days"]
     verdicts = [(drill, _shortfalls(drill, targets, ctx.now, max_age)) for drill in drills]
     passing = [(d, r) for d, r in verdicts if not r]
-    if passing:
+    tomorrow = datetime.combine(ctx.now.date() + timedelta(days=1), time.min, tzinfo=ctx.now.tzinfo)
+    if passing:  # drill ages are counted in days of ctx.now's date: the result holds until tomorrow
         drill = passing[0][0]
-        return passed(
+        result = passed(
             f"drill of {drill.date.date()} ({drill.scenario}) passed, {_age(ctx.now, drill)} days ago: "
             + ", ".join(_within(drill, targets)),
             [Evidence(path=readiness.path, line=drill.line, url=drill.evidence, value=drill.scenario)],
         )
+        return holds_until(result, tomorrow)
     newest, reasons = verdicts[0]
-    return failed(
+    result = failed(
         f"no passing drill within {max_age} days: the latest, {newest.date.date()} "
         f"({newest.scenario}): {'; '.join(reasons)}",
         [Evidence(path=readiness.path, line=d.line, value="; ".join(r)) for d, r in verdicts],
     )
+    return holds_until(result, tomorrow)
 
 
 def _age(now: datetime, drill: Drill) -> int:

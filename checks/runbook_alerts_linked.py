@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from prr.checks.formats.files import non_production_dirs
+from prr.checks.formats.files import non_production_dirs, unreadable
 from prr.checks.formats.markdown import find_runbooks, resolve_link, runbook_link_of
 from prr.checks.formats.promrules import DEFAULT_PAGING_SEVERITIES, is_paging, load_alert_rules
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
@@ -73,6 +73,8 @@ def runbook_alerts_linked(ctx: CheckContext) -> Result:
             unlinked + broken_files,
         )
     if broken_files:
-        return errored(f"cannot read every alert rule: {errors[next(iter(errors))]}", broken_files)
+        return unreadable(
+            errored(f"cannot read every alert rule: {errors[next(iter(errors))]}", broken_files), errors.values()
+        )
     what = "the paging alert links" if len(paging) == 1 else f"all {len(paging)} paging alerts link"
     return passed(f"{what} a runbook that resolves", linked)

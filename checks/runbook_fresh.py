@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from prr.checks.formats.files import non_production_dirs
 from prr.checks.formats.markdown import RUNBOOK_GLOBS, find_runbooks
-from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, not_applicable, passed
+from prr.plugin import (
+    CheckContext,
+    Evidence,
+    Result,
+    check,
+    errored,
+    failed,
+    holds_until,
+    not_applicable,
+    passed,
+)
 from prr.repo import HistoryUnavailable
 
 
@@ -40,7 +52,7 @@ def runbook_fresh(ctx: CheckContext) -> Result:
     runbooks = find_runbooks(ctx.repo, non_production_dirs(ctx.config))
     docs = runbooks.real() or runbooks.docs  # the real runbooks; else the stubs, which exist all the same
     if not docs:
-        return not_applicable("no runbook file is kept in the repo (runbook.present reports it)")
+        return holds_until(not_applicable("no runbook file is kept in the repo (runbook.present reports it)"), None)
     dated = []
     for doc in docs:
         try:
@@ -52,10 +64,14 @@ def runbook_fresh(ctx: CheckContext) -> Result:
         path: Evidence(path=path, line=1, value=f"last changed {changed.date().isoformat()} ({days} days ago)")
         for path, changed, days in dated
     }
+    # Every age shown is in whole days: the result holds until the first of them grows by one.
+    next_birthday = min(changed + timedelta(days=(ctx.now - changed).days + 1) for _path, changed, _days in dated)
     stale = [(path, days) for path, _changed, days in dated if days > max_age]
     if stale:
         names = ", ".join(f"{path} ({days} days)" for path, days in stale)
-        return failed(f"runbook not changed within {max_age} days: {names}", [evidence[p] for p, _ in stale])
+        result = failed(f"runbook not changed within {max_age} days: {names}", [evidence[p] for p, _ in stale])
+        return holds_until(result, next_birthday)
     path, _changed, days = max(dated, key=lambda d: d[2])
     others = f" (the oldest of {len(dated)} runbooks)" if len(dated) > 1 else ""
-    return passed(f"{path}{others} changed {days} days ago, within {max_age}", list(evidence.values()))
+    result = passed(f"{path}{others} changed {days} days ago, within {max_age}", list(evidence.values()))
+    return holds_until(result, next_birthday)

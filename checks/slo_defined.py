@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prr.checks.formats.files import non_production_dirs, set_aside
+from prr.checks.formats.files import non_production_dirs, set_aside, unreadable
 from prr.checks.formats.slo import SLO, load_slos
 from prr.plugin import CheckContext, Evidence, Result, check, errored, failed, passed, warned
 
@@ -86,10 +86,13 @@ def slo_defined(ctx: CheckContext) -> Result:
         return passed(summary, _evidence(valid), **details)
     if errors:
         first = next(iter(errors.values()))
-        return errored(
-            f"could not read {len(errors)} SLO spec file(s) ({first}); the readable SLOs do not settle the check",
-            error_evidence,
-            **details,
+        return unreadable(
+            errored(
+                f"could not read {len(errors)} SLO spec file(s) ({first}); the readable SLOs do not settle the check",
+                error_evidence,
+                **details,
+            ),
+            errors.values(),
         )
     if not slos:
         aside = set_aside((s.path for s in load_slos(ctx.repo, ())[0]), "SLO spec(s)", dirs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,13 @@ import pytest
 import yaml
 
 from prr import schemas
-from prr.engine import NO_LIVE_SYSTEMS, ScanRequest, evaluate
-from prr.plugin import Check, CheckContext, Registry, Result, check, errored, passed
-from prr.repo import open_snapshot
+from prr.checks.formats.files import unreadable
+from prr.checks.formats.yamlfile import FormatError
+from prr.engine import NO_LIVE_SYSTEMS, Attestation, ScanRequest, carried_over, evaluate
+from prr.plugin import Check, CheckContext, Registry, Result, check, errored, failed, holds_until, passed
+from prr.repo import BUDGET_SPENT, MISSING_CONTENT, RepoSnapshot, open_snapshot
 from prr.scorecard import Scorecard, load_scorecard
+from prr.scoring import Waiver
 from prr.testing import NOW, RepoBuilder
 
 COMMON: dict[str, Any] = dict(category="testing", description="A test check.", remediation="None: test only.")
@@ -228,3 +232,131 @@ def test_checks_pickle_by_reference_when_their_name_finds_them() -> None:
     assert pickle.loads(pickle.dumps(hello)) is hello
     clone = pickle.loads(pickle.dumps(dataclasses.replace(hello, version="9")))  # not what `hello` names
     assert isinstance(clone, Check) and clone.version == "9" and clone is not hello
+
+
+# -- an unchanged commit re-stamps the earlier report -------------------------------------------------
+@check(id="acme.dated", title="Judges an age, says until when", params=LOG, time_dependent=True, **COMMON)
+def dated(ctx: CheckContext) -> Result:
+    _logged(ctx)
+    return holds_until(passed("fresh for a day from the scan"), NOW + timedelta(days=1))
+
+
+@check(id="acme.failing", title="Fails", params=LOG, **COMMON)
+def failing(ctx: CheckContext) -> Result:
+    _logged(ctx)
+    return failed("not there yet")
+
+
+@check(id="acme.answered", title="Answered by a person", kind="manual", **COMMON)
+def answered(ctx: CheckContext) -> Result:
+    raise AssertionError("a manual check is never run")
+
+
+RESTAMP_CHECKS = (counted, dated, failing, answered, live_probe)
+HOUR = timedelta(hours=1)
+
+
+def answers_until(expires: datetime) -> Callable[[str], dict[str, Attestation]]:
+    return lambda ref: {"acme.answered": Attestation("acme.answered", True, "sam@example.com", expires)}
+
+
+def restamp_scans(
+    tmp_path: Path, repo: RepoBuilder, new_commit: bool = False, **second: Any
+) -> tuple[dict[str, Any], dict[str, int], RepoSnapshot]:
+    """A first scan at NOW (stored as scan 7), then one an hour later reusing it, with ``second``'s
+    options; the second report, how often each repo check ran in all, and the second's snapshot."""
+    registry = Registry({c.id: c for c in RESTAMP_CHECKS})
+    logs = {c.id: tmp_path / f"{c.id}.log" for c in RESTAMP_CHECKS if "log" in c.params_schema.get("required", [])}
+    checks = [{"id": c.id, "params": {"log": str(logs[c.id])} if c.id in logs else {}} for c in RESTAMP_CHECKS]
+    card = scorecard(tmp_path, registry, checks)
+    first = {**scan(repo, card, registry, attestations=answers_until(NOW + 2 * HOUR)), "scan_id": 7}
+    if new_commit:
+        repo.commit({"main.go": "package main\n"}, days_ago=1)
+    snapshot = open_snapshot(str(repo.path))
+    options = {"attestations": answers_until(NOW + 2 * HOUR), "now": NOW + HOUR, "snapshot": snapshot, **second}
+    if "scorecard_version" in options:
+        card = scorecard(tmp_path, registry, checks, version=options.pop("scorecard_version"))
+    report = scan(repo, card, registry, reuse_from=first, **options)
+    return report, {check_id: runs(log) for check_id, log in logs.items()}, snapshot
+
+
+def test_an_unchanged_commit_is_re_stamped_without_reading_the_repo(tmp_path, repo) -> None:
+    report, ran, snapshot = restamp_scans(tmp_path, repo)
+    assert ran == {"acme.counted": 1, "acme.dated": 1, "acme.failing": 1}  # nothing ran again
+    assert snapshot._entries is None  # the tree was never even listed
+    entries = by_id(report)
+    assert report["source"]["scanned_at"] == "2025-06-01T13:00:00Z"
+    assert {i: e["reused_from"] for i, e in entries.items() if e["reused_from"]} == {
+        i: {"scan_id": 7, "scanned_at": "2025-06-01T12:00:00Z"} for i in ("acme.counted", "acme.dated", "acme.failing")
+    }
+    # Just what a full scan at the same time says, but for where the results come from.
+    registry = Registry({c.id: c for c in RESTAMP_CHECKS})
+    card = load_scorecard(str(tmp_path / "card-1.yaml"), registry)
+    full = scan(repo, card, registry, now=NOW + HOUR, attestations=answers_until(NOW + 2 * HOUR))
+    assert without_origin(report) == without_origin(full)
+    assert schemas.problems("scan-report", report) == []
+
+
+def without_origin(report: dict[str, Any]) -> dict[str, Any]:
+    checks = [{k: v for k, v in entry.items() if k != "reused_from"} for entry in report["checks"]]
+    return {**report, "checks": checks, "duration_seconds": None}
+
+
+RESTAMP_BREAKERS = [
+    # (what differs in the second scan, the repo checks that run again)
+    ("new commit", {"new_commit": True}, {"acme.counted", "acme.dated", "acme.failing"}),
+    ("a result past its valid_until", {"now": NOW + 2 * timedelta(days=1)}, {"acme.dated"}),
+    ("scanned before the earlier scan", {"now": NOW - HOUR}, {"acme.dated"}),
+    ("live systems configured", {"live_clients": {"prometheus": "prometheus.internal"}}, set()),
+    (
+        "tier set by the portal",
+        {"tier_override": "1", "tier_override_source": "test"},
+        {"acme.counted", "acme.dated", "acme.failing"},
+    ),
+    (
+        "portal config",
+        {"config": {"routing": {"extra_labels": {"team": "x"}}}},
+        {"acme.counted", "acme.dated", "acme.failing"},
+    ),
+    ("scorecard version", {"scorecard_version": "2"}, {"acme.counted", "acme.dated", "acme.failing"}),
+]
+
+
+@pytest.mark.parametrize("change, rerun", [c[1:] for c in RESTAMP_BREAKERS], ids=[c[0] for c in RESTAMP_BREAKERS])
+def test_what_can_change_without_the_commit_is_honoured(tmp_path, repo, change: dict[str, Any], rerun) -> None:
+    report, ran, snapshot = restamp_scans(tmp_path, repo, **change)
+    assert {check_id for check_id, count in ran.items() if count == 2} == rerun
+    assert snapshot._entries is not None  # the repo was read: a scan, reusing what it can
+    if "live_clients" in change:
+        assert by_id(report)["acme.live"]["summary"] == "asked prometheus.internal"
+
+
+def test_answers_waivers_and_expiries_apply_to_a_re_stamped_report(tmp_path, repo) -> None:
+    waiver = Waiver("acme.failing", "migrating", "lee@example.com", NOW + 3 * HOUR)
+    report, ran, _ = restamp_scans(
+        tmp_path, repo, now=NOW + 2 * HOUR, attestations=answers_until(NOW + HOUR), waivers=lambda ref: [waiver]
+    )
+    assert ran == {"acme.counted": 1, "acme.dated": 1, "acme.failing": 1}  # re-stamped, nothing ran
+    entries = by_id(report)
+    assert (entries["acme.answered"]["status"], entries["acme.answered"]["summary"]) == (
+        "fail",
+        "attestation by sam@example.com expired on 2025-06-01",
+    )
+    assert entries["acme.failing"]["waived"] and entries["acme.failing"]["met"]
+    assert entries["acme.failing"]["waiver"]["approver"] == "lee@example.com"
+
+
+@pytest.mark.parametrize(
+    "why, holds",
+    [
+        ("invalid YAML: mapping values are not allowed here", True),
+        (MISSING_CONTENT, False),  # a fetch can mend a partial clone without a new commit
+        (BUDGET_SPENT, False),  # depends on what else the scan read
+    ],
+)
+def test_an_error_about_unreadable_files_holds_only_while_they_would_read_the_same(why: str, holds: bool) -> None:
+    result = unreadable(errored("could not read 1 file(s)"), [FormatError("rules.yaml", 3, why)])
+    assert ("valid_until" in result.details) is holds
+    item = {**result.to_dict(), "id": "acme.reads"}
+    report = {"source": {"scanned_at": "2025-06-01T12:00:00Z"}}
+    assert carried_over(counted, item, report, NOW + HOUR) is holds

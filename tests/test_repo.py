@@ -112,3 +112,38 @@ def test_a_blob_missing_from_the_store_is_a_clear_error_for_that_file_only(make_
     assert snap.read_text("ok.md") == "fine\n"
     with pytest.raises(FileReadError, match="missing from the git object store"):
         snap.read_bytes("logo.png")
+
+
+def git(repo_path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo_path, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.parametrize(
+    "arrange",
+    [
+        pytest.param(lambda path: None, id="loose ref, loose objects"),
+        pytest.param(lambda path: git(path, "pack-refs", "--all"), id="packed ref"),
+        pytest.param(lambda path: git(path, "gc", "--quiet"), id="packed objects"),
+        pytest.param(lambda path: git(path, "checkout", "--quiet", "--detach"), id="detached HEAD"),
+        pytest.param(lambda path: git(path, "worktree", "add", "--quiet", "../other", "HEAD~1"), id="worktree"),
+    ],
+)
+def test_head_is_the_commit_git_names_however_the_repo_keeps_it(make_repo, arrange) -> None:
+    repo = make_repo({"a.txt": "one\n"})
+    repo.commit({"a.txt": "two\n"}, "second")
+    arrange(repo.path)
+    with open_snapshot(str(repo.path)) as snapshot:
+        assert snapshot.commit == git(repo.path, "rev-parse", "HEAD")
+        assert snapshot.read_text("a.txt") == "two\n"
+    if (repo.path.parent / "other").exists():
+        with open_snapshot(str(repo.path.parent / "other")) as snapshot:
+            assert snapshot.commit == git(repo.path, "rev-parse", "HEAD~1")
+            assert snapshot.read_text("a.txt") == "one\n"
+
+
+def test_a_head_that_names_no_commit_is_a_repo_error(make_repo) -> None:
+    repo = make_repo({"a.txt": "one\n"})
+    blob = git(repo.path, "rev-parse", "HEAD:a.txt")
+    (repo.path / ".git" / "refs" / "heads" / git(repo.path, "branch", "--show-current")).write_text(blob + "\n")
+    with pytest.raises(RepoError, match="cannot resolve 'HEAD'"):
+        open_snapshot(str(repo.path))

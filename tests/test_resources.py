@@ -1,5 +1,5 @@
-"""Long-running processes (the portal, a fleet scan) hold a bounded number of git readers and
-database engines, and close the ones they drop."""
+"""Long-running processes (the portal, a fleet scan, a worker) keep no git reader past its scan and
+a bounded number of database engines, and close the ones they drop."""
 
 from __future__ import annotations
 
@@ -8,24 +8,25 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from prr import repo as repo_access
 from prr.closing_cache import ClosingCache
+from prr.config import DEFAULTS, Config
+from prr.fleet import FleetEntry, scan_entry
+from prr.plugin import load_registry
 from prr.repo import open_snapshot
+from prr.scorecard import load_scorecard
 from prr.storage import db
-from prr.testing import build_repo
+from prr.testing import NOW, build_repo
 
 
 def git_readers_in(folder: Path) -> int:
-    """How many of this process's `git cat-file` children work in ``folder``."""
+    """How many `git cat-file` processes (this process's, or its check workers') read in ``folder``."""
     count = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            command = (stat.parent / "cmdline").read_bytes()
-            cwd = os.readlink(stat.parent / "cwd")
-        except (OSError, ValueError, IndexError):
+            command = cmdline.read_bytes()
+        except OSError:
             continue  # the process ended while we looked
-        count += ppid == os.getpid() and b"cat-file" in command and cwd.startswith(str(folder))
+        count += b"cat-file" in command and f"--git-dir={folder}".encode() in command
     return count
 
 
@@ -70,15 +71,26 @@ def test_a_forked_child_forgets_its_parents_values_without_closing_them() -> Non
     assert closed == [] and cache.get("a", lambda: "x") == "parent's"
 
 
-def test_git_readers_beyond_the_bound_are_closed_with_their_processes(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(repo_access, "_readers", ClosingCache(3, close=lambda r: r.close()))
-    for n in range(8):
-        snapshot = open_snapshot(str(build_repo(tmp_path / f"repo{n}", {"README.md": f"# {n}\n"}).path))
-        assert snapshot.read_text("README.md") == f"# {n}\n"  # starts `git cat-file` readers
-    assert len(repo_access._readers) == 3
-    assert 0 < git_readers_in(tmp_path) <= 3 * 2  # at most a --batch and a --batch-check per open repo
-    repo_access._readers.clear()
+def test_a_snapshots_git_reader_ends_with_it(tmp_path) -> None:
+    for n in range(4):
+        with open_snapshot(str(build_repo(tmp_path / f"repo{n}", {"README.md": f"# {n}\n"}).path)) as snapshot:
+            assert snapshot.read_text("README.md") == f"# {n}\n"  # reads through `git cat-file --batch`
+            assert git_readers_in(tmp_path) == 1
+        assert git_readers_in(tmp_path) == 0
+    forgotten = open_snapshot(str(tmp_path / "repo0"))
+    assert forgotten.read_text("README.md") == "# 0\n" and git_readers_in(tmp_path) == 1
+    del forgotten  # never closed: collecting it ends its reader
     assert git_readers_in(tmp_path) == 0
+
+
+def test_a_fleet_scan_leaves_no_git_process_behind(tmp_path) -> None:
+    registry = load_registry()
+    card = load_scorecard("production-readiness", registry)
+    config = Config({**DEFAULTS})
+    for n in range(3):
+        repo = build_repo(tmp_path / f"svc{n}", {"README.md": "# svc\n", "docs/runbook.md": "# Runbook\n"})
+        report = scan_entry(FleetEntry(str(repo.path)), config, card, registry, now=NOW)
+        assert report["checks"] and git_readers_in(tmp_path) == 0
 
 
 def test_database_engines_beyond_the_bound_are_disposed(tmp_path, monkeypatch) -> None:

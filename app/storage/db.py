@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, event, make_url
+from sqlalchemy import Engine, event, insert, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine, select
 
@@ -177,18 +177,20 @@ def add_report(session: Session, report: dict[str, Any], task_key: str | None = 
     session.flush()
     assert scan.id is not None  # assigned by the flush
     scan.report = {**report, "scan_id": scan.id}
-    for c in report["checks"]:
-        session.add(
-            CheckResult(
-                scan_id=scan.id,
-                check_id=c["id"],
-                level=c["level"],
-                status=c["status"],
-                met=c["met"],
-                waived=c["waived"],
-                summary=c["summary"],
-                evidence=c["evidence"],
-                details=c.get("details") or {},
-            )
-        )
+    rows = [
+        {
+            "scan_id": scan.id,
+            "check_id": c["id"],
+            "level": c["level"],
+            "status": c["status"],
+            "met": c["met"],
+            "waived": c["waived"],
+            "summary": c["summary"],
+            "evidence": c["evidence"],
+            "details": c.get("details") or {},
+        }
+        for c in report["checks"]
+    ]
+    if rows:  # one executemany, not an ORM object per result: a scan stores in a few ms
+        session.execute(insert(CheckResult), rows)
     return scan.id

@@ -32,6 +32,8 @@ CI_PATTERNS = (
     ("Drone", r"\.drone\.ya?ml"),
     ("Bitbucket Pipelines", r"bitbucket-pipelines\.ya?ml"),
 )
+# All of CI_PATTERNS in one: the first that matches a whole path names its group (``ci3`` → CI_PATTERNS[3]).
+_CI_PATH = re.compile("|".join(f"(?P<ci{i}>{pattern})" for i, (_name, pattern) in enumerate(CI_PATTERNS)))
 CI_GLOBS = (
     ".github/workflows/*.y*ml",
     ".gitlab-ci.yml",
@@ -115,9 +117,10 @@ def find_pipelines(repo: RepoSnapshot, dirs: tuple[str, ...] = NON_PRODUCTION_DI
     resolver = _Indirection(repo)
     pipelines = []
     for path in repo.files():
-        system = next((name for name, pattern in CI_PATTERNS if re.fullmatch(pattern, path)), None)
-        if system is None:
+        match = _CI_PATH.fullmatch(path)
+        if match is None or match.lastgroup is None:
             continue
+        system = CI_PATTERNS[int(match.lastgroup.removeprefix("ci"))][0]
         pipeline = Pipeline(path, system)
         try:
             if system == "Jenkins":

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prr.checks.formats.yamlfile import FormatError, load_documents, load_templated, looks_templated
-from prr.repo import FileReadError, RepoSnapshot
+from prr.plugin import Result, holds_until
+from prr.repo import BUDGET_SPENT, MISSING_CONTENT, FileReadError, RepoSnapshot
 
 # Folders whose manifests, specs and rules are examples, not the service's own; the portal config
 # sets its own list as `scan.non_production_dirs`.
@@ -54,6 +55,17 @@ def read_yaml(repo: RepoSnapshot, path: str) -> list[Any]:
     if isinstance(value, FormatError):
         raise value
     return value
+
+
+def unreadable(result: Result, errors: Iterable[FormatError]) -> Result:
+    """``result``, a check's error about ``errors`` (files that do not parse or cannot be read),
+    said to hold while the commit and the scan's inputs are unchanged (see
+    :func:`prr.plugin.holds_until`): those files will read no differently. Unless a file could not
+    be read for a reason the next scan may not share (content missing from the object store, the
+    read budget spent): then the check runs again at the next scan."""
+    if any(e.message in (MISSING_CONTENT, BUDGET_SPENT) for e in errors):
+        return result
+    return holds_until(result, None)
 
 
 def non_production_dirs(config: Mapping[str, Any] | None) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import Resolver
@@ -22,10 +22,10 @@ from yaml.scanner import Scanner
 
 from prr.plugin import Evidence
 
-try:  # libyaml scans and parses ~6x faster; composing (bomb guard) and constructing stay in Python
+try:  # libyaml scans, parses and composes many times faster; constructing stays in Python
     from yaml._yaml import CParser
 except ImportError:  # a PyYAML built without libyaml
-    CParser = None
+    CParser = None  # type: ignore[misc,assignment]
 
 MAX_EXPANDED_NODES = 200_000  # a real manifest is a few thousand; a billion-laughs file is 10^9
 
@@ -61,34 +61,6 @@ class YList(list):
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
 
 
-class _Composer(Composer):
-    """Counts nodes as aliases expand them, so a bomb is refused before anyone walks it."""
-
-    def compose_document(self):
-        self._sizes: dict[int, int] = {}
-        self._alive: list[Node] = []
-        return super().compose_document()
-
-    def compose_node(self, parent, index):
-        node = super().compose_node(parent, index)
-        if id(node) in self._sizes:  # an alias: the anchored node again
-            size = self._sizes[id(node)]
-        elif isinstance(node, ScalarNode):
-            size = 1
-        elif isinstance(node, SequenceNode):
-            size = 1 + sum(self._sizes.get(id(c), 1) for c in node.value)
-        else:
-            size = 1 + sum(self._sizes.get(id(k), 1) + self._sizes.get(id(v), 1) for k, v in node.value)
-        if size > MAX_EXPANDED_NODES:
-            raise yaml.YAMLError(
-                f"line {node.start_mark.line + 1}: document expands to over {MAX_EXPANDED_NODES} "
-                "nodes through aliases (a YAML bomb?)"
-            )
-        self._sizes[id(node)] = size
-        self._alive.append(node)
-        return node
-
-
 class _Constructor(SafeConstructor):
     def construct_ymap(self, node: MappingNode):
         data = YMap()
@@ -111,34 +83,86 @@ class _Constructor(SafeConstructor):
         data.extend(self.construct_object(n, deep=True) for n in node.value)
 
 
-_Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_ymap)
-_Constructor.add_constructor("tag:yaml.org,2002:seq", _Constructor.construct_ylist)
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
+_Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_ymap)  # type: ignore[type-var]
+_Constructor.add_constructor("tag:yaml.org,2002:seq", _Constructor.construct_ylist)  # type: ignore[type-var]
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)  # type: ignore[type-var]
 # A plain `=` (YAML 1.1's "value" key type, e.g. `matchType: =`) is the string "=", as kubectl reads it.
-_Constructor.add_constructor("tag:yaml.org,2002:value", SafeConstructor.construct_yaml_str)
+_Constructor.add_constructor("tag:yaml.org,2002:value", SafeConstructor.construct_yaml_str)  # type: ignore[type-var]
 
 
-class _Loader(Reader, Scanner, Parser, _Composer, _Constructor, Resolver):
+def too_big(root: Node) -> Node | None:
+    """The first node (children before parents) that is over :data:`MAX_EXPANDED_NODES` nodes once
+    every alias in it is expanded (a node anchored once and aliased n times counts n+1 times; a node
+    that contains itself through an alias counts once), or None. It walks the composed graph, in
+    which an aliased node is one node however often it is aliased, so a bomb is cheap to measure."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:  # iterative: documents may nest as deep as libyaml allows
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if not children_done:
+            if key in on_path:
+                continue  # an alias of a node being composed (a recursive structure)
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        on_path.discard(key)
+        sizes[key] = 1 + sum(sizes.get(id(child), 1) for child in children)
+        if sizes[key] > MAX_EXPANDED_NODES:
+            return node
+    return None
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return node.value
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+class _Guarded(_Constructor):
+    """Refuses a document that aliases expand past the limit, before anything is constructed."""
+
+    def guard(self, stream: str) -> None:
+        self._aliased = "&" in stream  # without an anchor there is no alias: nothing expands
+
+    def construct_document(self, node: Node) -> Any:
+        bomb = too_big(node) if self._aliased else None
+        if bomb is not None:
+            raise yaml.YAMLError(
+                f"line {bomb.start_mark.line + 1}: document expands to over {MAX_EXPANDED_NODES} "
+                "nodes through aliases (a YAML bomb?)"
+            )
+        return super().construct_document(node)
+
+
+class _Loader(Reader, Scanner, Parser, Composer, _Guarded, Resolver):
     def __init__(self, stream: str):
         Reader.__init__(self, stream)
         Scanner.__init__(self)
         Parser.__init__(self)
-        _Composer.__init__(self)
-        _Constructor.__init__(self)
+        Composer.__init__(self)
+        _Guarded.__init__(self)
         Resolver.__init__(self)
+        self.guard(stream)
 
 
 if CParser is not None:
 
-    class _FastLoader(_Composer, CParser, _Constructor, Resolver):
-        """libyaml's events into the same composer and constructor (the composer's methods come
-        first in the MRO, so CParser's own node building is never used)."""
+    class _FastLoader(CParser, _Guarded, Resolver):
+        """libyaml scans, parses and composes the nodes (keeping their lines)."""
 
         def __init__(self, stream: str):
             CParser.__init__(self, stream)
-            _Composer.__init__(self)
-            _Constructor.__init__(self)
+            _Guarded.__init__(self)
             Resolver.__init__(self)
+            self.guard(stream)
 
 
 def load_documents(text: str, path: str) -> list[Any]:
