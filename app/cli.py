@@ -501,10 +501,15 @@ def token() -> None:
 def token_create(user: str, name: str, config_path: str | None) -> None:
     """Create a token and print its secret (once: it is stored only as a hash)."""
     from prr.storage.db import migrate
-    from prr.tokens import create_token
+    from prr.tokens import TokenNameTaken, create_token
 
     database_url = load_config(config_path).database_url
-    click.echo(create_token(migrate(database_url), user, name))
+    try:
+        secret = create_token(migrate(database_url), user, name)
+    except TokenNameTaken as exc:
+        _diag(f"prr: {exc}", fg="red")
+        sys.exit(EXIT_USAGE)
+    click.echo(secret)
     _diag(
         f"prr: token {name!r} created for {user} in {_shown_url(database_url)}; "
         "store the secret now, it cannot be shown again"

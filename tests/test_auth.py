@@ -14,7 +14,7 @@ from prr.cli import main
 from prr.config import load_config
 from prr.plugin import ConfigError
 from prr.storage.models import ApiToken, AuditEntry
-from prr.tokens import revoke_token
+from prr.tokens import list_tokens, revoke_token
 from tests.portal_fixtures import SESSION_NOW, ApiClient, token
 
 ENTITY = "/api/v1/entities/component/default/{}"
@@ -152,6 +152,21 @@ def test_cli_token_create_prints_a_working_secret_once(portal, tmp_path: Path):
     assert me["user"] == "root" and me["roles"] == ["admin"]
     listed = CliRunner().invoke(main, ["token", "list", "--config", str(tmp_path / "prr.yaml")])
     assert "ci" in listed.stdout and secret not in listed.stdout
+
+
+def test_a_second_active_token_of_the_same_name_is_refused(portal, tmp_path: Path):
+    def create(user: str, name: str = "ci"):
+        args = ["token", "create", "--user", user, "--name", name, "--config", str(tmp_path / "prr.yaml")]
+        return CliRunner().invoke(main, args)
+
+    assert create("root").exit_code == 0
+    again = create("root")
+    assert again.exit_code == 2 and again.stdout == ""
+    assert "root already has an active token named 'ci'" in again.stderr and "revoke" in again.stderr
+    assert create("alice").exit_code == 0  # names are per user
+    engine = portal.app.extensions["prr.db"]
+    revoke_token(engine, next(t.id for t in list_tokens(engine) if (t.user, t.name) == ("root", "ci")))
+    assert create("root").exit_code == 0  # a revoked token's name is free again
 
 
 PROXY = {"header": "X-Forwarded-User", "groups_header": "X-Forwarded-Groups", "addresses": ["127.0.0.1", "10.9.0.0/16"]}
