@@ -181,7 +181,9 @@ def scan(config_path: str | None, workers: int | None, queue: bool, changed: boo
     sync(ctx)  # served statuses follow a changed scorecard or config waivers before new scans land
     workers = workers or config.data.get("workers") or min(4, os.cpu_count() or 1)
     _diag(f"prr: scanning {len(entries)} services with {workers} workers")
-    with click.progressbar(length=len(entries), label="scanning", file=sys.stderr, show_pos=True) as bar:
+    # the bar only on a terminal: elsewhere click would print its bare label as a line of the log
+    hidden = not sys.stderr.isatty()
+    with click.progressbar(length=len(entries), label="scanning", file=sys.stderr, show_pos=True, hidden=hidden) as bar:
         outcomes = scan_fleet(
             entries, lambda entry: scan_and_store(ctx, entry), workers=workers, on_done=lambda outcome: bar.update(1)
         )
@@ -440,6 +442,14 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, debug:
     from prr.web import create_app
 
     config = load_config(config_path)
+    if _port_in_use(host, port):
+        other = 8080 if port != 8080 else 8081
+        _diag(
+            f"prr: {host}:{port} is already in use: stop what listens there or pass --port {other} "
+            f"(make demo: PORT={other})",
+            fg="red",
+        )
+        sys.exit(EXIT_USAGE)
     engine = migrate(config.database_url, **config.database_pool)  # a bad database URL fails here, not in every worker
     try:  # bring the served verdicts up to date once, before the workers start
         card, registry = _scorecard_and_registry(config, None)
@@ -471,6 +481,24 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, debug:
             "control_socket_disable": True,  # no socket under $HOME; stop it with a signal
         },
     ).run()
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (checked by binding it as gunicorn will)."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError:
+        return False  # an unknown host: gunicorn says so
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
 
 
 def _gunicorn(factory: Callable[[], Any], options: dict[str, Any]) -> Any:
