@@ -224,6 +224,10 @@ def test_closed_reads_need_an_identity_but_health_and_metrics_stay_open(make_por
     assert api.get("/api/v1/services").status_code == 401
     assert api.get("/api/v1/services", headers=token(built.app, "mallory")).status_code == 200
     assert api.get("/healthz").status_code == 200 and api.get("/metrics").status_code == 200
+    browser = built.app.test_client()  # a sign-in page needs its icon too
+    icon = browser.get("/favicon.ico")
+    assert icon.status_code == 301 and icon.headers["Location"] == "/static/favicon.svg"
+    assert browser.get("/static/favicon.svg").mimetype == "image/svg+xml"
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import os
 import secrets
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -27,7 +27,7 @@ from prr.web.hardening import local_path
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 MAX_REQUEST_BYTES = 1024 * 1024  # a larger request body is refused (413) before it is read
-OPEN_ENDPOINTS = {"healthz", "metrics.metrics", "static"}
+OPEN_ENDPOINTS = {"healthz", "metrics.metrics", "static", "favicon"}
 
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
@@ -50,6 +50,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(reports.bp)
     app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.before_request(_reads_gate)
     _error_handlers(app)
     appstate.keep_status(app)
@@ -85,6 +86,11 @@ def healthz() -> Response:
         response.status_code = 503
         return response
     return jsonify({"status": "ok", "database": "ok"})
+
+
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico before reading the page's icon link: the same SVG."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 def _reads_gate() -> Response | None:
