@@ -89,6 +89,17 @@ def client(portal):
     return portal.app.test_client()
 
 
+def test_the_fleet_summary_tiles_all_read_percent_ready_with_n_of_m_below(client):
+    html = client.get("/").get_data(as_text=True)
+    tiles = re.findall(r'<div class="tile">(.*?)</div>', html, re.S)
+    assert len(tiles) > 1
+    for tile in tiles:
+        value = re.search(r'<p class="value">(.*?)</p>', tile, re.S).group(1)
+        note = re.sub(r"<[^>]+>", " ", re.search(r'<p class="note[^"]*">(.*?)</p>', tile, re.S).group(1))
+        assert re.fullmatch(r"\d+(\.\d)?% <small>ready</small>|—", value.strip()), value
+        assert re.search(r"\b\d+ of \d+\s*$", note), note
+
+
 # --------------------------------------------------------------------------- every page renders
 
 
@@ -104,7 +115,8 @@ def client(portal):
                 "Regressions in the last 7 days",
                 "ledger",
                 "Workloads run more than one replica",
-                "2 of 4 ready",
+                "50% ready",
+                "2 of 4",
             ],
         ),
         (
