@@ -39,10 +39,23 @@ def create_token(engine: Engine, user: str, name: str) -> str:
     return secret
 
 
-def token_user(engine: Engine, secret: str) -> str | None:
-    """The user a live token belongs to, or None."""
+def active_token(engine: Engine, secret: str) -> ApiToken | None:
+    """The live (not revoked) token with this secret, or None."""
     with Session(engine) as session:
         token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))).first()
+        return token if token is not None and token.revoked_at is None else None
+
+
+def token_user(engine: Engine, secret: str) -> str | None:
+    """The user a live token belongs to, or None."""
+    token = active_token(engine, secret)
+    return token.user if token is not None else None
+
+
+def active_token_user(engine: Engine, token_id: int) -> str | None:
+    """The user of the token with this id while it is live, else None (a page sign-in ends with it)."""
+    with Session(engine) as session:
+        token = session.get(ApiToken, token_id)
         return token.user if token is not None and token.revoked_at is None else None
 
 

@@ -413,7 +413,7 @@ def test_history_chart_without_scans_says_so():
 
 def test_writes_need_an_identity_and_a_csrf_token(portal, client):
     anonymous = get(client, LEDGER)
-    assert "Sign in through the portal" in anonymous.text and "Grant a waiver" not in anonymous.text
+    assert "Sign in (with an API token" in anonymous.text and "Grant a waiver" not in anonymous.text
     assert client.post(LEDGER + "/signoffs", data={"decision": "go"}).status_code == 400  # no CSRF token
     response = client.post(LEDGER + "/signoffs", data={"decision": "go", "csrf_token": anonymous.csrf[0]})
     assert response.status_code == 401
