@@ -382,6 +382,25 @@ def demo_create(dest: str, force: bool, history: bool) -> None:
     click.echo(str(config_path))
 
 
+@demo.command("tokens")
+@click.argument("dest", type=click.Path(file_okay=False, exists=True), default=".demo")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Where the demo portal is served.")
+@handles_errors
+def demo_tokens(dest: str, url: str) -> None:
+    """Create API tokens for the demo's approver and a team owner, and print them to sign in with."""
+    from datetime import datetime
+
+    from prr.demo import CONFIG_NAME, SIGN_IN_USERS
+    from prr.storage.db import migrate
+    from prr.tokens import create_token
+
+    engine = migrate(load_config(Path(dest) / CONFIG_NAME).database_url)
+    name = f"demo sign-in {datetime.now(UTC):%Y-%m-%d %H:%M:%S.%f}"  # names are unique per user
+    click.echo(f"sign in at {url.rstrip('/')}/sign-in with:")
+    for user, may in SIGN_IN_USERS.items():
+        click.echo(f"  {user:<13} {create_token(engine, user, name)}  ({may})")
+
+
 @demo.command("live", context_settings={"ignore_unknown_options": True})
 @click.argument("dest", type=click.Path(file_okay=False, exists=True))
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)

@@ -6,7 +6,15 @@ The portal fixture's users (tests/portal_fixtures.py): ``carol`` approver outsid
 
 from __future__ import annotations
 
-from prr.tokens import create_token, list_tokens, revoke_token
+from click.testing import CliRunner
+
+from prr.cli import main
+from prr.config import load_config
+from prr.demo import create_demo_fleet
+from prr.identity import may_approve, may_attest, resolve
+from prr.storage.db import migrate
+from prr.tokens import create_token, list_tokens, revoke_token, token_user
+from tests.portal_fixtures import SESSION_NOW
 from tests.test_pages import LEDGER, get
 
 SIGN_IN = "/sign-in"
@@ -83,3 +91,20 @@ def test_the_api_ignores_a_page_sign_in(portal):
     client = portal.app.test_client()
     _sign_in(client, create_token(portal.app.extensions["prr.db"], "carol", "browser"))
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_demo_tokens_sign_in_as_the_demo_approver_and_a_checkout_owner(tmp_path):
+    create_demo_fleet(tmp_path, now=SESSION_NOW)
+    printed = CliRunner().invoke(main, ["demo", "tokens", str(tmp_path), "--url", "http://127.0.0.1:8080/"])
+    assert printed.exit_code == 0, printed.output
+    first, *rows = printed.stdout.splitlines()
+    assert first == "sign in at http://127.0.0.1:8080/sign-in with:"
+    config = load_config(tmp_path / "prr.yaml")
+    engine = migrate(config.database_url)
+    who = {}
+    for row in rows:
+        user, secret = row.split()[:2]
+        assert token_user(engine, secret) == user
+        who[user] = resolve(user, (), config, via="sign-in")
+    assert may_approve(who["sre-lead"], "team-checkout") and not may_attest(who["sre-lead"], "team-checkout")
+    assert may_attest(who["checkout-dev"], "team-checkout") and not may_approve(who["checkout-dev"], "team-checkout")
