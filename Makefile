@@ -19,6 +19,7 @@ PYTEST_ARGS ?=
 demo: setup
 	$(BIN)/prr demo create $(DEMO) --force --history
 	$(BIN)/prr scan --config $(DEMO)/prr.yaml
+	$(BIN)/prr demo tokens $(DEMO) --url http://$(HOST):$(PORT)
 	$(BIN)/prr serve --config $(DEMO)/prr.yaml --host $(HOST) --port $(PORT)
 
 # Prometheus and Alertmanager on 127.0.0.1 (free ports) with the demo fleet's rules, named in the
@@ -26,6 +27,7 @@ demo: setup
 demo-live: setup
 	$(BIN)/prr demo create $(DEMO) --force --history
 	$(BIN)/prr demo live $(DEMO) -- sh -c '$(BIN)/prr scan --config $(DEMO)/prr.yaml && \
+		$(BIN)/prr demo tokens $(DEMO) --url http://$(HOST):$(PORT) && \
 		exec $(BIN)/prr serve --config $(DEMO)/prr.yaml --host $(HOST) --port $(PORT)'
 
 test: setup system-packages lint typecheck plugin-test

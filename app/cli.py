@@ -181,7 +181,9 @@ def scan(config_path: str | None, workers: int | None, queue: bool, changed: boo
     sync(ctx)  # served statuses follow a changed scorecard or config waivers before new scans land
     workers = workers or config.data.get("workers") or min(4, os.cpu_count() or 1)
     _diag(f"prr: scanning {len(entries)} services with {workers} workers")
-    with click.progressbar(length=len(entries), label="scanning", file=sys.stderr, show_pos=True) as bar:
+    # the bar only on a terminal: elsewhere click would print its bare label as a line of the log
+    hidden = not sys.stderr.isatty()
+    with click.progressbar(length=len(entries), label="scanning", file=sys.stderr, show_pos=True, hidden=hidden) as bar:
         outcomes = scan_fleet(
             entries, lambda entry: scan_and_store(ctx, entry), workers=workers, on_done=lambda outcome: bar.update(1)
         )
@@ -380,6 +382,25 @@ def demo_create(dest: str, force: bool, history: bool) -> None:
     click.echo(str(config_path))
 
 
+@demo.command("tokens")
+@click.argument("dest", type=click.Path(file_okay=False, exists=True), default=".demo")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Where the demo portal is served.")
+@handles_errors
+def demo_tokens(dest: str, url: str) -> None:
+    """Create API tokens for the demo's approver and a team owner, and print them to sign in with."""
+    from datetime import datetime
+
+    from prr.demo import CONFIG_NAME, SIGN_IN_USERS
+    from prr.storage.db import migrate
+    from prr.tokens import create_token
+
+    engine = migrate(load_config(Path(dest) / CONFIG_NAME).database_url)
+    name = f"demo sign-in {datetime.now(UTC):%Y-%m-%d %H:%M:%S.%f}"  # names are unique per user
+    click.echo(f"sign in at {url.rstrip('/')}/sign-in with:")
+    for user, may in SIGN_IN_USERS.items():
+        click.echo(f"  {user:<13} {create_token(engine, user, name)}  ({may})")
+
+
 @demo.command("live", context_settings={"ignore_unknown_options": True})
 @click.argument("dest", type=click.Path(file_okay=False, exists=True))
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
@@ -440,6 +461,14 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, debug:
     from prr.web import create_app
 
     config = load_config(config_path)
+    if _port_in_use(host, port):
+        other = 8080 if port != 8080 else 8081
+        _diag(
+            f"prr: {host}:{port} is already in use: stop what listens there or pass --port {other} "
+            f"(make demo: PORT={other})",
+            fg="red",
+        )
+        sys.exit(EXIT_USAGE)
     engine = migrate(config.database_url, **config.database_pool)  # a bad database URL fails here, not in every worker
     try:  # bring the served verdicts up to date once, before the workers start
         card, registry = _scorecard_and_registry(config, None)
@@ -473,6 +502,24 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, debug:
     ).run()
 
 
+def _port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (checked by binding it as gunicorn will)."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError:
+        return False  # an unknown host: gunicorn says so
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
 def _gunicorn(factory: Callable[[], Any], options: dict[str, Any]) -> Any:
     """gunicorn run programmatically: each worker builds its own app (and database engine)."""
     from gunicorn.app.base import BaseApplication
@@ -501,10 +548,15 @@ def token() -> None:
 def token_create(user: str, name: str, config_path: str | None) -> None:
     """Create a token and print its secret (once: it is stored only as a hash)."""
     from prr.storage.db import migrate
-    from prr.tokens import create_token
+    from prr.tokens import TokenNameTaken, create_token
 
     database_url = load_config(config_path).database_url
-    click.echo(create_token(migrate(database_url), user, name))
+    try:
+        secret = create_token(migrate(database_url), user, name)
+    except TokenNameTaken as exc:
+        _diag(f"prr: {exc}", fg="red")
+        sys.exit(EXIT_USAGE)
+    click.echo(secret)
     _diag(
         f"prr: token {name!r} created for {user} in {_shown_url(database_url)}; "
         "store the secret now, it cannot be shown again"

@@ -46,7 +46,7 @@ class Identity:
     user: str
     groups: frozenset[str]  # normalised group names (proxy header + auth.teams)
     roles: frozenset[str]  # "admin", "approver" (owner is per service: see member_of)
-    via: str  # "token" | "proxy"
+    via: str  # "token" | "sign-in" | "proxy"
 
     @property
     def is_admin(self) -> bool:

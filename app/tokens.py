@@ -18,18 +18,44 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class TokenNameTaken(ValueError):
+    """The user already has an active token of that name (a name says which token to revoke)."""
+
+
 def create_token(engine: Engine, user: str, name: str) -> str:
-    """Store a new token for ``user`` (hashed) and return the secret; it is not kept anywhere."""
+    """Store a new token for ``user`` (hashed) and return the secret; it is not kept anywhere.
+
+    Raises :class:`TokenNameTaken` when ``user`` has an active token named ``name``.
+    """
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with Session(engine) as session, session.begin():
+        taken = select(ApiToken).where(ApiToken.user == user, ApiToken.name == name, col(ApiToken.revoked_at).is_(None))
+        if session.exec(taken).first() is not None:
+            raise TokenNameTaken(
+                f"{user} already has an active token named {name!r}: choose another name "
+                "or revoke that one first (see `prr token list`)"
+            )
         session.add(ApiToken(name=name, user=user, token_hash=hash_token(secret), created_at=datetime.now(UTC)))
     return secret
 
 
-def token_user(engine: Engine, secret: str) -> str | None:
-    """The user a live token belongs to, or None."""
+def active_token(engine: Engine, secret: str) -> ApiToken | None:
+    """The live (not revoked) token with this secret, or None."""
     with Session(engine) as session:
         token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))).first()
+        return token if token is not None and token.revoked_at is None else None
+
+
+def token_user(engine: Engine, secret: str) -> str | None:
+    """The user a live token belongs to, or None."""
+    token = active_token(engine, secret)
+    return token.user if token is not None else None
+
+
+def active_token_user(engine: Engine, token_id: int) -> str | None:
+    """The user of the token with this id while it is live, else None (a page sign-in ends with it)."""
+    with Session(engine) as session:
+        token = session.get(ApiToken, token_id)
         return token.user if token is not None and token.revoked_at is None else None
 
 

@@ -30,6 +30,7 @@ The fixtures ``portal`` and ``make_portal`` (for other config) are available to 
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -221,9 +222,12 @@ def scan(app: Flask, name: str, at: datetime | None = None) -> dict[str, Any]:
     return actions.scan_and_store(ctx, entry)
 
 
+_token_numbers = itertools.count(1)  # token names are unique per user
+
+
 def token(app: Flask, user: str) -> dict[str, str]:
     """``Authorization`` headers with a fresh API token for ``user``."""
-    secret = create_token(app.extensions["prr.db"], user, f"test token of {user}")
+    secret = create_token(app.extensions["prr.db"], user, f"test token {next(_token_numbers)} of {user}")
     return {"Authorization": f"Bearer {secret}"}
 
 

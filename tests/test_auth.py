@@ -14,7 +14,7 @@ from prr.cli import main
 from prr.config import load_config
 from prr.plugin import ConfigError
 from prr.storage.models import ApiToken, AuditEntry
-from prr.tokens import revoke_token
+from prr.tokens import list_tokens, revoke_token
 from tests.portal_fixtures import SESSION_NOW, ApiClient, token
 
 ENTITY = "/api/v1/entities/component/default/{}"
@@ -154,6 +154,21 @@ def test_cli_token_create_prints_a_working_secret_once(portal, tmp_path: Path):
     assert "ci" in listed.stdout and secret not in listed.stdout
 
 
+def test_a_second_active_token_of_the_same_name_is_refused(portal, tmp_path: Path):
+    def create(user: str, name: str = "ci"):
+        args = ["token", "create", "--user", user, "--name", name, "--config", str(tmp_path / "prr.yaml")]
+        return CliRunner().invoke(main, args)
+
+    assert create("root").exit_code == 0
+    again = create("root")
+    assert again.exit_code == 2 and again.stdout == ""
+    assert "root already has an active token named 'ci'" in again.stderr and "revoke" in again.stderr
+    assert create("alice").exit_code == 0  # names are per user
+    engine = portal.app.extensions["prr.db"]
+    revoke_token(engine, next(t.id for t in list_tokens(engine) if (t.user, t.name) == ("root", "ci")))
+    assert create("root").exit_code == 0  # a revoked token's name is free again
+
+
 PROXY = {"header": "X-Forwarded-User", "groups_header": "X-Forwarded-Groups", "addresses": ["127.0.0.1", "10.9.0.0/16"]}
 
 
@@ -186,12 +201,12 @@ def test_proxy_header_is_ignored_when_the_proxy_is_not_configured(make_portal):
     assert api.get("/api/v1/me", headers={"X-Forwarded-User": "root"}).status_code == 401
 
 
-@pytest.mark.parametrize("auth, says_none_configured", [({}, True), ({"trusted_proxy": PROXY}, False)])
-def test_a_signed_out_page_says_whether_a_sign_in_proxy_is_configured(make_portal, auth, says_none_configured):
+@pytest.mark.parametrize("auth", [{}, {"trusted_proxy": PROXY}])
+def test_a_signed_out_page_offers_the_token_sign_in_with_or_without_a_proxy(make_portal, auth):
     built = make_portal({"auth": auth})
     html = built.app.test_client().get("/services/component/default/ledger").get_data(as_text=True)
-    assert "Sign in through the portal" in html
-    assert ("none is configured: set auth.trusted_proxy" in html) is says_none_configured
+    assert "Sign in (with an API token, or through your organisation&#39;s auth proxy)" in html
+    assert 'href="/sign-in?next=/services/component/default/ledger"' in html
 
 
 def test_proxy_groups_give_ownership_and_roles(make_portal):
@@ -209,6 +224,10 @@ def test_closed_reads_need_an_identity_but_health_and_metrics_stay_open(make_por
     assert api.get("/api/v1/services").status_code == 401
     assert api.get("/api/v1/services", headers=token(built.app, "mallory")).status_code == 200
     assert api.get("/healthz").status_code == 200 and api.get("/metrics").status_code == 200
+    browser = built.app.test_client()  # a sign-in page needs its icon too
+    icon = browser.get("/favicon.ico")
+    assert icon.status_code == 301 and icon.headers["Location"] == "/static/favicon.svg"
+    assert browser.get("/static/favicon.svg").mimetype == "image/svg+xml"
 
 
 @pytest.mark.parametrize(

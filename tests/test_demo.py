@@ -101,7 +101,10 @@ def test_config_is_a_valid_portal_config_for_the_fleet(fleet: Path):
         "scorecard": "production-readiness",
         "fleet": [{"repo": f"{fleet.resolve()}/repos/*"}],
         "routing": {"alertmanager_config": "alertmanager/alertmanager.yml"},
-        "auth": {"roles": {"approver": {"users": ["sre-lead"]}, "admin": {"users": ["platform-admin"]}}},
+        "auth": {
+            "roles": {"approver": {"users": ["sre-lead"]}, "admin": {"users": ["platform-admin"]}},
+            "teams": {"team-checkout": ["checkout-dev"]},
+        },
     }
     # validates against schemas/config.schema.json, and refuses a central config that is not there
     load_config(fleet / "prr.yaml")

@@ -77,7 +77,7 @@ def test_the_session_cookie_is_same_site_and_secure_over_https(make_portal, base
         base_url="https://localhost" if https else "http://localhost",
     )
     [cookie] = page.headers.getlist("Set-Cookie")  # the form's CSRF secret
-    assert "SameSite=Lax" in cookie and ("; Secure" in cookie) is secure
+    assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and ("; Secure" in cookie) is secure
 
 
 def _token(built) -> str:

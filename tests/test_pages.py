@@ -89,6 +89,17 @@ def client(portal):
     return portal.app.test_client()
 
 
+def test_the_fleet_summary_tiles_all_read_percent_ready_with_n_of_m_below(client):
+    html = client.get("/").get_data(as_text=True)
+    tiles = re.findall(r'<div class="tile">(.*?)</div>', html, re.S)
+    assert len(tiles) > 1
+    for tile in tiles:
+        value = re.search(r'<p class="value">(.*?)</p>', tile, re.S).group(1)
+        note = re.sub(r"<[^>]+>", " ", re.search(r'<p class="note[^"]*">(.*?)</p>', tile, re.S).group(1))
+        assert re.fullmatch(r"\d+(\.\d)?% <small>ready</small>|—", value.strip()), value
+        assert re.search(r"\b\d+ of \d+\s*$", note), note
+
+
 # --------------------------------------------------------------------------- every page renders
 
 
@@ -104,7 +115,8 @@ def client(portal):
                 "Regressions in the last 7 days",
                 "ledger",
                 "Workloads run more than one replica",
-                "2 of 4 ready",
+                "50% ready",
+                "2 of 4",
             ],
         ),
         (
@@ -401,7 +413,7 @@ def test_history_chart_without_scans_says_so():
 
 def test_writes_need_an_identity_and_a_csrf_token(portal, client):
     anonymous = get(client, LEDGER)
-    assert "Sign in through the portal" in anonymous.text and "Grant a waiver" not in anonymous.text
+    assert "Sign in (with an API token" in anonymous.text and "Grant a waiver" not in anonymous.text
     assert client.post(LEDGER + "/signoffs", data={"decision": "go"}).status_code == 400  # no CSRF token
     response = client.post(LEDGER + "/signoffs", data={"decision": "go", "csrf_token": anonymous.csrf[0]})
     assert response.status_code == 401

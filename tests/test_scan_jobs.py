@@ -182,6 +182,7 @@ def test_serve_runs_two_workers_by_default(monkeypatch, tmp_path):
             started["ran"] = True
 
     monkeypatch.setattr(cli, "_gunicorn", lambda factory, options: started.update(options) or Server())
+    monkeypatch.setattr(cli, "_port_in_use", lambda host, port: False)  # another demo may hold 8000
     monkeypatch.setenv("PRR_SECRET_KEY", "k" * 64)
     config = tmp_path / "prr.yaml"
     config.write_text(f"database_url: sqlite:///{tmp_path / 'prr.db'}\n")

@@ -15,10 +15,15 @@ from prr.demo.repos import BROKEN_YAML, EXPECTED, REPOS, TEAMS, TEMPLATED, autho
 from prr.demo.templates import central_alertmanager_config, dump
 from prr.testing import RepoBuilder
 
-__all__ = ["BROKEN_YAML", "EXPECTED", "REPOS", "TEMPLATED", "create_demo_fleet"]
+__all__ = ["BROKEN_YAML", "CONFIG_NAME", "EXPECTED", "REPOS", "SIGN_IN_USERS", "TEMPLATED", "create_demo_fleet"]
 
 CONFIG_NAME = "prr.yaml"
 CENTRAL_ALERTMANAGER = "alertmanager/alertmanager.yml"  # the platform team's, named in prr.yaml
+# The users `prr demo tokens` signs in as, and what each may do in the demo portal.
+SIGN_IN_USERS = {
+    "sre-lead": "approver: waivers and sign-offs",
+    "checkout-dev": "owner of checkout (team-checkout): attestations and rescans",
+}
 
 
 def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = False) -> Path:
@@ -57,8 +62,11 @@ def create_demo_fleet(dest: Path, now: datetime | None = None, force: bool = Fal
                 "fleet": [{"repo": f"{repos}/*"}],
                 # services without an Alertmanager config of their own are routed by the central one
                 "routing": {"alertmanager_config": CENTRAL_ALERTMANAGER},
-                # who may write in the demo portal (with a token from `prr token create`)
-                "auth": {"roles": {"approver": {"users": ["sre-lead"]}, "admin": {"users": ["platform-admin"]}}},
+                # who may write in the demo portal (tokens from `prr demo tokens` or `prr token create`)
+                "auth": {
+                    "roles": {"approver": {"users": ["sre-lead"]}, "admin": {"users": ["platform-admin"]}},
+                    "teams": {"team-checkout": ["checkout-dev"]},
+                },
             },
             header="# PRR portal config for the demo fleet (app/demo).\n",
         )

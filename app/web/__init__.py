@@ -14,7 +14,7 @@ import os
 import secrets
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf import CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -28,7 +28,7 @@ from prr.web.hardening import local_path
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 MAX_REQUEST_BYTES = 1024 * 1024  # a larger request body is refused (413) before it is read
-OPEN_ENDPOINTS = {"healthz", "metrics.metrics", "static"}
+OPEN_ENDPOINTS = {"healthz", "metrics.metrics", "static", "favicon", "pages.sign_in", "pages.sign_out"}
 DATABASE_UNAVAILABLE = (
     "database unavailable: the portal cannot reach its database right now; try again in a minute "
     "(the cause is in the portal's log)"
@@ -55,7 +55,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(reports.bp)
     app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.before_request(_reads_gate)
+    app.context_processor(_sign_in_link)
     _error_handlers(app)
     appstate.keep_status(app)
     return app
@@ -92,6 +94,17 @@ def healthz() -> Response:
     return jsonify({"status": "ok", "database": "ok"})
 
 
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico before reading the page's icon link: the same SVG."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
+def _sign_in_link() -> dict[str, str]:
+    """The header's sign-in link: back to this page afterwards when it is a same-site page view."""
+    here = request.full_path.rstrip("?") if request.method == "GET" and request.endpoint != "pages.sign_in" else None
+    return {"sign_in_url": url_for("pages.sign_in", next=local_path(here))}
+
+
 def _reads_gate() -> Response | None:
     """With ``auth.public_reads: false``, everything but health and metrics needs an identity."""
     from prr.web.auth import current_identity, public_reads
@@ -113,8 +126,8 @@ def sign_in_page(reason: str) -> Response:
         code=401,
         title="Sign in required",
         message=reason,
-        hint="Sign in through your organisation's sign-in page (the auth proxy in front "
-        "of the portal) and reload. Scripts use the JSON API with an API token.",
+        hint="Sign in with an API token (the Sign in link above) or through your organisation's "
+        "auth proxy, and reload. Scripts use the JSON API with an API token.",
         retry=local_path(request.full_path.rstrip("?")) if request.method == "GET" else None,
     )
     response = Response(body, 401, mimetype="text/html")

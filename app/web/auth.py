@@ -1,4 +1,8 @@
-"""How a request proves who it is: an API token, or a user header from a trusted auth proxy.
+"""How a request proves who it is: an API token, a page sign-in, or a user header from a trusted auth proxy.
+
+A page sign-in (``/sign-in``: paste an API token) keeps the token's id and user in the signed
+session cookie; page views then act as that user, until sign-out or until the token is revoked.
+The JSON API ignores it: scripts send the token itself.
 
 Config::
 
@@ -17,14 +21,15 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-from flask import Request, current_app, g, request
+from flask import Request, current_app, g, request, session
 from sqlalchemy import Engine
 
 from prr.config import Config
 from prr.identity import Identity, auth_settings, resolve
-from prr.tokens import token_user
+from prr.tokens import active_token, active_token_user, token_user
 
 log = logging.getLogger(__name__)
+SIGN_IN_KEY = "prr_sign_in"  # in the session cookie: {"token": id, "user": name}
 
 
 class BadCredentials(Exception):
@@ -61,6 +66,10 @@ def identify(request: Request, engine: Engine, config: Config) -> Identity | Non
         if user is None:
             raise BadCredentials("unknown or revoked API token")
         return resolve(user, (), config, via="token")
+    if not request.path.startswith("/api/"):
+        signed_in = _signed_in(engine, config)
+        if signed_in is not None:
+            return signed_in
     proxy = auth_settings(config).get("trusted_proxy")
     if not proxy:
         return None
@@ -72,6 +81,33 @@ def identify(request: Request, engine: Engine, config: Config) -> Identity | Non
         return None
     raw_groups = request.headers.get(proxy.get("groups_header", "X-Forwarded-Groups"), "")
     return resolve(user, [g for g in raw_groups.split(",") if g.strip()], config, via="proxy")
+
+
+def sign_in(secret: str) -> Identity | None:
+    """Sign the browser in with an API token (a fresh session); None when the token is unknown or revoked."""
+    token = active_token(current_app.extensions["prr.db"], secret.strip())
+    if token is None:
+        return None
+    session.clear()
+    session[SIGN_IN_KEY] = {"token": token.id, "user": token.user}
+    g.pop("prr_identity", None)
+    return current_identity()
+
+
+def sign_out() -> None:
+    session.clear()
+    g.pop("prr_identity", None)
+
+
+def _signed_in(engine: Engine, config: Config) -> Identity | None:
+    signed = session.get(SIGN_IN_KEY)
+    if not isinstance(signed, dict) or not isinstance(signed.get("token"), int):
+        return None
+    user = active_token_user(engine, signed["token"])
+    if user is None or user != signed.get("user"):
+        session.pop(SIGN_IN_KEY, None)  # the token was revoked: signed out
+        return None
+    return resolve(user, (), config, via="sign-in")
 
 
 def _trusted(address: str | None, allowed: list[str]) -> bool:

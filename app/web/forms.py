@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, TextAreaField, URLField
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -63,3 +72,8 @@ class SignOffForm(FlaskForm):
     def validate_status_version(self, field: HiddenField) -> None:
         if not isinstance(field.data, int):
             raise ValidationError("The form lost the verdict it was made on; reload the page.")
+
+
+class SignInForm(FlaskForm):
+    token = PasswordField("API token", validators=[DataRequired(message="Paste your API token.")])
+    next = HiddenField()

@@ -4,8 +4,9 @@
   ``//evil.example``, ``/%5Cevil.example`` or ``https://evil.example`` would take the reader off-site.
 - Security headers: the pages may not be framed (a framed one-click "Rescan now" could be clicked
   through), load nothing from elsewhere, and post forms only here.
-- The session cookie (it holds the forms' CSRF secret) is ``SameSite=Lax`` always and ``Secure``
-  when the portal is served over HTTPS (the request says so, or ``portal.base_url`` is https).
+- The session cookie (the forms' CSRF secret, a page sign-in) is ``SameSite=Lax`` and ``HttpOnly``
+  always, and ``Secure`` when the portal is served over HTTPS (the request says so, or
+  ``portal.base_url`` is https).
 """
 
 from __future__ import annotations
@@ -52,7 +53,11 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask, config: Config) -> None:
     base_url = str((config.data.get("portal") or {}).get("base_url") or "")
-    app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=base_url.startswith("https://"))
+    app.config.update(
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=base_url.startswith("https://"),
+    )
     app.session_interface = _SessionInterface()
     app.after_request(_security_headers)
 

@@ -21,17 +21,19 @@ from wtforms.fields.choices import SelectChoice
 from prr import actions, identity, reads
 from prr.context import ReadContext
 from prr.errors import PortalError, StaleVerdict
-from prr.identity import Identity, auth_settings
+from prr.identity import Identity
 from prr.moments import parse_iso
 from prr.notify import cause_text
 from prr.refs import join_ref, split_ref
 from prr.scorecard import Scorecard
-from prr.web import appstate, charts, render
+from prr.web import appstate, auth, charts, render
 from prr.web.auth import current_identity
 from prr.web.errors import status_of
-from prr.web.forms import AttestationForm, SignOffForm, WaiverForm
+from prr.web.forms import AttestationForm, SignInForm, SignOffForm, WaiverForm
+from prr.web.hardening import local_path
 
 bp = Blueprint("pages", __name__)
+SIGN_IN_HINT = "Sign in (with an API token, or through your organisation's auth proxy) to change anything here."
 
 SORTS = {
     "name": "name",
@@ -296,7 +298,7 @@ def _service_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
 def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: Any) -> dict[str, Any]:
     """What the service and review pages share: the report, links, waivers, manual checks, forms."""
     owner = report["service"]["owner"]
-    can = _permissions(current_identity(), owner, bool(auth_settings(ctx.config).get("trusted_proxy")))
+    can = _permissions(current_identity(), owner)
     waiver_form = forms.get("waiver_form") or WaiverForm()
     waiver_form.check_id.choices = _waivable(report)
     attest_form = forms.get("attest_form") or AttestationForm()
@@ -345,14 +347,9 @@ def _manual_checks(ctx: ReadContext, ref: str, report: dict[str, Any]) -> list[d
     ]
 
 
-def _permissions(who: Identity | None, owner: str | None, proxy_configured: bool) -> dict[str, Any]:
+def _permissions(who: Identity | None, owner: str | None) -> dict[str, Any]:
     if who is None:
-        why = "Sign in through the portal's auth proxy to change anything here."
-        if not proxy_configured:
-            why = (
-                "Sign in through the portal's auth proxy to change anything here (none is configured: "
-                "set auth.trusted_proxy; meanwhile use the JSON API with a token from prr token create)."
-            )
+        why = SIGN_IN_HINT
         return {
             "rescan": False,
             "rescan_why": why,
@@ -476,13 +473,39 @@ def check(check_id: str) -> str:
     return render_template("pages/check.html", nav="checks", view=view, info=view["check"])
 
 
+# --------------------------------------------------------------------------- sign-in
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> BaseResponse | tuple[str, int]:
+    """Paste an API token; page views then act as its user (see :mod:`prr.web.auth`)."""
+    form = SignInForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        who = auth.sign_in(form.token.data or "")
+        if who is not None:
+            flash(f"Signed in as {who.user}.", "success")
+            return redirect(local_path(form.next.data) or url_for("pages.overview"), code=303)
+        form.token.errors = [
+            "This token is unknown or revoked. `prr token list` shows the tokens; `prr token create` makes one."
+        ]
+    return render_template("pages/sign_in.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/sign-out")
+def sign_out() -> BaseResponse:
+    """End a page sign-in (a POST with the CSRF token: another site cannot sign the reader out)."""
+    auth.sign_out()
+    flash("Signed out.", "info")
+    return redirect(url_for("pages.overview"), code=303)
+
+
 # --------------------------------------------------------------------------- writes
 
 
 def _writer() -> Identity:
     who = current_identity()
     if who is None:
-        abort(401, description="Sign in through the portal's auth proxy to change anything.")
+        abort(401, description=SIGN_IN_HINT)
     return who
 
 
