@@ -239,10 +239,6 @@ def sign_off(
     try:
         with Session(ctx.engine) as session, session.begin():
             status = session.exec(select(ServiceStatus).where(ServiceStatus.ref == ref).with_for_update()).one()
-            if scan_id is not None and scan_id != status.scan_id:
-                scan = session.get(Scan, scan_id)
-                if scan is None or scan.service_id != status.service_id:
-                    raise Invalid(f"scan {scan_id} is not a scan of {ref}", field="scan_id")
             if (status_version is not None and status_version != status.version) or (
                 scan_id is not None and scan_id != status.scan_id
             ):

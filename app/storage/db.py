@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,14 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, insert, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlmodel import Session, create_engine, select
 
 from prr.closing_cache import ClosingCache
 from prr.plugin import ConfigError
 from prr.storage.models import CheckResult, Scan, Service
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -114,12 +117,18 @@ def current_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: i
     """The engine of a database already at the newest schema; :class:`SchemaNotCurrent` otherwise.
 
     For the portal's processes: the schema is migrated once (``prr db upgrade``, or ``prr serve``
-    before it starts its workers), never by each process as it starts.
+    before it starts its workers), never by each process as it starts. A database that cannot be
+    reached right now is not refused: the process starts, answers 503 until it is back, and
+    recovers without a restart.
     """
     engine = get_engine(url, pool_size, max_overflow)
     wanted = set(ScriptDirectory.from_config(alembic_config()).get_heads())
-    with engine.connect() as connection:
-        found = set(MigrationContext.configure(connection).get_current_heads())
+    try:
+        with engine.connect() as connection:
+            found = set(MigrationContext.configure(connection).get_current_heads())
+    except OperationalError as exc:
+        log.warning("the database cannot be reached at start (%s); serving 503 until it is back", exc.orig)
+        return engine
     if found != wanted:
         where = make_url(url).render_as_string(hide_password=True)
         state = (

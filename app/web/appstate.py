@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
+from sqlalchemy.exc import OperationalError
 
 from prr import actions, status
 from prr.config import Config
@@ -93,7 +94,10 @@ def keep_status(app: Flask) -> None:
     ctx = context(app)
     if ctx.scorecard is None:
         return  # the pages say why; nothing can be served
-    status.sync(ctx)
+    try:
+        status.sync(ctx)
+    except OperationalError as exc:  # the database is away at start: the tick and every read catch up
+        log.warning("could not bring the served statuses up to date at start: %s", exc.orig)
     if app.testing:
         return  # tests move the clock and read: every read refreshes what is due
     every = float(ctx.portal_settings.get("status_tick_seconds", STATUS_TICK_SECONDS))

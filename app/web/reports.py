@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, url_for
 from werkzeug.exceptions import NotFound as NoSuchMonth
 from werkzeug.wrappers import Response as BaseResponse
 
-from prr.report import monthly, render
+from prr.report import monthly
 from prr.web import appstate
 
 bp = Blueprint("reports", __name__)
@@ -36,6 +36,8 @@ def page(month: str) -> str:
         "pdf": url_for("reports.as_pdf", month=month),
         "json": url_for("reports.as_json", month=month),
     }
+    from prr.report import render  # WeasyPrint is loaded by the first report, not by every worker at boot
+
     return render.html(report, stylesheet=url_for("static", filename="report.css"), links=links)
 
 
@@ -46,6 +48,8 @@ def as_json(month: str) -> Response:
 
 @bp.get("/api/v1/reports/monthly/<month>.pdf")
 def as_pdf(month: str) -> Response:
+    from prr.report import render
+
     body = render.pdf(_report(month))
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="prr-scorecard-{month}.pdf"'
