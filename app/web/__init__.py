@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter, Map
+from werkzeug.wrappers import Response as BaseResponse
 
 from prr.config import Config, load_config
 from prr.storage.db import current_engine
@@ -94,7 +95,7 @@ def healthz() -> Response:
     return jsonify({"status": "ok", "database": "ok"})
 
 
-def favicon() -> Response:
+def favicon() -> BaseResponse:
     """Browsers ask for /favicon.ico before reading the page's icon link: the same SVG."""
     return redirect(url_for("static", filename="favicon.svg"), 301)
 
