@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -55,3 +56,33 @@ def kill_hard(process: subprocess.Popen) -> None:
     """``kill -9`` of the process and every process it started (its process group)."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium(*args: str, window: str = "1280,2000", timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium with a throw-away profile and no background traffic (this machine's
+    network is closed), run on ``args`` (e.g. ``--dump-dom URL``)."""
+    assert CHROMIUM, "Chromium is required: `make test` installs it"
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                f"--window-size={window}",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -23,11 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import PRR, free_port, start, stop, wait_for
+from tests.processes import PRR, chromium, free_port, start, stop, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "backstage-plugin"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SERVICE = "payments-api"  # not ready: Tier-0 needs Gold, one failing check
 
 pytestmark = [
@@ -146,38 +144,12 @@ def dev_app(portal: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         thread.join(timeout=10)
 
 
-def chromium(*args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM, "Chromium is required to load the dev app"
-    with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                "--window-size=1280,1800",
-                "--virtual-time-budget=30000",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-
 def test_readiness_tab_shows_the_served_scorecard(portal: str, dev_app: str) -> None:
     with urllib.request.urlopen(f"{portal}/api/v1/entities/component/default/{SERVICE}/scorecard") as answer:
         served = json.load(answer)
     page = f"{dev_app}/entity/prr?entity=component:default/{SERVICE}"
 
-    result = chromium("--dump-dom", page)
+    result = chromium("--virtual-time-budget=30000", "--dump-dom", page, window="1280,1800")
     dom = result.stdout
     assert result.returncode == 0, result.stderr[-2000:]
     tier, bar = served["service"]["tier"], served["scorecard"]["required_level"].capitalize()
@@ -195,12 +167,19 @@ def test_readiness_tab_shows_the_served_scorecard(portal: str, dev_app: str) -> 
 
     screenshot = os.environ.get("PRR_BACKSTAGE_SCREENSHOT")
     if screenshot:
-        shot = chromium(f"--screenshot={Path(screenshot).resolve()}", page)
+        shot = chromium(
+            "--virtual-time-budget=30000", f"--screenshot={Path(screenshot).resolve()}", page, window="1280,1800"
+        )
         assert shot.returncode == 0, shot.stderr[-2000:]
 
 
 def test_never_scanned_entity_shows_the_empty_state(dev_app: str) -> None:
-    result = chromium("--dump-dom", f"{dev_app}/entity/prr?entity=component:default/never-scanned")
+    result = chromium(
+        "--virtual-time-budget=30000",
+        "--dump-dom",
+        f"{dev_app}/entity/prr?entity=component:default/never-scanned",
+        window="1280,1800",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Not scanned yet" in result.stdout
     assert "component:default/never-scanned" in result.stdout

@@ -6,9 +6,6 @@ Skipped only where Chromium is absent and CI is unset (on CI a missing browser i
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 
@@ -17,8 +14,7 @@ from werkzeug.serving import make_server
 
 from prr.web import appstate
 from tests.portal_fixtures import scanned_portal
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from tests.processes import CHROMIUM, chromium
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"),
@@ -39,31 +35,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         appstate.shutdown(built.app)
-
-
-def chromium(*args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM, "Chromium is required on CI"
-    with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                "--window-size=1280,2000",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
 
 
 @pytest.mark.parametrize(
