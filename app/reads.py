@@ -634,21 +634,7 @@ def waivers(
         if refs is not None:
             query = query.where(col(WaiverRecord.service_ref).in_(refs))
         for r in session.exec(query):
-            items.append(
-                _waiver_item(
-                    ctx,
-                    r.id,
-                    r.service_ref,
-                    r.check_id,
-                    r.reason,
-                    r.approver,
-                    r.created_at,
-                    r.expires_at,
-                    r.revoked_at,
-                    r.revoked_by,
-                    r.source,
-                )
-            )
+            items.append(_stored_waiver_item(ctx, r))
     for service_ref, w in ctx.config.waivers:
         if (ref is None or service_ref == ref) and (refs is None or service_ref in refs):
             items.append(
@@ -698,25 +684,29 @@ def _waiver_item(
     }
 
 
+def _stored_waiver_item(ctx: ReadContext, r: WaiverRecord) -> dict[str, Any]:
+    return _waiver_item(
+        ctx,
+        r.id,
+        r.service_ref,
+        r.check_id,
+        r.reason,
+        r.approver,
+        r.created_at,
+        r.expires_at,
+        r.revoked_at,
+        r.revoked_by,
+        r.source,
+    )
+
+
 def waiver(ctx: ReadContext, waiver_id: int) -> dict[str, Any] | None:
     """One stored waiver (as in :func:`waivers`), or None."""
     with Session(ctx.engine) as session:
         r = session.get(WaiverRecord, waiver_id)
         if r is None:
             return None
-        item = _waiver_item(
-            ctx,
-            r.id,
-            r.service_ref,
-            r.check_id,
-            r.reason,
-            r.approver,
-            r.created_at,
-            r.expires_at,
-            r.revoked_at,
-            r.revoked_by,
-            r.source,
-        )
+        item = _stored_waiver_item(ctx, r)
     item.pop("_expires")
     return item
 
