@@ -8,13 +8,14 @@ what that identity may do (the table is in :mod:`prr.identity`), and raises a
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from prr import reads, schemas
+from prr import custody, reads, schemas
 from prr.context import ReadContext
 from prr.errors import Conflict, Forbidden, Invalid, NotFound, StaleVerdict, Unavailable
 from prr.fleet import FleetEntry, expand_fleet, latest_report, scan_entry
@@ -27,6 +28,8 @@ from prr.status import notify_events, recompute_ref, record_scan
 from prr.storage.models import (
     AttestationRecord,
     AuditEntry,
+    PendingChange,
+    RefConflict,
     Scan,
     ServedReport,
     Service,
@@ -354,11 +357,99 @@ def scan_and_store(ctx: ReadContext, entry: FleetEntry, task_key: str | None = N
     config, answers = scan_sources(ctx)
     previous = latest_report(ctx.engine, entry)  # results of an unchanged commit and check are reused
     report = scan_entry(
-        entry, config, ctx.scorecard, ctx.registry, now=ctx.now, attestations=answers, reuse_from=previous
+        entry,
+        config,
+        ctx.scorecard,
+        ctx.registry,
+        now=ctx.now,
+        attestations=answers,
+        reuse_from=previous,
+        tier_hold=custody.tier_hold(ctx.engine),
     )
     scan_id, events = record_scan(ctx, report, task_key=task_key)
     notify_events(ctx, events)
     return {**report, "scan_id": scan_id}
+
+
+# --------------------------------------------------------------------------- what a repo cannot change alone
+
+
+def accept_change(ctx: ReadContext, jobs: ScanJobs | None, who: Identity, ref: str, change_id: int) -> dict[str, Any]:
+    """Accept an owner or tier change read from the service's repo (see :mod:`prr.custody`).
+
+    An approver from neither the owning team nor the declared one (or an admin) accepts it. An
+    owner applies at once; a tier applies from the next scan, which is queued on ``jobs``.
+    """
+    with Session(ctx.engine) as session, session.begin():
+        change = session.get(PendingChange, change_id)
+        service = session.get(Service, change.service_id) if change is not None else None
+        if change is None or service is None or service.ref != ref:
+            raise NotFound(f"no owner or tier change {change_id} of {ref}")
+        require_approver(who, service.owner, f"accept a change of {ref}'s {change.field}")
+        if change.field == "owner":
+            require_approver(who, change.declared, f"accept a change of {ref}'s owner")
+        if change.state != "pending":
+            raise Conflict(f"change {change_id} is {change.state}, not pending")
+        change.state, change.decided_by, change.decided_at = "accepted", who.user, ctx.now
+        if change.field == "owner":
+            service.owner = change.declared
+        else:
+            service.tier = change.declared or service.tier
+        _audit(
+            session,
+            ctx,
+            who,
+            f"{change.field}.accept",
+            ref,
+            {"change_id": change_id, "from": change.in_force, "to": change.declared, "scan_id": change.scan_id},
+        )
+        session.flush()
+        events = recompute_ref(session, ctx, ref, f"{change.field}.accepted", change_id)
+        item = custody.change_item(change)
+    notify_events(ctx, events)
+    if item["field"] == "tier" and jobs is not None and ctx.scorecard is not None:
+        with contextlib.suppress(Conflict):  # left the fleet: the next scan wherever it comes from applies it
+            fleet_entry(ctx, ref)
+            jobs.submit(ref, who.user, ctx.now)
+    return item
+
+
+CONFLICT_CHOICES = ("holder", "claimant")
+
+
+def resolve_conflict(ctx: ReadContext, who: Identity, conflict_id: int, keep: str) -> dict[str, Any]:
+    """An admin resolves a ref conflict: ``keep="holder"`` leaves the service with the source that
+    holds it (the claimant's scans stay refused); ``"claimant"`` moves it to the claimant's source
+    (its next scan is stored under the service; the former holder's scans are refused)."""
+    if not who.is_admin:
+        raise Forbidden(f"only an admin may resolve a conflict over a service's ref; {who.user} is not one")
+    if keep not in CONFLICT_CHOICES:
+        raise Invalid("keep must be holder or claimant", field="keep")
+    with Session(ctx.engine) as session, session.begin():
+        conflict = session.get(RefConflict, conflict_id)
+        if conflict is None:
+            raise NotFound(f"no ref conflict {conflict_id}")
+        if conflict.resolution is not None:
+            raise Conflict(f"conflict {conflict_id} was already resolved by {conflict.resolved_by}")
+        service = session.exec(select(Service).where(Service.ref == conflict.ref)).one()
+        if keep == "claimant":
+            service.repo = conflict.claimant_repo
+        conflict.resolution = "kept" if keep == "holder" else "moved"
+        conflict.resolved_by, conflict.resolved_at = who.user, ctx.now
+        _audit(
+            session,
+            ctx,
+            who,
+            "conflict.resolve",
+            conflict.ref,
+            {
+                "conflict_id": conflict_id,
+                "kept_with": conflict.holder_repo if keep == "holder" else conflict.claimant_repo,
+            },
+        )
+        session.flush()
+        recompute_ref(session, ctx, conflict.ref, "conflict.resolved", conflict_id)  # its row shows its source
+        return custody.conflict_item(conflict)
 
 
 # --------------------------------------------------------------------------- helpers

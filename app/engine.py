@@ -6,13 +6,13 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from prr import isolation
 from prr.escaping import as_unicode, each_string
-from prr.plugin import Check, CheckContext, Registry, Result, Status, errored, not_applicable
+from prr.plugin import Check, CheckContext, Registry, Result, ServiceInfo, Status, errored, not_applicable
 from prr.repo import RepoSnapshot
 from prr.scorecard import Scorecard, ScorecardCheck
 from prr.scoring import Waiver, check_entry, pick_waiver, verdict
@@ -41,6 +41,9 @@ class ScanRequest:
     config: dict[str, Any] = field(default_factory=dict)
     tier_override: str | None = None
     tier_override_source: str = "portal config"
+    # By (service ref, declared tier): the tier the portal holds the service to instead, while the
+    # declared one waits for an approver (prr.custody.tier_hold); None: no portal, as declared.
+    tier_hold: Callable[[str, str], str | None] | None = None
     # By service ref (known only once the repo is read): the waivers and attestations that apply.
     waivers: Callable[[str], Iterable[Waiver]] = lambda ref: ()
     attestations: Callable[[str], dict[str, Attestation]] | None = None  # None: no database
@@ -121,6 +124,7 @@ def _scanned(request: ScanRequest, now: datetime) -> _Outcome:
         default_tier=card.default_tier,
         override_source=request.tier_override_source,
     )
+    service = _held(request, service)
     context = CheckContext(
         repo=request.snapshot,
         service=service,
@@ -154,6 +158,28 @@ def _scanned(request: ScanRequest, now: datetime) -> _Outcome:
         for job in jobs:
             results[job.check.id] = _partly_listed(results[job.check.id], request.snapshot.limits.max_files)
     return _Outcome(service.to_report(), results, fingerprints, reused)
+
+
+def _held(request: ScanRequest, service: ServiceInfo) -> ServiceInfo:
+    """The service at the tier in force, when the tier its repo declares waits for an approver."""
+    held = request.tier_hold(service.ref, service.tier) if request.tier_hold and request.tier_override is None else None
+    if held is None:
+        return service
+    return replace(
+        service,
+        tier=held,
+        tier_source=f"held at Tier-{held} by the portal until an approver accepts the Tier-{service.tier} "
+        f"the repo declares ({service.tier_source})",
+        tier_pending={"tier": service.tier, "source": service.tier_source},
+    )
+
+
+def _still_held(request: ScanRequest, service: dict[str, Any]) -> bool:
+    """Whether an earlier report's service is at the tier the portal would hold it to now."""
+    if request.tier_hold is None or request.tier_override is not None:
+        return True
+    declared = (service.get("tier_pending") or {}).get("tier", service["tier"])
+    return (request.tier_hold(service["ref"], declared) or declared) == service["tier"]
 
 
 def _partly_listed(result: Result, max_files: int) -> Result:
@@ -205,6 +231,8 @@ def _restamped(request: ScanRequest, inputs: str, now: datetime) -> _Outcome | N
         return None
     earlier = {item["id"]: item for item in previous.get("checks", [])}
     service = previous["service"]
+    if not _still_held(request, service):  # an approver accepted its tier since, or it now waits
+        return None
     ran_in = {"scan_id": previous.get("scan_id"), "scanned_at": previous["source"]["scanned_at"]}
     outcome = _Outcome(dict(service), {}, {}, {})
     for entry in request.scorecard.checks:

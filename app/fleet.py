@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from prr.config import Config
 from prr.engine import ScanRequest, evaluate
+from prr.errors import PortalError
 from prr.plugin import Registry
 from prr.repo import Limits, RepoError, RepoSnapshot, is_url, iter_local_repos, open_snapshot, redact_url
 from prr.scorecard import Scorecard
@@ -158,6 +159,8 @@ def scan_fleet(
             report = scan_and_store(entry)
         except RepoError as exc:
             return ScanOutcome(entry, error=str(exc))
+        except PortalError as exc:  # refused (another source holds its service's ref)
+            return ScanOutcome(entry, error=exc.detail)
         except SQLAlchemyError as exc:  # the database refused: report it, keep scanning the others
             return ScanOutcome(entry, error=f"could not store the scan: {exc}")
         except Exception as exc:  # a bug met on one repo's content must not cost the rest their scans

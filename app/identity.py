@@ -26,6 +26,8 @@ waiver grant/revoke approver not in the service's owning team; admin
 attestation         owner (member of the service's ``spec.owner`` group); admin
 sign-off            approver not in the service's owning team; admin
 rescan              owner, approver, admin
+owner/tier change   approver in neither the owning team nor the declared one; admin
+ref conflict        admin
 =================== ==========================================================================
 """
 

@@ -42,6 +42,9 @@ CAUSES = {
     "waiver.expired": "waiver #{id} expired",
     "attestation": "answer #{id} recorded",
     "attestation.expired": "answer #{id} expired",
+    "owner.accepted": "owner change #{id} accepted",
+    "tier.accepted": "tier change #{id} accepted",
+    "conflict.resolved": "ref conflict #{id} resolved",
     "start": "scorecard or config change",
 }
 

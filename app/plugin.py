@@ -137,6 +137,9 @@ class ServiceInfo:
     annotations: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, Any] = field(default_factory=dict)
     declared_tier: str | None = None  # as written, when the scorecard does not know it
+    # A tier the repo declares that waits for an approver in the portal ({"tier", "source"}); ``tier``
+    # is then the one in force (see prr.custody).
+    tier_pending: dict[str, str] | None = None
 
     def to_report(self) -> dict[str, Any]:
         """The report's ``service`` object; the catalog's repo-location annotations are carried as
@@ -150,6 +153,8 @@ class ServiceInfo:
             "tier_source": self.tier_source,
             "lifecycle": self.lifecycle,
         }
+        if self.tier_pending:
+            report["tier_pending"] = dict(self.tier_pending)
         for annotation, key in LOCATION_ANNOTATIONS.items():
             value = self.annotations.get(annotation)
             if isinstance(value, str) and 0 < len(value.strip()) <= MAX_LOCATION_LENGTH:

@@ -29,7 +29,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, delete, select
 
-from prr import notify
+from prr import custody, notify
 from prr.context import ReadContext
 from prr.moments import aware, iso
 from prr.refs import portal_link
@@ -114,6 +114,7 @@ def recompute(
     waivers = waivers_in_force(session, ctx.config, ctx.now, service.ref).get(service.ref, [])
     answers = answers_as_of(session, ctx.now, service.ref).get(service.ref, {})
     served = reapply(ctx, scan.report, waivers, answers)
+    served["service"] = {**served["service"], "owner": service.owner}  # the owner in force (prr.custody)
     bare = reapply(ctx, scan.report, [], answers) if waivers else served
     kept = session.get(ServedReport, service_id)
     before = kept.report if kept is not None else None
@@ -278,19 +279,34 @@ def record_scan(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Store a scan and recompute its service's status in one transaction, as of the scan's time
     (or the status's last change, when that is later); returns (scan id, events). Webhooks are
-    the caller's (:func:`notify_events`). ``task_key``: the queued task the scan answers (stored once)."""
+    the caller's (:func:`notify_events`). ``task_key``: the queued task the scan answers (stored once).
+
+    Raises :class:`prr.custody.RefClaimed` when another source holds the scanned service's ref."""
     with Session(ctx.engine) as session, session.begin():
-        scan_id = add_report(session, report, task_key)
-        scan = session.get(Scan, scan_id)
-        assert scan is not None
-        latest = latest_scan(session, scan.service_id)
-        if latest is None or latest.id != scan_id:  # an older scan stored late: the served verdict stands
-            return scan_id, []
-        last_change = session.exec(
-            select(ServiceStatus.updated_at).where(ServiceStatus.service_id == scan.service_id)
-        ).first()
-        at = max(aware(scan.scanned_at), aware(last_change or scan.scanned_at))
-        event = recompute(session, replace(ctx, now=at), scan.service_id, "scan", scan_id)
+        refusal = custody.refuse_claim(session, ctx.now, report)
+        if refusal is None:
+            return _store_scan(session, ctx, report, task_key)
+    raise refusal  # its conflict and audit entry are committed
+
+
+def _store_scan(
+    session: Session, ctx: ReadContext, report: dict[str, Any], task_key: str | None
+) -> tuple[int, list[dict[str, Any]]]:
+    scan_id = add_report(session, report, task_key)
+    scan, service = (
+        session.get(Scan, scan_id),
+        session.exec(select(Service).where(Service.ref == report["service"]["ref"])).one(),
+    )
+    assert scan is not None
+    latest = latest_scan(session, scan.service_id)
+    if latest is None or latest.id != scan_id:  # an older scan stored late: the served verdict stands
+        return scan_id, []
+    custody.settle(session, ctx.now, service, scan, report)
+    last_change = session.exec(
+        select(ServiceStatus.updated_at).where(ServiceStatus.service_id == scan.service_id)
+    ).first()
+    at = max(aware(scan.scanned_at), aware(last_change or scan.scanned_at))
+    event = recompute(session, replace(ctx, now=at), scan.service_id, "scan", scan_id)
     return scan_id, [event] if event else []
 
 

@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 from prr import actions
 from prr.config import Config
 from prr.context import ReadContext
+from prr.errors import PortalError
 from prr.fleet import FleetEntry, expand_fleet
 from prr.jobs import ScanJobs
 from prr.plugin import ConfigError, load_registry
@@ -132,7 +133,7 @@ class ScanRunner:
             return stored_scan(ctx.engine, task_key)
         try:
             return store_once(ctx, entry, task_key)
-        except (RepoError, ConfigError) as exc:
+        except (RepoError, ConfigError, PortalError) as exc:  # PortalError: refused (prr.custody)
             log.warning("scan of %s failed: %s", redact_url(entry.location), redact_url(str(exc)))
         except Exception as exc:  # reported here, without the entry's credentials; the worker goes on
             log.error("scan of %s failed: %s: %s", redact_url(entry.location), type(exc).__name__, redact_url(str(exc)))

@@ -175,7 +175,7 @@ class ScannedPortal(NamedTuple):
     refs: dict[str, str]
 
 
-def test_registry() -> Registry:
+def fixture_registry() -> Registry:
     """The installed checks plus the manual ``review.security``."""
     installed = load_registry()
     return Registry({**installed.checks, SECURITY_REVIEW.id: SECURITY_REVIEW}, installed.load_errors)
@@ -205,7 +205,7 @@ def build_app(tmp_path: Path, clock: Clock, **overrides: Any) -> Flask:
     """A portal app on the config and database under ``tmp_path`` (call again to "restart")."""
     config = load_config(tmp_path / "prr.yaml")
     migrate(config.database_url)  # as `prr serve` does before it starts the portal
-    return create_app(config, TESTING=True, PRR_REGISTRY=test_registry(), PRR_CLOCK=clock, **overrides)
+    return create_app(config, TESTING=True, PRR_REGISTRY=fixture_registry(), PRR_CLOCK=clock, **overrides)
 
 
 def repo(tmp_path: Path, name: str) -> RepoBuilder:

@@ -22,7 +22,7 @@ from weasyprint import HTML
 from prr.cli import main
 from prr.report import monthly, render
 from prr.web import appstate
-from tests.portal_fixtures import ApiClient, deployment, repo, scan, test_registry, token
+from tests.portal_fixtures import ApiClient, deployment, fixture_registry, repo, scan, token
 
 API = "/api/v1/entities/component/default/"
 
@@ -159,7 +159,7 @@ def prr_report(story: dict[str, Any], *args: str) -> Result:
     """`prr report` on the story's portal config, with the portal tests' checks installed (the
     scorecard names a manual check only they carry); it runs on the real clock, after the story."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("prr.cli.load_registry", test_registry)
+        patch.setattr("prr.cli.load_registry", fixture_registry)
         return CliRunner().invoke(main, ["report", "--config", str(story["app"].config["PRR"].path), *args])
 
 

@@ -158,13 +158,20 @@ def add_report(session: Session, report: dict[str, Any], task_key: str | None = 
     svc = report["service"]
     scanned_at = datetime.fromisoformat(report["source"]["scanned_at"].replace("Z", "+00:00"))
     service = session.exec(select(Service).where(Service.ref == svc["ref"])).first()
-    if service is None:
+    if service is None:  # registered by its first scan: its source, owner and tier are those it declares
         service = Service(
-            ref=svc["ref"], name=svc["name"], tier=svc["tier"], repo=report["source"]["repo"], updated_at=scanned_at
+            ref=svc["ref"],
+            name=svc["name"],
+            owner=svc["owner"],
+            tier=svc["tier"],
+            repo=report["source"]["repo"],
+            updated_at=scanned_at,
         )
         session.add(service)
-    service.name, service.owner, service.tier = svc["name"], svc["owner"], svc["tier"]
-    service.lifecycle, service.repo, service.updated_at = svc["lifecycle"], report["source"]["repo"], scanned_at
+    elif service.repo != report["source"]["repo"]:
+        raise ValueError(f"{report['source']['repo']} cannot store a scan of {svc['ref']}: {service.repo} holds it")
+    # Owner and tier change through prr.custody (an approver accepts them), not by a scan.
+    service.name, service.lifecycle, service.updated_at = svc["name"], svc["lifecycle"], scanned_at
     session.flush()
     assert service.id is not None  # assigned by the flush
     scan = Scan(

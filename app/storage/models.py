@@ -255,3 +255,45 @@ class StatusEvent(SQLModel, table=True):
     newly_met: list = Field(sa_column=Column(JSON, nullable=False))
     unmet: list = Field(sa_column=Column(JSON, nullable=False))
     waived: list = Field(sa_column=Column(JSON, nullable=False))
+
+
+class RefConflict(SQLModel, table=True):
+    """A fleet source whose repo declares a service ref that another source holds (registered it
+    first). Its scans are refused until an admin resolves the conflict: ``kept`` leaves the ref with
+    its holder (the claimant stays refused), ``moved`` gives the ref to the claimant."""
+
+    __tablename__ = "ref_conflict"
+    __table_args__ = (UniqueConstraint("ref", "claimant_repo"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(index=True, max_length=255)
+    holder_repo: str = Field(max_length=1024)
+    claimant_repo: str = Field(index=True, max_length=1024)
+    claimant_commit: str = Field(max_length=40)
+    first_seen_at: datetime = _utc_column(nullable=False)
+    last_seen_at: datetime = _utc_column(nullable=False)
+    refused_scans: int = 1
+    resolution: str | None = Field(default=None, max_length=16)  # None (open) | kept | moved
+    resolved_by: str | None = Field(default=None, max_length=255)
+    resolved_at: datetime | None = _utc_column(nullable=True)
+
+
+class PendingChange(SQLModel, table=True):
+    """An owner, or a less critical tier, that a service's repo declares and no approver has
+    accepted yet: the value ``in_force`` stays for permissions and bars until one does."""
+
+    __tablename__ = "pending_change"
+    __table_args__ = (Index("ix_pending_change_service_state", "service_id", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="service.id")
+    field: str = Field(max_length=16)  # owner | tier
+    in_force: str | None = Field(default=None, max_length=255)
+    declared: str | None = Field(default=None, max_length=255)
+    declared_in: str = Field(sa_column=Column(Text, nullable=False))  # where the repo says so
+    scan_id: int = Field(foreign_key="scan.id")  # the scan that first read it
+    commit: str = Field(max_length=40)
+    seen_at: datetime = _utc_column(nullable=False)
+    state: str = Field(default="pending", max_length=16)  # pending | accepted | withdrawn
+    decided_by: str | None = Field(default=None, max_length=255)
+    decided_at: datetime | None = _utc_column(nullable=True)

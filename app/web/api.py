@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.exceptions import Unauthorized as Unauthenticated
 
-from prr import actions, reads
+from prr import actions, custody, reads
 from prr.context import ReadContext
 from prr.errors import Forbidden, Invalid, NotFound
 from prr.identity import Identity
@@ -333,6 +333,44 @@ def sign_off(kind: str, namespace: str, name: str) -> Response:
         idempotency_key=request.headers.get("Idempotency-Key") or _field(body, "idempotency_key", str, required=False),
     )
     return _created(made, url_for("api.signoffs", kind=kind, namespace=namespace, name=name), 201 if created else 200)
+
+
+# --------------------------------------------------------------------------- what a repo cannot change alone
+
+
+def _pending_only() -> bool:
+    state = request.args.get("state", "pending")
+    if state not in ("pending", "all"):
+        raise BadRequest("state must be pending or all")
+    return state == "pending"
+
+
+@bp.get("/entities/<kind>/<namespace>/<name>/changes")
+def changes(kind: str, namespace: str, name: str) -> Response:
+    ctx, ref = _ctx(), _ref(kind, namespace, name)
+    _known(ctx, ref)
+    return jsonify({"items": custody.service_changes(ctx, ref, _pending_only()) or []})
+
+
+@bp.post("/entities/<kind>/<namespace>/<name>/changes/<row_id:change_id>/accept")
+def accept_change(kind: str, namespace: str, name: str, change_id: int) -> Response:
+    ctx, ref, who = _ctx(), _ref(kind, namespace, name), _writer()
+    return jsonify(actions.accept_change(ctx, appstate.jobs(), who, ref, change_id))
+
+
+@bp.get("/conflicts")
+def conflicts() -> Response:
+    state = request.args.get("state", "open")
+    if state not in ("open", "all"):
+        raise BadRequest("state must be open or all")
+    return jsonify({"items": custody.all_conflicts(_ctx(), open_only=state == "open")})
+
+
+@bp.post("/conflicts/<row_id:conflict_id>/resolve")
+def resolve_conflict(conflict_id: int) -> Response:
+    who = _writer()
+    keep = _field(_body(), "keep", str)
+    return jsonify(actions.resolve_conflict(_ctx(), who, conflict_id, keep))
 
 
 # --------------------------------------------------------------------------- checks, scorecards, teams, me

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
-from prr import actions, identity, reads
+from prr import actions, custody, identity, reads
 from prr.context import ReadContext
 from prr.errors import PortalError, StaleVerdict
 from prr.identity import Identity
@@ -297,7 +297,7 @@ def _service_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
 
 def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: Any) -> dict[str, Any]:
     """What the service and review pages share: the report, links, waivers, manual checks, forms."""
-    owner = report["service"]["owner"]
+    owner = report["_status"]["owner"]  # the owner in force (a change read from the repo may wait)
     can = _permissions(current_identity(), owner)
     waiver_form = forms.get("waiver_form") or WaiverForm()
     waiver_form.check_id.choices = _waivable(report)
@@ -315,6 +315,7 @@ def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: A
         "waiver_form": waiver_form,
         "attest_form": attest_form,
         "status": report["_status"],
+        "custody": custody.service_notices(ctx, ref),
         "signoff_form": forms.get("signoff_form")
         or SignOffForm(status_version=report["_status"]["status_version"], idempotency_key=uuid.uuid4().hex),
     }
@@ -359,6 +360,8 @@ def _permissions(who: Identity | None, owner: str | None) -> dict[str, Any]:
             "attest_why": why,
             "sign_off": False,
             "sign_off_why": why,
+            "accept_change": False,
+            "resolve_conflict": False,
         }
     team = owner or "the owning team"
     return {
@@ -370,6 +373,8 @@ def _permissions(who: Identity | None, owner: str | None) -> dict[str, Any]:
         "attest_why": f"Manual checks are answered by members of {team}, or an admin.",
         "sign_off": identity.may_approve(who, owner),
         "sign_off_why": f"The go / no-go is recorded by an approver outside {team}, or an admin.",
+        "accept_change": identity.may_approve(who, owner),
+        "resolve_conflict": who.is_admin,
     }
 
 
@@ -630,6 +635,40 @@ def sign_off(kind: str, namespace: str, name: str) -> BaseResponse | tuple[str, 
             )
             return _back(ref, "pages.review", "#signoff")
     return _review_page(ref, report, signoff_form=form), 422
+
+
+@bp.post("/services/<kind>/<namespace>/<name>/changes/<row_id:change_id>/accept")
+def accept_change(kind: str, namespace: str, name: str, change_id: int) -> BaseResponse:
+    who = _writer()
+    ref, _report = _service_or_404(kind, namespace, name)
+    try:
+        change = actions.accept_change(_ctx(), appstate.jobs(), who, ref, change_id)
+    except PortalError as exc:
+        _refused(exc)
+    else:
+        flash(
+            f"Owner {change['declared'] or '(none)'} accepted: it is in force now."
+            if change["field"] == "owner"
+            else f"Tier-{change['declared']} accepted: it applies from the rescan now queued.",
+            "success",
+        )
+    return _back(ref)
+
+
+@bp.post("/conflicts/<row_id:conflict_id>/resolve")
+def resolve_conflict(conflict_id: int) -> BaseResponse:
+    who = _writer()
+    ref = request.form.get("ref", "")
+    if not ref or reads.service(_ctx(), ref) is None:
+        abort(404, description="No such service.")
+    try:
+        conflict = actions.resolve_conflict(_ctx(), who, conflict_id, request.form.get("keep", ""))
+    except PortalError as exc:
+        _refused(exc)
+    else:
+        kept = conflict["holder"] if conflict["state"] == "kept" else conflict["claimant"]
+        flash(f"{conflict['ref']} stays with {kept}.", "success")
+    return _back(ref)
 
 
 def _refused(exc: PortalError) -> None:
