@@ -282,6 +282,15 @@ def record_scan(
     the caller's (:func:`notify_events`). ``task_key``: the queued task the scan answers (stored once).
 
     Raises :class:`prr.custody.RefClaimed` when another source holds the scanned service's ref."""
+    try:
+        return _claim_and_store(ctx, report, task_key)
+    except IntegrityError:  # another source registered the same new ref at the same moment: claim it again
+        return _claim_and_store(ctx, report, task_key)
+
+
+def _claim_and_store(
+    ctx: ReadContext, report: dict[str, Any], task_key: str | None
+) -> tuple[int, list[dict[str, Any]]]:
     with Session(ctx.engine) as session, session.begin():
         refusal = custody.refuse_claim(session, ctx.now, report)
         if refusal is None:
