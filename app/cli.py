@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -329,7 +329,7 @@ def list_checks(fmt: str) -> None:
 
     registry = load_registry()
     if fmt == "json":
-        click.echo(json.dumps([c.metadata() for c in registry], indent=2))
+        click.echo(json.dumps([c.metadata(datetime.now(UTC)) for c in registry], indent=2))
     elif fmt == "markdown":
         click.echo(checks_markdown(registry), nl=False)
     else:
@@ -365,7 +365,6 @@ def demo() -> None:
 @handles_errors
 def demo_create(dest: str, force: bool, history: bool) -> None:
     """Generate the demo fleet under DEST and write DEST/prr.yaml to scan it."""
-    from datetime import datetime
 
     from prr.demo import create_demo_fleet
     from prr.demo.history import backfill_history
@@ -388,7 +387,6 @@ def demo_create(dest: str, force: bool, history: bool) -> None:
 @handles_errors
 def demo_tokens(dest: str, url: str) -> None:
     """Create API tokens for the demo's approver and a team owner, and print them to sign in with."""
-    from datetime import datetime
 
     from prr.demo import CONFIG_NAME, SIGN_IN_USERS
     from prr.storage.db import migrate

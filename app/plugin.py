@@ -217,14 +217,15 @@ class Check:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return (_check_from_value, (cloudpickle.dumps(values),))
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self, now: datetime | None = None) -> dict[str, Any]:
+        """What the check says of itself; its remediation as shown at ``now`` when given."""
         return {
             "id": self.id,
             "title": self.title,
             "category": self.category,
             "kind": self.kind,
             "description": self.description,
-            "remediation": self.remediation,
+            "remediation": self.remediation_on(now) if now else self.remediation,
             "docs_url": self.docs_url,
             "version": self.version,
             "params_schema": self.full_params_schema(),

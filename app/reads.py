@@ -573,7 +573,7 @@ def check_info(ctx: ReadContext, check_id: str) -> dict[str, Any] | None:
             "tiers": list(entry.tiers) if entry.tiers else None,
         }
     )
-    return {**ctx.registry.get(check_id).metadata(), "scorecard": placement}
+    return {**ctx.registry.get(check_id).metadata(ctx.now), "scorecard": placement}
 
 
 def scorecards(ctx: ReadContext) -> list[dict[str, Any]]:

@@ -137,6 +137,13 @@ def test_check_view_lists_failing_services(api):
     assert view["met"] == 1 and view["check"]["scorecard"]["level"] == "silver"
 
 
+def test_a_check_shows_its_remediation_example_dated_today(api, portal):
+    remediation = api.get("/api/v1/checks/dr.tested").json["check"]["remediation"]
+    assert "{today}" not in remediation and "2026-09-20" in remediation  # the portal's clock
+    page = portal.app.test_client().get("/checks/dr.tested").get_data(as_text=True)
+    assert "{today}" not in page and "2026-09-20" in page
+
+
 def test_checks_and_scorecards(api):
     checks = {c["id"]: c for c in api.get("/api/v1/checks").json["items"]}
     assert checks["review.security"]["kind"] == "manual"

@@ -1,8 +1,12 @@
 """docs/checks.md is generated from the check metadata and must not drift from it."""
 
+import json
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from prr.checkdocs import checks_markdown
+from prr.cli import main
 from prr.plugin import load_registry
 from prr.scorecard import load_scorecard
 
@@ -20,3 +24,9 @@ def test_every_shipped_check_is_documented_with_remediation_and_a_docs_link() ->
         assert check.remediation and check.description, check.id
         assert check.docs_url and check.docs_url.startswith("https://"), check.id
         assert f"## {check.id}" in DOCS.read_text()
+
+
+def test_checks_as_json_fill_the_remediation_examples_date():
+    listed = json.loads(CliRunner().invoke(main, ["checks", "--format", "json"]).stdout)
+    dated = [c for c in listed if "date: " in c["remediation"]]
+    assert dated and all("{today}" not in c["remediation"] for c in listed)
