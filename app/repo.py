@@ -480,11 +480,27 @@ def _local_git_dir(location: str) -> str:
     raise RepoError(f"{location}: not a git repository")
 
 
+def mirror_path(url: str, cache_dir: Path) -> Path:
+    """Where the bare mirror of ``url`` lives under the cache (whether or not it was cloned yet)."""
+    name = re.sub(r"[^\w.-]+", "_", url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))[:60]
+    return cache_dir / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:12]}.git"
+
+
+def stored_git_dir(location: str, cache_dir: Path | None = None) -> str:
+    """The git directory that already holds ``location``: a local repository, or the mirror of a git
+    URL in the cache. Never clones or fetches; RepoError when there is none."""
+    if not is_url(location):
+        return _local_git_dir(location)
+    target = mirror_path(location, cache_dir or DEFAULT_CACHE)
+    if not (target / "HEAD").is_file():
+        raise RepoError(redact_url(f"{location}: no mirror of it in the cache"))
+    return str(target)
+
+
 def _mirror(url: str, cache_dir: Path) -> str:
     """Clone ``url`` once as a bare mirror under the cache, then fetch incrementally."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^\w.-]+", "_", url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))[:60]
-    target = cache_dir / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:12]}.git"
+    target = mirror_path(url, cache_dir)
     # One fetch at a time per mirror, across threads and processes (prr scan beside a portal rescan).
     with open(target.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

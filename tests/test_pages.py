@@ -357,7 +357,9 @@ def test_evidence_links_to_the_repo_web_ui_only_for_a_web_repo(portal):
     assert f"https://github.com/acme/ledger/blob/{commit}/deploy/deployment.yaml#L6" in web.hrefs
     local = get(client, LEDGER)
     assert "deploy/deployment.yaml:6" in local.text
-    assert not [h for h in local.hrefs if "deployment.yaml" in h]
+    # a local repo has no web UI: its evidence opens in the portal's own view of the file
+    assert f"{LEDGER}/source/{commit}/deploy/deployment.yaml#L6" in local.hrefs
+    assert not [h for h in local.hrefs if "deployment.yaml" in h and not h.startswith(f"{LEDGER}/source/{commit}/")]
 
 
 @pytest.mark.parametrize(

@@ -112,8 +112,7 @@ def catalog_info(
 ) -> str:
     """A Backstage Component descriptor (plus an API entity when ``api``)."""
     meta: dict[str, Any] = {"name": svc.name, "description": svc.description}
-    notes = {
-        "github.com/project-slug": f"{ORG}/{svc.name}",
+    notes = {  # no github.com/project-slug: the demo's org is not on GitHub (its evidence links to the portal)
         "backstage.io/techdocs-ref": "dir:.",
         "grafana/dashboard-selector": f"tags @> '{svc.name}'",
     }

@@ -46,7 +46,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         config.database_url, **config.database_pool
     )  # migrated by `prr db upgrade`
 
-    from prr.web import api, appstate, hardening, metrics, pages, reports
+    from prr.web import api, appstate, hardening, metrics, pages, reports, source
 
     hardening.init_app(app, config)
     csrf = CSRFProtect(app)
@@ -55,6 +55,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(source.bp)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.before_request(_reads_gate)

@@ -125,6 +125,7 @@ def _source(report: dict[str, Any]) -> dict[str, Any]:
     web = render.service_web_url(report["source"]["repo"], report["service"])
     commit = report["source"]["commit"]
     return {
+        "ref": report["service"]["ref"],  # for evidence links into the portal's view of the file
         "web_url": web,
         "commit": commit,
         "commit_url": render.commit_url(web, commit),

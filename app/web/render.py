@@ -1,10 +1,11 @@
 """Jinja filters for the pages: safe links, evidence links into the repo's web UI, Markdown, times.
 
 Everything a scanned repo supplies is untrusted. Templates autoescape it; the only links built
-from it are http(s) URLs (:func:`safe_url`) and file links under the repo's own web URL, which is
+from it are http(s) URLs (:func:`safe_url`), file links under the repo's own web URL, which is
 derived from the fleet entry's https/ssh git URL, else from the catalog's
 ``backstage.io/source-location`` or ``github.com/project-slug`` annotation — http(s) only, built
-from the parsed host and path, never a ``javascript:`` or other URL taken as written.
+from the parsed host and path, never a ``javascript:`` or other URL taken as written — and, for a
+repo without a web URL, links to the portal's own view of the file (:mod:`prr.web.source`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from urllib.parse import quote, urlsplit
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+
+from prr.web.source import source_url
 
 _SCP_URL = re.compile(r"^[\w.-]+@(?P<host>[\w.-]+):(?P<path>[\w./~-]+?)(?:\.git)?/?$")
 _PROJECT_SLUG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
@@ -131,12 +134,15 @@ def commit_url(web_url: str | None, commit: str) -> str | None:
 
 
 def evidence_href(evidence: dict[str, Any], source: dict[str, Any]) -> str | None:
-    """Where an evidence item links: its file in the repo's web UI, else its own http(s) URL."""
+    """Where an evidence item links: its file in the repo's web UI, or, for a repo without one, the
+    portal's read-only view of the file at the scanned commit (``source["ref"]`` names the service);
+    else the item's own http(s) URL."""
     if evidence.get("path"):
+        path, commit = str(evidence["path"]), source.get("commit", "")
         line = evidence.get("line") if isinstance(evidence.get("line"), int) else None
-        return file_url(source.get("web_url"), source.get("commit", ""), str(evidence["path"]), line) or safe_url(
-            evidence.get("url")
-        )
+        web_url = source.get("web_url")
+        linked = file_url(web_url, commit, path, line) if web_url else source_url(source.get("ref"), commit, path, line)
+        return linked or safe_url(evidence.get("url"))
     return safe_url(evidence.get("url"))
 
 
