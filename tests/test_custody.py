@@ -4,14 +4,25 @@ owner, and a less critical tier. Each test plays the attack a security review fo
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from prr import custody, reads
+from prr.actions import scan_and_store
 from prr.cli import main
+from prr.config import load_config
+from prr.context import ReadContext
 from prr.custody import RefClaimed
+from prr.demo import EXPECTED, create_demo_fleet
+from prr.demo.history import backfill_history
+from prr.fleet import expand_fleet
+from prr.plugin import load_registry
+from prr.scorecard import load_scorecard
+from prr.storage.db import migrate
 from prr.testing import RepoBuilder
 from tests.portal_fixtures import SESSION_NOW, ApiClient, catalog, deployment, repo, scan, token
 
@@ -226,3 +237,31 @@ def test_a_more_critical_tier_applies_at_once(portal, tmp_path: Path):
     scan(portal.app, "search")
     assert (api.get(SEARCH).json["tier"], api.get(SEARCH).json["ready"]) == ("0", False)
     assert api.get(f"{SEARCH}/changes").json["items"] == []
+
+
+def test_imported_history_is_taken_as_declared_so_the_demo_serves_its_documented_tiers(tmp_path: Path):
+    """`prr demo create --history` stores months of past scans: a tier the repo declared back then
+    (recommendations: no tier, then Tier-2 120 days ago) is in force, not waiting for an approver."""
+    now = SESSION_NOW
+    create_demo_fleet(tmp_path / "demo", now=now)
+    config = load_config(tmp_path / "demo" / "prr.yaml")
+    config = replace(
+        config, data={**config.data, "fleet": [{"repo": str(tmp_path / "demo" / "repos" / "recommendations")}]}
+    )
+    backfill_history(config, now, days_ago=(200, 30), workers=1)
+    registry = load_registry()
+    ctx = ReadContext(
+        engine=migrate(config.database_url),
+        config=config,
+        registry=registry,
+        scorecard=load_scorecard(config.scorecard, registry),
+        now=now,
+    )
+    scan_and_store(ctx, expand_fleet(config)[0])
+    row = reads.service(ctx, "component:default/recommendations")
+    assert row is not None and (row["tier"], row["level"], row["ready"]) == (
+        EXPECTED["recommendations"]["tier"],
+        EXPECTED["recommendations"]["level"],
+        EXPECTED["recommendations"]["ready"],
+    )
+    assert custody.service_changes(ctx, row["ref"], pending_only=True) == []

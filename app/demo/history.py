@@ -37,7 +37,8 @@ def backfill_history(
                 continue  # the repo did not exist yet
             past = FleetEntry(entry.location, commit, entry.tier)
             # Live systems cannot be observed as they stood in the past: no live checks here.
-            store_report(engine, scan_entry(past, config, scorecard, registry, now=moment, live_clients=None))
+            report = scan_entry(past, config, scorecard, registry, now=moment, live_clients=None)
+            store_report(engine, report, adopt_declared=True)  # the past as it was: no change waits
             stored += 1
         return stored
 

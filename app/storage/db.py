@@ -142,19 +142,28 @@ def current_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: i
     return engine
 
 
-def store_report(engine: Engine, report: dict[str, Any], task_key: str | None = None) -> int:
+def store_report(
+    engine: Engine, report: dict[str, Any], task_key: str | None = None, *, adopt_declared: bool = False
+) -> int:
     """Store one scan with all its results in one transaction; returns the scan id.
 
     An interrupted or failed store leaves nothing behind, so the previous scan stays the latest.
     ``task_key`` names the queued task the scan answers: it is unique, so a redelivered task
-    cannot store its scan twice (the second store raises ``IntegrityError``).
+    cannot store its scan twice (the second store raises ``IntegrityError``). ``adopt_declared``:
+    see :func:`add_report`.
     """
     with Session(engine) as session, session.begin():
-        return add_report(session, report, task_key)
+        return add_report(session, report, task_key, adopt_declared=adopt_declared)
 
 
-def add_report(session: Session, report: dict[str, Any], task_key: str | None = None) -> int:
-    """Add one scan with all its results (and its service) to ``session``'s transaction; the scan id."""
+def add_report(
+    session: Session, report: dict[str, Any], task_key: str | None = None, *, adopt_declared: bool = False
+) -> int:
+    """Add one scan with all its results (and its service) to ``session``'s transaction; the scan id.
+
+    A service's owner and tier are those its first scan declares; later ones change them only
+    through :mod:`prr.custody` (an approver accepts), or with ``adopt_declared`` for imported
+    history that nobody reviews scan by scan (``prr demo create --history``)."""
     svc = report["service"]
     scanned_at = datetime.fromisoformat(report["source"]["scanned_at"].replace("Z", "+00:00"))
     service = session.exec(select(Service).where(Service.ref == svc["ref"])).first()
@@ -170,7 +179,8 @@ def add_report(session: Session, report: dict[str, Any], task_key: str | None = 
         session.add(service)
     elif service.repo != report["source"]["repo"]:
         raise ValueError(f"{report['source']['repo']} cannot store a scan of {svc['ref']}: {service.repo} holds it")
-    # Owner and tier change through prr.custody (an approver accepts them), not by a scan.
+    if adopt_declared:
+        service.owner, service.tier = svc["owner"], svc["tier"]
     service.name, service.lifecycle, service.updated_at = svc["name"], svc["lifecycle"], scanned_at
     session.flush()
     assert service.id is not None  # assigned by the flush
