@@ -44,6 +44,16 @@ class Citation:
     def lines(self) -> set[int]:
         return {c["line"] for c in self.checks if c["line"]}
 
+    @property
+    def lines_by_check(self) -> dict[str, list[int]]:
+        """The cited lines, in order, of each check citing the file (none: the file as a whole)."""
+        found: dict[str, list[int]] = {}
+        for c in self.checks:
+            found.setdefault(c["check"], [])
+            if c["line"] and c["line"] not in found[c["check"]]:
+                found[c["check"]].append(c["line"])
+        return {check: sorted(lines) for check, lines in found.items()}
+
 
 @bp.context_processor
 def _common() -> dict[str, Any]:
