@@ -168,6 +168,7 @@ class ServiceStatus(SQLModel, table=True):
         # The list's sort by score (unscored last, ties by ref), each way, read in index order.
         Index("ix_service_status_score_sort", text("(score IS NULL)"), "score", "ref"),
         Index("ix_service_status_score_sort_desc", text("(score IS NULL)"), text("score DESC"), "ref"),
+        Index("ix_service_status_summary", "tier", "level", "ready"),  # the fleet's counts, from the index alone
     )
 
     service_id: int = Field(foreign_key="service.id", primary_key=True)

@@ -1,4 +1,5 @@
-"""indexes the services list sorts by score with (unscored last, ties by ref), ascending and descending
+"""indexes for the portal's reads: the services list by score (unscored last, ties by ref) each way,
+and the fleet's counts by tier and level from the index alone
 
 Revision ID: 0006b
 Revises: 0005
@@ -21,8 +22,10 @@ def upgrade() -> None:
     op.create_index(
         "ix_service_status_score_sort_desc", "service_status", [UNSCORED_LAST, sa.text("score DESC"), "ref"]
     )
+    op.create_index("ix_service_status_summary", "service_status", ["tier", "level", "ready"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_service_status_summary", "service_status")
     op.drop_index("ix_service_status_score_sort_desc", "service_status")
     op.drop_index("ix_service_status_score_sort", "service_status")
