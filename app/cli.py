@@ -445,7 +445,8 @@ def db_upgrade(config_path: str | None) -> None:
     "--workers",
     type=int,
     default=None,
-    help="gunicorn worker processes (default portal.workers, else 2; rescan jobs are shared through the database).",
+    help="gunicorn worker processes (default portal.workers, else one per CPU, 2 to 8; rescan jobs are shared "
+    "through the database).",
 )
 @click.option("--threads", type=int, default=None, help="Threads per worker (default portal.threads, else 8).")
 @click.option("--debug", is_flag=True, help="Flask's development server with the debugger; never in production.")
@@ -488,7 +489,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, debug:
         lambda: create_app(config),
         {
             "bind": f"{host}:{port}",
-            "workers": workers or settings.get("workers", 2),
+            "workers": workers or settings.get("workers") or _default_workers(),
             "threads": threads or settings.get("threads", 8),
             "worker_class": "gthread",
             "accesslog": "-",
@@ -498,6 +499,15 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, debug:
             "control_socket_disable": True,  # no socket under $HOME; stop it with a signal
         },
     ).run()
+
+
+def _default_workers() -> int:
+    """One worker process per CPU this process may run on, 2 to 8: a worker renders on one core at
+    a time (its threads share one interpreter lock), two keep one slow request from holding up the
+    rest, and eight workers of eight threads stay within a default PostgreSQL server's 100
+    connections (a busy thread holds one; docs/deployment.md)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(8, max(2, cpus))
 
 
 def _port_in_use(host: str, port: int) -> bool:

@@ -18,12 +18,14 @@ Service rows (``list_services``, ``team``) look like::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Integer, func, or_
+from sqlalchemy import Engine, Integer, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -61,74 +63,103 @@ _SORT_COLUMNS = {
     "ready": ServiceStatus.ready,
     "scanned_at": ServiceStatus.scanned_at,
 }
+_NULLABLE_SORT_KEYS = ("owner", "score")  # the rest are never NULL: no "unknown last" term, so an index serves
+_ROW_FIELDS = (  # the status columns a service row shows, read as plain tuples (no ORM objects)
+    *("ref", "name", "owner", "tier", "lifecycle", "repo", "scan_id", "scanned_at", "commit", "score", "level"),
+    *("ready", "required_level", "levels", "blocking_unmet", "unmet", "waived", "waiver_carried", "version"),
+    "changes_at",
+)
+_ROW_COLUMNS = tuple(col(getattr(ServiceStatus, name)) for name in _ROW_FIELDS)
+_DUE = sa_select(col(ServiceStatus.service_id)).where(col(ServiceStatus.changes_at) <= bindparam("now")).limit(1)
+_SERVED_BY_REF = (
+    sa_select(*_ROW_COLUMNS, col(ServedReport.report))
+    .join(ServedReport, col(ServedReport.service_id) == col(ServiceStatus.service_id))
+    .where(col(ServiceStatus.ref) == bindparam("ref"))
+)
+_REPORT_BY_REF = (
+    sa_select(col(ServedReport.report))
+    .join(ServiceStatus, col(ServiceStatus.service_id) == col(ServedReport.service_id))
+    .where(col(ServiceStatus.ref) == bindparam("ref"))
+)
+_shared: ContextVar[tuple[Engine, Session] | None] = ContextVar("prr_reads_shared_session", default=None)
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+@contextmanager
+def one_session(ctx: ReadContext) -> Iterator[None]:
+    """The reads made inside share one session: due statuses are brought up to date once, and a
+    page that shows several reads takes one connection for them. Reads return plain data, so a
+    page renders after the block."""
+    with _reading(ctx) as session:
+        token = _shared.set((ctx.engine, session))
+        try:
+            yield
+        finally:
+            _shared.reset(token)
+
+
+@contextmanager
+def _reading(ctx: ReadContext, refresh: bool = True) -> Iterator[Session]:
+    """A session to read from; with ``refresh``, the statuses due by ``ctx.now`` brought up to date
+    first (every read of the served status does this, so none serves an expired waiver).
+
+    Whether one is due is a single indexed query in the read's own session (almost always: none);
+    only then does :func:`prr.status.refresh_due` run, in its own transaction, and the read goes on
+    in a new session, which sees what it wrote. Inside :func:`one_session`, its session is reused.
+    """
+    shared = _shared.get()
+    if shared is not None and shared[0] is ctx.engine:
+        yield shared[1]
+        return
+    with Session(ctx.engine) as session:
+        if not refresh or session.execute(_DUE, {"now": ctx.now}).first() is None:
+            yield session
+            return
+    refresh_due(ctx)
+    with Session(ctx.engine) as session:
+        yield session
 
 
 # --------------------------------------------------------------------------- one service
 
 
-def _rows_query() -> Any:
-    """Status rows without their reports (lists never load them)."""
-    return select(ServiceStatus)
-
-
-def _row(status: ServiceStatus) -> dict[str, Any]:
-    kind, namespace, _ = split_ref(status.ref)
-    return {
-        "ref": status.ref,
-        "kind": kind,
-        "namespace": namespace,
-        "name": status.name,
-        "owner": status.owner,
-        "tier": status.tier,
-        "lifecycle": status.lifecycle,
-        "repo": status.repo,
-        "scan_id": status.scan_id,
-        "scanned_at": iso(status.scanned_at),
-        "commit": status.commit,
-        "score": status.score,
-        "level": status.level,
-        "ready": status.ready,
-        "required_level": status.required_level,
-        "levels": list(status.levels),
-        "blocking_unmet": status.blocking_unmet,
-        "unmet": status.unmet,
-        "waived": status.waived,
-        "waiver_carried": status.waiver_carried,
-        "status_version": status.version,
-        "changes_at": iso(status.changes_at),
-    }
+def _row(status: Sequence[Any]) -> dict[str, Any]:
+    """A service row (see the module docstring) from a status row of :data:`_ROW_COLUMNS`."""
+    row = dict(zip(_ROW_FIELDS, status))
+    row["kind"], row["namespace"], _ = split_ref(row["ref"])
+    row["scanned_at"], row["changes_at"] = iso(row["scanned_at"]), iso(row["changes_at"])
+    row["levels"] = list(row["levels"])
+    row["status_version"] = row.pop("version")
+    return row
 
 
 def service(ctx: ReadContext, ref: str) -> dict[str, Any] | None:
     """The service's row (as in ``list_services``), or None when it has no served status."""
-    refresh_due(ctx)
-    with Session(ctx.engine) as session:
-        found = session.exec(_rows_query().where(ServiceStatus.ref == ref)).first()
+    with _reading(ctx) as session:
+        found = session.execute(sa_select(*_ROW_COLUMNS).where(col(ServiceStatus.ref) == ref)).first()
         return _row(found) if found else None
 
 
 def service_scorecard(ctx: ReadContext, ref: str) -> dict[str, Any] | None:
     """The served report of the service (its latest scan, waivers and attestations in force now);
     None when the service has never been scanned."""
-    served = served_view(ctx, ref)
-    return served[1] if served else None
+    with _reading(ctx) as session:
+        found = session.execute(_REPORT_BY_REF, {"ref": ref}).first()
+        return dict(found.report) if found else None
 
 
 def served_view(ctx: ReadContext, ref: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The service's row and served report, read together (one version of the status)."""
-    refresh_due(ctx)
-    with Session(ctx.engine) as session:
-        found = session.exec(
-            select(ServiceStatus, ServedReport)
-            .join(ServedReport, col(ServedReport.service_id) == col(ServiceStatus.service_id))
-            .where(ServiceStatus.ref == ref)
-        ).first()
-        return (_row(found[0]), dict(found[1].report)) if found else None
+    with _reading(ctx) as session:
+        found = session.execute(_SERVED_BY_REF, {"ref": ref}).first()
+        return (_row(found[:-1]), dict(found[-1])) if found else None
 
 
 def scan_scorecard(ctx: ReadContext, scan_id: int) -> dict[str, Any] | None:
     """One stored scan's report, as it was stored."""
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         scan = session.get(Scan, scan_id)
         return dict(scan.report) if scan else None
 
@@ -182,15 +213,21 @@ def list_services(
         raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)} (prefix - for descending)")
     if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"page must be between 1 and {MAX_PAGE} and per_page between 1 and {MAX_PER_PAGE}")
-    refresh_due(ctx)
     conditions = _filters(tier, owner, level, ready, search)
     column: Any = _SORT_COLUMNS[key]
-    unknown = column.is_(None) if key != "level" else column < 0
-    ordering = [unknown, column.desc() if descending else column.asc(), col(ServiceStatus.ref)]
-    with Session(ctx.engine) as session:
-        total = session.exec(select(func.count()).select_from(ServiceStatus).where(*conditions)).one()
-        found = session.exec(
-            _rows_query().where(*conditions).order_by(*ordering).offset((page - 1) * per_page).limit(per_page)
+    ordering = [column.desc() if descending else column.asc(), col(ServiceStatus.ref)]
+    if key == "level":
+        ordering.insert(0, column < 0)
+    elif key in _NULLABLE_SORT_KEYS:
+        ordering.insert(0, column.is_(None))
+    with _reading(ctx) as session:
+        total = session.execute(sa_select(func.count()).select_from(ServiceStatus).where(*conditions)).scalar_one()
+        found = session.execute(
+            sa_select(*_ROW_COLUMNS)
+            .where(*conditions)
+            .order_by(*ordering)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
         ).all()
         return Page([_row(s) for s in found], int(total), page, per_page)
 
@@ -225,13 +262,12 @@ def fleet_summary(ctx: ReadContext, owner: str | None = None) -> dict[str, Any]:
     ``{"total": 12, "ready": 7, "levels": ["bronze", …], "tiers": {"0": {"total": 3, "ready": 1,
     "ready_pct": 33.3, "levels": {"gold": 1, "silver": 1, "bronze": 0, "none": 1}}, …}}``
     """
-    refresh_due(ctx)
     query = select(
         ServiceStatus.tier, ServiceStatus.level, func.count(), func.sum(func.cast(col(ServiceStatus.ready), Integer))
     ).group_by(col(ServiceStatus.tier), col(ServiceStatus.level))
     if owner is not None:
         query = query.where(ServiceStatus.owner == owner)
-    with Session(ctx.engine) as session:
+    with _reading(ctx) as session:
         groups = session.exec(query).all()
     levels = list(ctx.scorecard.levels) if ctx.scorecard else sorted({lv for _, lv, _, _ in groups if lv})
     tiers: dict[str, dict[str, Any]] = {}
@@ -249,26 +285,31 @@ def fleet_summary(ctx: ReadContext, owner: str | None = None) -> dict[str, Any]:
 
 def latest_scanned_at(ctx: ReadContext) -> str | None:
     """When the newest served scan was made."""
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         return iso(session.exec(select(func.max(ServiceStatus.scanned_at))).one())
 
 
 def team(ctx: ReadContext, owner: str, page: int = 1, per_page: int = 50, sort: str | None = None) -> dict[str, Any]:
     """One owner's services (one page; worst first unless ``sort`` is given), their counts, and
     the team's waivers in force."""
-    summary = fleet_summary(ctx, owner)
-    with Session(ctx.engine) as session:
-        query = _rows_query().where(ServiceStatus.owner == owner)
-        if sort is None:
-            query = query.order_by(
-                col(ServiceStatus.ready),
-                col(ServiceStatus.score).is_(None).desc(),
-                col(ServiceStatus.score),
-                col(ServiceStatus.ref),
-            )
-        rows = [_row(s) for s in session.exec(query.offset((page - 1) * per_page).limit(per_page)).all()]
-    if sort is not None:
-        rows = list_services(ctx, owner=owner, sort=sort, page=page, per_page=per_page).items
+    with one_session(ctx):
+        summary = fleet_summary(ctx, owner)
+        if sort is not None:
+            rows = list_services(ctx, owner=owner, sort=sort, page=page, per_page=per_page).items
+        else:
+            with _reading(ctx) as session:
+                worst_first = (
+                    sa_select(*_ROW_COLUMNS)
+                    .where(col(ServiceStatus.owner) == owner)
+                    .order_by(
+                        col(ServiceStatus.ready),
+                        col(ServiceStatus.score).is_(None).desc(),
+                        col(ServiceStatus.score),
+                        col(ServiceStatus.ref),
+                    )
+                )
+                rows = [_row(s) for s in session.execute(worst_first.offset((page - 1) * per_page).limit(per_page))]
+        in_force = waivers(ctx, owner=owner, state="active")
     return {
         "owner": owner,
         "services": rows,
@@ -276,14 +317,13 @@ def team(ctx: ReadContext, owner: str, page: int = 1, per_page: int = 50, sort: 
         "ready": summary["ready"],
         "page": page,
         "pages": max(1, -(-summary["total"] // per_page)),
-        "waivers": waivers(ctx, owner=owner, state="active"),
+        "waivers": in_force,
     }
 
 
 def teams(ctx: ReadContext) -> list[dict[str, Any]]:
     """Every owner with their counts: ``{"owner", "total", "ready", "blocking_unmet", "tiers"}``."""
-    refresh_due(ctx)
-    with Session(ctx.engine) as session:
+    with _reading(ctx) as session:
         groups = session.execute(
             sa_select(
                 col(ServiceStatus.owner),
@@ -305,7 +345,7 @@ def teams(ctx: ReadContext) -> list[dict[str, Any]]:
 
 def owners(ctx: ReadContext) -> list[str]:
     """Every owner named by a scanned service, sorted."""
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         return sorted(o for o in session.exec(select(ServiceStatus.owner).distinct()) if o)
 
 
@@ -313,7 +353,7 @@ def unmet_checks(ctx: ReadContext, owner: str) -> dict[str, list[dict[str, str]]
     """The checks the owner's services do not meet, by check id: the services (``ref``, ``kind``,
     ``namespace``, ``name``) in ref order."""
     found: dict[str, list[dict[str, str]]] = {}
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         for check_id, ref in session.exec(
             select(ServiceCheck.check_id, ServiceStatus.ref)
             .join(ServiceStatus, col(ServiceStatus.service_id) == col(ServiceCheck.service_id))
@@ -327,7 +367,7 @@ def unmet_checks(ctx: ReadContext, owner: str) -> dict[str, list[dict[str, str]]
 
 def reports_of(ctx: ReadContext, refs: list[str]) -> dict[str, dict[str, Any]]:
     """The served reports of a page of services, by ref."""
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         found = session.exec(
             select(ServiceStatus.ref, ServedReport)
             .join(ServedReport, col(ServedReport.service_id) == col(ServiceStatus.service_id))
@@ -364,8 +404,7 @@ def service_history(ctx: ReadContext, ref: str, limit: int = 100) -> list[dict[s
     """The service's served verdict over time, oldest first (at most the newest ``limit``
     changes): status events (:func:`prr.status.event_dict`), ``waiver_carried`` marking where a
     waiver held the verdict up."""
-    refresh_due(ctx)
-    with Session(ctx.engine) as session:
+    with _reading(ctx) as session:
         found = session.exec(
             select(StatusEvent)
             .where(StatusEvent.service_id == select(Service.id).where(Service.ref == ref).scalar_subquery())
@@ -396,7 +435,7 @@ def trends(ctx: ReadContext, refs: list[str], points: int = 12, days: int = 90) 
         .subquery()
     )
     found: dict[str, list[float | None]] = {ref: [] for ref in refs}
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         for ref, score, _rank in session.exec(
             select(ranked.c.ref, ranked.c.score, ranked.c.rank)
             .where(ranked.c.rank <= points)
@@ -419,10 +458,9 @@ def regressions(ctx: ReadContext, since: datetime | None = None, limit: int = 10
     "was_ready", "ready", "stopped_ready", "newly_unmet", "scan_id", "at", "causes"}`` (``at``: the
     newest change; ``causes``: the changes since, oldest first, as ``{"at", "cause", "cause_id"}``).
     """
-    refresh_due(ctx)
     since = since or ctx.now - REGRESSION_WINDOW
     found: list[dict[str, Any]] = []
-    with Session(ctx.engine) as session:
+    with _reading(ctx) as session:
         candidates = session.exec(
             select(StatusEvent.service_id)
             .where(col(StatusEvent.worsened), col(StatusEvent.at) > since)
@@ -508,7 +546,7 @@ def check_view(ctx: ReadContext, check_id: str) -> dict[str, Any]:
         "unmet": counts.get("unmet", 0),
         "not_applicable": counts.get("not_applicable", 0),
     }
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         for state, key in (("unmet", "failing"), ("waived", "waived")):
             found = session.execute(
                 sa_select(ServiceCheck, col(ServiceStatus.ref), col(ServiceStatus.name), col(ServiceStatus.owner))
@@ -546,7 +584,7 @@ def check_tally(ctx: ReadContext, check_id: str | None = None) -> dict[str, dict
     if check_id is not None:
         query = query.where(ServiceCheck.check_id == check_id)
     tally: dict[str, dict[str, int]] = {}
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         for found_id, state, count in session.exec(query):
             tally.setdefault(found_id, {"met": 0, "unmet": 0, "waived": 0, "not_applicable": 0})[state] = count
     return tally
@@ -624,7 +662,7 @@ def waivers(
     if state not in WAIVER_STATES:
         raise ValueError(f"state must be one of {', '.join(WAIVER_STATES)}")
     items = []
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         refs = (
             None if owner is None else set(session.exec(select(ServiceStatus.ref).where(ServiceStatus.owner == owner)))
         )
@@ -702,7 +740,7 @@ def _stored_waiver_item(ctx: ReadContext, r: WaiverRecord) -> dict[str, Any]:
 
 def waiver(ctx: ReadContext, waiver_id: int) -> dict[str, Any] | None:
     """One stored waiver (as in :func:`waivers`), or None."""
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         r = session.get(WaiverRecord, waiver_id)
         if r is None:
             return None
@@ -715,7 +753,7 @@ def attestations(ctx: ReadContext, ref: str) -> list[dict[str, Any]]:
     """Every answer given for the service's manual checks, newest first:
     ``{"id", "service", "check", "answer", "evidence_url", "attested_by", "created_at", "expires_at",
     "state": "valid"|"expired"|"superseded"}`` (superseded: a newer answer exists for the check)."""
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         records = session.exec(
             select(AttestationRecord)
             .where(AttestationRecord.service_ref == ref)
@@ -746,7 +784,7 @@ def signoffs(ctx: ReadContext, ref: str) -> list[dict[str, Any]]:
     """The service's launch review decisions, newest first: ``{"id", "service", "scan_id", "decision":
     "go"|"no-go", "decided_by", "decided_at", "notes", "commit", "level", "ready", "score",
     "status_version", "waivers"}`` (the served verdict the approver saw, and the waivers it counted)."""
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         rows = session.exec(
             select(SignOff, Scan)
             .join(Scan, col(Scan.id) == col(SignOff.scan_id))
@@ -778,7 +816,7 @@ def signoff_item(s: SignOff, scan: Scan) -> dict[str, Any]:
 
 def audit_log(ctx: ReadContext, limit: int = 100, target: str | None = None) -> list[dict[str, Any]]:
     """The newest audited writes: ``{"id", "at", "actor", "action", "target", "details"}``."""
-    with Session(ctx.engine) as session:
+    with _reading(ctx, refresh=False) as session:
         query = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit)
         if target is not None:
             query = query.where(AuditEntry.target == target)

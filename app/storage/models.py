@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -165,6 +165,10 @@ class ServiceStatus(SQLModel, table=True):
     __table_args__ = (
         Index("ix_service_status_tier_level", "tier", "level_rank"),
         Index("ix_service_status_owner_ref", "owner", "ref"),
+        # The list's sort by score (unscored last, ties by ref), each way, read in index order.
+        Index("ix_service_status_score_sort", text("(score IS NULL)"), "score", "ref"),
+        Index("ix_service_status_score_sort_desc", text("(score IS NULL)"), text("score DESC"), "ref"),
+        Index("ix_service_status_summary", "tier", "level", "ready"),  # the fleet's counts, from the index alone
     )
 
     service_id: int = Field(foreign_key="service.id", primary_key=True)

@@ -7,6 +7,7 @@ functions of :mod:`prr.actions`, which decide who may do what. Every POST redire
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
@@ -95,6 +97,18 @@ def url_with(**changes: Any) -> str:
     return base + ("?" + urlencode(args) if args else "")
 
 
+@bp.app_template_global()
+def link(endpoint: str, **values: Any) -> str:
+    """``url_for(endpoint, **values)`` (a path, never ``_external``), built once per process for each
+    set of values: the fleet and team tables link the same services and teams on every view."""
+    return _built_url(request.script_root, endpoint, tuple(sorted(values.items())))
+
+
+@functools.lru_cache(maxsize=16384)
+def _built_url(_script_root: str, endpoint: str, values: tuple[tuple[str, Any], ...]) -> str:
+    return url_for(endpoint, **dict(values))
+
+
 @bp.context_processor
 def _common() -> dict[str, Any]:
     ctx = _ctx()
@@ -146,31 +160,33 @@ def overview() -> str:
     sort_key = request.args.get("sort", "name") if request.args.get("sort") in SORTS else "name"
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
     page_number = min(max(1, request.args.get("page", 1, type=int) or 1), reads.MAX_PAGE)
-    result = reads.list_services(
-        ctx,
-        tier=filters["tier"] or None,
-        owner=filters["owner"] or None,
-        level=filters["level"] or None,
-        ready={"yes": True, "no": False}.get(filters["ready"]),
-        search=filters["q"] or None,
-        sort=("-" if direction == "desc" else "") + SORTS[sort_key],
-        page=page_number,
-        per_page=PER_PAGE,
-    )
-    summary = reads.fleet_summary(ctx)
-    regressions = _regressions(ctx)
-    regressed = {r["ref"] for r in regressions}
-    rows = _with_trends(ctx, [{**row, "regressed": row["ref"] in regressed} for row in result.items])
+    with reads.one_session(ctx):
+        result = reads.list_services(
+            ctx,
+            tier=filters["tier"] or None,
+            owner=filters["owner"] or None,
+            level=filters["level"] or None,
+            ready={"yes": True, "no": False}.get(filters["ready"]),
+            search=filters["q"] or None,
+            sort=("-" if direction == "desc" else "") + SORTS[sort_key],
+            page=page_number,
+            per_page=PER_PAGE,
+        )
+        fleet = _fleet(ctx, reads.fleet_summary(ctx))
+        regressions = _regressions(ctx)
+        regressed = {r["ref"] for r in regressions}
+        rows = _with_trends(ctx, [{**row, "regressed": row["ref"] in regressed} for row in result.items])
+        owners = reads.owners(ctx)
     return render_template(
         "pages/overview.html",
         nav="fleet",
         rows=rows,
         page=result,
-        fleet=_fleet(ctx, summary),
+        fleet=fleet,
         regressions=regressions,
         filters=filters,
         sort={"key": sort_key, "dir": direction},
-        options={"tiers": _card(ctx).tiers, "owners": reads.owners(ctx)},
+        options={"tiers": _card(ctx).tiers, "owners": owners},
     )
 
 
@@ -208,11 +224,16 @@ def _with_trends(ctx: ReadContext, rows: list[dict[str, Any]]) -> list[dict[str,
     """The rows with a sparkline of their last served scores (one query for the page)."""
     scores = reads.trends(ctx, [r["ref"] for r in rows], points=TREND_POINTS)
     for row in rows:
-        mine = scores.get(row["ref"], [])
-        row["trend_svg"] = (
-            charts.sparkline(mine, f"Score trend of {row['name']}, last {len(mine)} changes") if len(mine) > 1 else None
-        )
+        mine = tuple(scores.get(row["ref"], []))
+        row["trend_svg"] = _sparkline(mine, row["name"]) if len(mine) > 1 else None
     return rows
+
+
+@functools.lru_cache(maxsize=4096)
+def _sparkline(scores: tuple[float | None, ...], name: str) -> Markup:
+    """A row's sparkline, drawn once per process for each trend (the fleet's first page is the same
+    fifty trends until a verdict changes)."""
+    return charts.sparkline(list(scores), f"Score trend of {name}, last {len(scores)} changes")
 
 
 # --------------------------------------------------------------------------- teams
@@ -230,15 +251,17 @@ def team(owner: str) -> tuple[str, int] | str:
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
     page_number = max(1, request.args.get("page", 1, type=int) or 1)
     sort = ("-" if direction == "desc" else "") + SORTS[sort_key] if sort_key else None
-    view = reads.team(ctx, owner, page=page_number, per_page=PER_PAGE, sort=sort)
-    rows = _with_trends(ctx, view["services"])
+    with reads.one_session(ctx):
+        view = reads.team(ctx, owner, page=page_number, per_page=PER_PAGE, sort=sort)
+        rows = _with_trends(ctx, view["services"])
+        failing = _team_failing(ctx, owner)
     page = render_template(
         "pages/team.html",
         nav="teams",
         view=view,
         rows=rows,
         sort={"key": sort_key, "dir": direction},
-        failing=_team_failing(ctx, owner),
+        failing=failing,
     )
     return (page, 404) if not rows else page
 
@@ -265,8 +288,9 @@ def _team_failing(ctx: ReadContext, owner: str) -> list[dict[str, Any]]:
 
 @bp.get("/services/<kind>/<namespace>/<name>")
 def service(kind: str, namespace: str, name: str) -> str:
-    ref, report = _service_or_404(kind, namespace, name)
-    return _service_page(ref, report)
+    with reads.one_session(_ctx()):
+        ref, report = _service_or_404(kind, namespace, name)
+        return _service_page(ref, report)
 
 
 def _service_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
@@ -430,8 +454,9 @@ def _rank(report: dict[str, Any], level: str | None) -> int:
 
 @bp.get("/services/<kind>/<namespace>/<name>/review")
 def review(kind: str, namespace: str, name: str) -> str:
-    ref, report = _service_or_404(kind, namespace, name)
-    return _review_page(ref, report)
+    with reads.one_session(_ctx()):
+        ref, report = _service_or_404(kind, namespace, name)
+        return _review_page(ref, report)
 
 
 def _review_page(ref: str, report: dict[str, Any], **forms: Any) -> str:
