@@ -1,16 +1,16 @@
 """indexes for the portal's reads: the services list by score (unscored last, ties by ref) each way,
 and the fleet's counts by tier and level from the index alone
 
-Revision ID: 0006b
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006b"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
