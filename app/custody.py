@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
-from prr.context import ReadContext
 from prr.errors import Conflict
 from prr.moments import iso
 from prr.storage.models import AuditEntry, PendingChange, RefConflict, Scan, Service
@@ -222,34 +221,10 @@ def change_item(change: PendingChange) -> dict[str, Any]:
     }
 
 
-def changes(session: Session, service_id: int, pending_only: bool = True) -> list[dict[str, Any]]:
-    """The service's owner and tier changes read from its repo, newest first."""
+def changes(session: Session, service_id: Any, pending_only: bool = True) -> list[dict[str, Any]]:
+    """The service's owner and tier changes read from its repo, newest first (``service_id``: an id
+    or a scalar subquery giving it)."""
     query = select(PendingChange).where(PendingChange.service_id == service_id)
     if pending_only:
         query = query.where(PendingChange.state == "pending")
     return [change_item(c) for c in session.exec(query.order_by(col(PendingChange.id).desc()).limit(100))]
-
-
-# --------------------------------------------------------------------------- reads
-
-
-def service_notices(ctx: ReadContext, ref: str) -> dict[str, list[dict[str, Any]]]:
-    """What the service's pages say about its custody: owner and tier changes waiting for an
-    approver (``changes``), and open conflicts over its ref or with its source (``conflicts``)."""
-    with Session(ctx.engine) as session:
-        service = session.exec(select(Service).where(Service.ref == ref)).first()
-        if service is None or service.id is None:
-            return {"changes": [], "conflicts": []}
-        return {"changes": changes(session, service.id), "conflicts": conflicts(session, ref=ref, repo=service.repo)}
-
-
-def service_changes(ctx: ReadContext, ref: str, pending_only: bool) -> list[dict[str, Any]] | None:
-    """The owner and tier changes read from the service's repo; None for an unknown service."""
-    with Session(ctx.engine) as session:
-        service_id = session.exec(select(Service.id).where(Service.ref == ref)).first()
-        return changes(session, service_id, pending_only) if service_id is not None else None
-
-
-def all_conflicts(ctx: ReadContext, open_only: bool) -> list[dict[str, Any]]:
-    with Session(ctx.engine) as session:
-        return conflicts(session, open_only=open_only)

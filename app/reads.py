@@ -29,6 +29,7 @@ from sqlalchemy import Engine, Integer, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from prr import custody
 from prr.context import ReadContext
 from prr.moments import aware, iso
 from prr.refs import split_ref
@@ -831,3 +832,31 @@ def audit_log(ctx: ReadContext, limit: int = 100, target: str | None = None) -> 
             }
             for e in session.exec(query)
         ]
+
+
+# --------------------------------------------------------------------------- what a repo cannot change alone
+
+
+def custody_notices(ctx: ReadContext, ref: str, repo: str) -> dict[str, list[dict[str, Any]]]:
+    """What the pages of the service ``ref`` (scanned from ``repo``) say about its custody
+    (:mod:`prr.custody`): owner and tier changes waiting for an approver (``changes``), and open
+    conflicts over its ref or its source (``conflicts``)."""
+    with _reading(ctx, refresh=False) as session:
+        service_id = select(Service.id).where(Service.ref == ref).scalar_subquery()
+        return {
+            "changes": custody.changes(session, service_id),
+            "conflicts": custody.conflicts(session, ref=ref, repo=repo),
+        }
+
+
+def service_changes(ctx: ReadContext, ref: str, pending_only: bool) -> list[dict[str, Any]] | None:
+    """The owner and tier changes read from the service's repo; None for an unknown service."""
+    with _reading(ctx, refresh=False) as session:
+        service_id = session.exec(select(Service.id).where(Service.ref == ref)).first()
+        return custody.changes(session, service_id, pending_only) if service_id is not None else None
+
+
+def ref_conflicts(ctx: ReadContext, open_only: bool) -> list[dict[str, Any]]:
+    """Sources refused because they declare a ref another source holds (newest first)."""
+    with _reading(ctx, refresh=False) as session:
+        return custody.conflicts(session, open_only=open_only)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from prr import custody, reads
+from prr import reads
 from prr.actions import scan_and_store
 from prr.cli import main
 from prr.config import load_config
@@ -264,4 +264,4 @@ def test_imported_history_is_taken_as_declared_so_the_demo_serves_its_documented
         EXPECTED["recommendations"]["level"],
         EXPECTED["recommendations"]["ready"],
     )
-    assert custody.service_changes(ctx, row["ref"], pending_only=True) == []
+    assert reads.service_changes(ctx, row["ref"], pending_only=True) == []

@@ -47,7 +47,8 @@ def recorder(portal: ScannedPortal) -> Iterator[Recorder]:
         # due check, count, page, summary, latest scan, regressions (3: one batch to compare), trends, owners
         ("/", 10),
         ("/teams/team-payments", 7),
-        ("/services/component/default/checkout/review", 5),
+        # due check, status and report, waivers, attestations, sign-offs, owner/tier changes, ref conflicts
+        ("/services/component/default/checkout/review", 7),
         ("/api/v1/services?per_page=50&sort=-score", 3),
         ("/api/v1/entities/component/default/checkout/scorecard", 2),
     ],

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.exceptions import Unauthorized as Unauthenticated
 
-from prr import actions, custody, reads
+from prr import actions, reads
 from prr.context import ReadContext
 from prr.errors import Forbidden, Invalid, NotFound
 from prr.identity import Identity
@@ -349,7 +349,7 @@ def _pending_only() -> bool:
 def changes(kind: str, namespace: str, name: str) -> Response:
     ctx, ref = _ctx(), _ref(kind, namespace, name)
     _known(ctx, ref)
-    return jsonify({"items": custody.service_changes(ctx, ref, _pending_only()) or []})
+    return jsonify({"items": reads.service_changes(ctx, ref, _pending_only()) or []})
 
 
 @bp.post("/entities/<kind>/<namespace>/<name>/changes/<row_id:change_id>/accept")
@@ -363,7 +363,7 @@ def conflicts() -> Response:
     state = request.args.get("state", "open")
     if state not in ("open", "all"):
         raise BadRequest("state must be open or all")
-    return jsonify({"items": custody.all_conflicts(_ctx(), open_only=state == "open")})
+    return jsonify({"items": reads.ref_conflicts(_ctx(), open_only=state == "open")})
 
 
 @bp.post("/conflicts/<row_id:conflict_id>/resolve")

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
-from prr import actions, custody, identity, reads
+from prr import actions, identity, reads
 from prr.context import ReadContext
 from prr.errors import PortalError, StaleVerdict
 from prr.identity import Identity
@@ -340,7 +340,7 @@ def _service_view(ctx: ReadContext, ref: str, report: dict[str, Any], **forms: A
         "waiver_form": waiver_form,
         "attest_form": attest_form,
         "status": report["_status"],
-        "custody": custody.service_notices(ctx, ref),
+        "custody": reads.custody_notices(ctx, ref, report["_status"]["repo"]),
         "signoff_form": forms.get("signoff_form")
         or SignOffForm(status_version=report["_status"]["status_version"], idempotency_key=uuid.uuid4().hex),
     }
