@@ -87,6 +87,8 @@ def test_a_repo_declaring_another_services_ref_is_refused_and_changes_nothing(ma
 
     page = portal.app.test_client().get(CHECKOUT_PAGE).get_data(as_text=True)
     assert "Another repo declares this service." in page and str(claimant) in page
+    fleet = portal.app.test_client().get("/").get_data(as_text=True)
+    assert "1 repo refused." in fleet and f'href="{CHECKOUT_PAGE}"' in fleet
 
     assert scan(portal.app, "checkout")["service"]["owner"] == "team-payments"  # its own scans go on
 

@@ -44,8 +44,9 @@ def recorder(portal: ScannedPortal) -> Iterator[Recorder]:
 @pytest.mark.parametrize(
     ("path", "most_statements"),
     [
-        # due check, count, page, summary, latest scan, regressions (3: one batch to compare), trends, owners
-        ("/", 10),
+        # due check, count, page, summary, latest scan, regressions (3: one batch to compare), trends, owners,
+        # refused repos
+        ("/", 11),
         ("/teams/team-payments", 7),
         # due check, status and report, waivers, attestations, sign-offs, owner/tier changes, ref conflicts
         ("/services/component/default/checkout/review", 7),

@@ -177,9 +177,13 @@ def overview() -> str:
         regressed = {r["ref"] for r in regressions}
         rows = _with_trends(ctx, [{**row, "regressed": row["ref"] in regressed} for row in result.items])
         owners = reads.owners(ctx)
+        conflicts = [
+            {**c, "url": url_for("pages.service", **_ref_parts(c["ref"]))} for c in reads.ref_conflicts(ctx, True)
+        ]
     return render_template(
         "pages/overview.html",
         nav="fleet",
+        conflicts=conflicts,
         rows=rows,
         page=result,
         fleet=fleet,
