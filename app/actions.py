@@ -18,11 +18,10 @@ from sqlmodel import Session, col, select
 from prr import custody, reads, schemas
 from prr.context import ReadContext
 from prr.errors import Conflict, Forbidden, Invalid, NotFound, StaleVerdict, Unavailable
-from prr.fleet import FleetEntry, expand_fleet, latest_report, scan_entry
+from prr.fleet import FleetEntry, entry_scanned_as, latest_report, scan_entry
 from prr.identity import Identity, may_attest, may_rescan, require_approver
 from prr.jobs import ScanJob, ScanJobs
 from prr.moments import iso, parse_iso
-from prr.repo import redact_url
 from prr.served import scan_sources
 from prr.status import notify_events, recompute_ref, record_scan
 from prr.storage.models import (
@@ -336,7 +335,7 @@ def fleet_entry(ctx: ReadContext, ref: str) -> FleetEntry:
     """The configured fleet entry the service was scanned from (Conflict when it left the fleet)."""
     with Session(ctx.engine) as session:
         location = session.exec(select(Service.repo).where(Service.ref == ref)).first()
-    entry = next((e for e in expand_fleet(ctx.config) if redact_url(e.location) == location), None)
+    entry = entry_scanned_as(ctx.config, location) if location is not None else None
     if entry is None:
         raise Conflict(f"{ref} was scanned from {location}, which the configured fleet no longer lists")
     return entry

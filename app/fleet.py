@@ -55,6 +55,12 @@ def expand_fleet(config: Config) -> list[FleetEntry]:
     return list(entries.values())
 
 
+def entry_scanned_as(config: Config, stored_repo: str) -> FleetEntry | None:
+    """The configured fleet entry whose scans are stored as ``stored_repo`` (its location with any
+    credentials redacted), if the fleet still lists it."""
+    return next((e for e in expand_fleet(config) if redact_url(e.location) == stored_repo), None)
+
+
 def snapshot_limits(config: Config) -> Limits:
     scan = config.data.get("scan") or {}
     defaults = Limits()

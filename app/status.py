@@ -302,11 +302,10 @@ def _store_scan(
     session: Session, ctx: ReadContext, report: dict[str, Any], task_key: str | None
 ) -> tuple[int, list[dict[str, Any]]]:
     scan_id = add_report(session, report, task_key)
-    scan, service = (
-        session.get(Scan, scan_id),
-        session.exec(select(Service).where(Service.ref == report["service"]["ref"])).one(),
-    )
+    scan = session.get(Scan, scan_id)
     assert scan is not None
+    service = session.get(Service, scan.service_id)  # loaded by add_report: no query
+    assert service is not None
     latest = latest_scan(session, scan.service_id)
     if latest is None or latest.id != scan_id:  # an older scan stored late: the served verdict stands
         return scan_id, []

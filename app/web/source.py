@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from werkzeug.exceptions import HTTPException
 
 from prr.context import ReadContext
-from prr.fleet import expand_fleet
+from prr.fleet import entry_scanned_as
 from prr.refs import join_ref, split_ref
 from prr.repo import FileReadError, Limits, RepoError, RepoSnapshot, is_url, redact_url, stored_git_dir
 from prr.storage.models import CheckResult, Scan, Service
@@ -145,7 +145,8 @@ def _location(ctx: ReadContext, repo: str) -> str:
     keyed by the URL with its credentials, which the database never holds), else as stored."""
     if not is_url(repo):
         return repo
-    return next((e.location for e in expand_fleet(ctx.config) if redact_url(e.location) == repo), repo)
+    entry = entry_scanned_as(ctx.config, repo)
+    return entry.location if entry else repo
 
 
 def _lines(text: str) -> list[str]:
